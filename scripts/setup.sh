@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what pastis-bridge needs on a Debian machine with a Rust toolchain (run as root):
+# the system libraries (GDAL, HDF5), their command-line tools, and a Python venv (.venv) with the
+# reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the interoperability tests use.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools zstd)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+venv=.venv
+requirements=scripts/requirements-interop.txt
+stamp="$venv/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: creating the Python venv $venv for interoperability tests" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  touch "$stamp"
+fi

@@ -1,0 +1,237 @@
+//! Command-line arguments (clap) and their mapping to the library. Exit codes:
+//! 0 success / clean / identical, 1 problems found / differences / some patches failed,
+//! 2 could not run (unreadable input, bad usage, I/O error).
+
+mod convert;
+mod inspect;
+mod parcels;
+mod progress;
+mod synth;
+mod verify;
+
+use clap::{Args, Parser, Subcommand};
+use pastis_bridge::formats::{Compression, Format};
+use pastis_bridge::model::Layer;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What a command's run tells `main` to exit with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0: done, clean, identical.
+    Success,
+    /// Exit 1: problems found, datasets differ, or some patches failed.
+    Problems,
+    /// Exit 2: could not run.
+    Error,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        ExitCode::from(match o {
+            Outcome::Success => 0,
+            Outcome::Problems => 1,
+            Outcome::Error => 2,
+        })
+    }
+}
+
+/// Bridges the PASTIS / PASTIS-R crop-mapping dataset between its original .npy folders, Zarr,
+/// HDF5, GeoTIFF and GeoJSON, and proves the round trips exact.
+///
+/// A DATASET or SRC is any supported format, recognised from what it is: a PASTIS folder
+/// (metadata.geojson + DATA_S2/...), a .zarr store, an .h5 file or a GeoTIFF export folder.
+///
+/// Exit codes: 0 success; 1 problems found (inspect), differences (verify) or failed patches;
+/// 2 could not run (unreadable input, bad usage, I/O error).
+#[derive(Debug, Parser)]
+#[command(name = "pastis-bridge", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a dataset and report every problem found (counts, missing and stray files,
+    /// shapes, dtypes, dates, class values, instance consistency).
+    Inspect(InspectArgs),
+    /// Convert a dataset to another format (pastis, zarr, hdf5, geotiff).
+    Convert(ConvertArgs),
+    /// Vectorise INSTANCES into parcel polygons with their attributes (GeoJSON, GeoPackage).
+    Parcels(ParcelsArgs),
+    /// Rasterise parcel polygons back to INSTANCES and TARGET on the grid of a dataset.
+    Rasterize(RasterizeArgs),
+    /// Compare two datasets in any formats, array by array and field by field.
+    Verify(VerifyArgs),
+    /// Generate a realistic synthetic PASTIS-R-like dataset.
+    Synth(SynthArgs),
+}
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The dataset to check (any supported format).
+    pub dataset: PathBuf,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which patches and layers to process.
+#[derive(Debug, Args, Clone)]
+pub struct SelectArgs {
+    /// Only these patches (ID_PATCH, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub patches: Option<Vec<i64>>,
+    /// Only patches of these folds (1..5, comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "FOLD,...")]
+    pub folds: Option<Vec<i64>>,
+}
+
+/// Options shared by long-running commands.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Worker threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// No progress bar and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// Arguments of `convert`.
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The dataset to read (any supported format).
+    pub src: PathBuf,
+    /// The output: a folder (pastis, geotiff), a .zarr store or an .h5 file.
+    pub dst: PathBuf,
+    /// Output format; default from DST's extension (.zarr, .h5), else pastis.
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<Format>,
+    /// Compression: zstd[:LEVEL] (default for Zarr), blosc-lz4, gzip[:LEVEL] (default for HDF5), lzf, none.
+    #[arg(long, value_name = "CODEC")]
+    pub compression: Option<Compression>,
+    /// Zarr format version: 3 (sharded, default) or 2 (unsharded, for GDAL and QGIS).
+    #[arg(long, value_name = "2|3", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub zarr_version: u8,
+    /// GeoTIFF: write Cloud Optimized GeoTIFFs.
+    #[arg(long)]
+    pub cog: bool,
+    /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
+    pub modalities: Option<Vec<Layer>>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Coordinate reference system of the parcel polygons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ParcelCrs {
+    /// WGS84 longitude/latitude, as RFC 7946 GeoJSON requires.
+    Wgs84,
+    /// The patch's own UTM grid CRS: no coordinate is reprojected.
+    Native,
+}
+
+/// Arguments of `parcels`.
+#[derive(Debug, Args)]
+pub struct ParcelsArgs {
+    /// The dataset to read INSTANCES, TARGET and ParcelIDs from (any supported format).
+    pub src: PathBuf,
+    /// The output: .geojson, .gpkg or .fgb.
+    pub out: PathBuf,
+    /// CRS of the output coordinates (GeoPackage always keeps the native grid CRS).
+    #[arg(long, value_enum, default_value_t = ParcelCrs::Wgs84)]
+    pub crs: ParcelCrs,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `rasterize`.
+#[derive(Debug, Args)]
+pub struct RasterizeArgs {
+    /// Parcel polygons written by `parcels` (.geojson, .gpkg, .fgb).
+    pub parcels: PathBuf,
+    /// The output dataset holding INSTANCES and TARGET.
+    pub dst: PathBuf,
+    /// The dataset whose patch grids to rasterise on.
+    #[arg(long, value_name = "SRC")]
+    pub grid: PathBuf,
+    /// Output format; default from DST's extension, else pastis.
+    #[arg(long, value_name = "FORMAT")]
+    pub to: Option<Format>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The first dataset (any supported format).
+    pub a: PathBuf,
+    /// The second dataset (any supported format).
+    pub b: PathBuf,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The folder to create (PASTIS layout).
+    pub dst: PathBuf,
+    /// Number of patches.
+    #[arg(long, default_value_t = 10)]
+    pub patches: usize,
+    /// Random seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also generate Sentinel-1 (S1A, S1D), like PASTIS-R.
+    #[arg(long)]
+    pub radar: bool,
+    /// Patch size in pixels (PASTIS: 128).
+    #[arg(long, default_value_t = 128)]
+    pub size: usize,
+    /// Scale the number of dates down (1.0 = full PASTIS length, 38..61 S2 dates).
+    #[arg(long, default_value_t = 1.0)]
+    pub date_scale: f64,
+    /// Replace an existing output.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Inspect(a) => inspect::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Parcels(a) => parcels::run_parcels(a),
+        Command::Rasterize(a) => parcels::run_rasterize(a),
+        Command::Verify(a) => verify::run(a),
+        Command::Synth(a) => synth::run(a),
+    }
+}
+
+impl SelectArgs {
+    /// The library's selection for these arguments.
+    pub fn selection(&self, layers: Option<Vec<Layer>>) -> pastis_bridge::convert::Selection {
+        pastis_bridge::convert::Selection {
+            patches: self.patches.clone(),
+            folds: self.folds.clone(),
+            layers,
+        }
+    }
+}

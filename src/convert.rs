@@ -1,0 +1,251 @@
+//! The hub: `write(read(x))` patch by patch, in parallel over patches.
+
+use crate::formats::{self, DatasetReader, Format, WriteOptions};
+use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// Which patches and layers to convert.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only these `ID_PATCH` (all when `None`).
+    pub patches: Option<Vec<i64>>,
+    /// Only patches of these folds (all when `None`).
+    pub folds: Option<Vec<i64>>,
+    /// Only these layers (all when `None`).
+    pub layers: Option<Vec<Layer>>,
+}
+
+impl Selection {
+    /// The metadata restricted to the selected patches. Unknown patch ids are an error.
+    pub fn apply(&self, meta: &DatasetMeta) -> Result<DatasetMeta> {
+        if let Some(ids) = &self.patches {
+            let missing: Vec<String> = ids
+                .iter()
+                .filter(|id| meta.patch(**id).is_none())
+                .map(i64::to_string)
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::Usage(format!(
+                    "no patch with ID_PATCH {} in the source",
+                    missing.join(", ")
+                )));
+            }
+        }
+        Ok(meta.filtered(|p| {
+            self.patches.as_ref().is_none_or(|ids| ids.contains(&p.id))
+                && self
+                    .folds
+                    .as_ref()
+                    .is_none_or(|folds| p.fold.is_some_and(|f| folds.contains(&f)))
+        }))
+    }
+
+    /// The layers to read.
+    pub fn layers(&self) -> Vec<Layer> {
+        self.layers.clone().unwrap_or_else(|| Layer::ALL.to_vec())
+    }
+}
+
+/// How to convert.
+#[derive(Clone, Debug)]
+pub struct ConvertOptions {
+    /// The output format.
+    pub to: Format,
+    /// Options of the writer.
+    pub write: WriteOptions,
+    /// Subset to convert.
+    pub selection: Selection,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+}
+
+impl ConvertOptions {
+    /// Defaults: everything, all cores, the format's default compression, no overwrite.
+    pub fn new(to: Format) -> Self {
+        ConvertOptions {
+            to,
+            write: WriteOptions::default(),
+            selection: Selection::default(),
+            jobs: 0,
+        }
+    }
+}
+
+/// Progress of a long operation, for a progress bar owned by the caller.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// Work begins on `total` patches.
+    Start {
+        /// Patches to process.
+        total: usize,
+    },
+    /// One patch is done.
+    Patch {
+        /// Its `ID_PATCH`.
+        id: i64,
+        /// Bytes of array payload it held.
+        bytes: u64,
+    },
+    /// All patches are done; dataset-level metadata is being written.
+    Finishing,
+}
+
+/// What a conversion did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Patches converted.
+    pub patches: usize,
+    /// Bytes of array payload read (uncompressed).
+    pub bytes_in: u64,
+    /// Bytes of the output on disk.
+    pub bytes_out: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl Summary {
+    /// Uncompressed over stored size.
+    pub fn compression_ratio(&self) -> f64 {
+        self.bytes_in as f64 / self.bytes_out.max(1) as f64
+    }
+    /// Uncompressed megabytes per second.
+    pub fn throughput_mb_s(&self) -> f64 {
+        self.bytes_in as f64 / 1e6 / self.seconds.max(1e-9)
+    }
+}
+
+/// Converts the dataset at `src` (any format) to `dst`.
+pub fn convert(
+    src: &Path,
+    dst: &Path,
+    options: &ConvertOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary> {
+    let reader = formats::open(src)?;
+    convert_from(reader.as_ref(), dst, options, progress)
+}
+
+/// Converts an opened dataset to `dst`.
+pub fn convert_from(
+    reader: &dyn DatasetReader,
+    dst: &Path,
+    options: &ConvertOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary> {
+    let start = Instant::now();
+    let meta = options.selection.apply(reader.metadata())?;
+    let layers = options.selection.layers();
+    let pool = thread_pool(options.jobs)?;
+    let layout = pool.install(|| survey(reader, &meta, &layers))?;
+    let writer = formats::create(options.to, dst, &meta, &layout, &options.write)?;
+    progress(Progress::Start {
+        total: meta.patches.len(),
+    });
+    let bytes_in: u64 = pool.install(|| {
+        meta.patches
+            .par_iter()
+            .enumerate()
+            .map(|(index, p)| {
+                let patch = reader.read_patch(p.id, &layers)?;
+                writer.write_patch(index, &patch)?;
+                let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
+                progress(Progress::Patch { id: p.id, bytes });
+                Ok(bytes)
+            })
+            .try_reduce(|| 0, |a, b| Ok(a + b))
+    })?;
+    progress(Progress::Finishing);
+    writer.finish()?;
+    Ok(Summary {
+        patches: meta.patches.len(),
+        bytes_in,
+        bytes_out: disk_usage(dst),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// A rayon pool of `jobs` threads (0 = one per core).
+pub fn thread_pool(jobs: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start {jobs} worker threads: {e}")))
+}
+
+/// Reads the dtype and shape of every selected layer of every patch (headers only) and works out
+/// the stacked shape of each layer: the longest series, and whether patches agree.
+pub fn survey(
+    reader: &dyn DatasetReader,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+) -> Result<DatasetLayout> {
+    let specs: Vec<BTreeMap<Layer, ArraySpec>> = meta
+        .patches
+        .par_iter()
+        .map(|p| reader.specs(p.id))
+        .collect::<Result<_>>()?;
+    let mut layout = DatasetLayout::default();
+    for &layer in layers {
+        let per_patch: Vec<Option<&ArraySpec>> = specs.iter().map(|s| s.get(&layer)).collect();
+        if let Some(l) = layer_layout(layer, meta, &per_patch) {
+            layout.layers.insert(layer, l);
+        }
+    }
+    Ok(layout)
+}
+
+fn layer_layout(
+    layer: Layer,
+    meta: &DatasetMeta,
+    per_patch: &[Option<&ArraySpec>],
+) -> Option<LayerLayout> {
+    let (first_index, first) = per_patch
+        .iter()
+        .enumerate()
+        .find_map(|(i, s)| s.map(|s| (i, s)))?;
+    let mut shape = first.shape.clone();
+    let mut conflict = None;
+    for (i, spec) in per_patch.iter().enumerate() {
+        let Some(spec) = spec else { continue };
+        let differs = spec.dtype != first.dtype
+            || spec.shape.len() != first.shape.len()
+            || (spec.shape.len() > 1 && spec.shape[1..] != first.shape[1..])
+            || (!layer.is_series() && spec.shape != first.shape);
+        if differs && conflict.is_none() {
+            conflict = Some(format!(
+                "{layer} of patch {} is {} {:?} but {layer} of patch {} is {} {:?}: patches cannot be stacked",
+                meta.patches[i].id, spec.dtype, spec.shape,
+                meta.patches[first_index].id, first.dtype, first.shape
+            ));
+        }
+        if let (Some(s0), Some(t)) = (shape.first_mut(), spec.shape.first()) {
+            *s0 = (*s0).max(*t);
+        }
+    }
+    Some(LayerLayout {
+        dtype: first.dtype,
+        shape,
+        per_patch: per_patch
+            .iter()
+            .map(|s| s.map(|s| s.shape.clone()))
+            .collect(),
+        conflict,
+    })
+}
+
+/// Total size in bytes of a file or of every file under a folder.
+pub fn disk_usage(path: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| disk_usage(&e.path())).sum())
+        .unwrap_or(0)
+}

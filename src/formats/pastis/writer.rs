@@ -1,0 +1,53 @@
+//! Writes the original layout back: `.npy` files as numpy writes them, metadata.geojson, NORM files.
+
+use super::metadata::{metadata_document, write_json};
+use super::{array_path, METADATA_FILE};
+use crate::formats::{DatasetWriter, WriteOptions};
+use crate::model::{DatasetMeta, Patch};
+use crate::output::StagedPath;
+use crate::{npy, Error, Result};
+use std::path::Path;
+
+/// Writes a PASTIS folder under a staging name and moves it into place on [`finish`](DatasetWriter::finish).
+#[derive(Debug)]
+pub struct PastisWriter {
+    staged: StagedPath,
+    meta: DatasetMeta,
+}
+
+impl PastisWriter {
+    /// Starts a folder at `path` for the patches of `meta`.
+    pub fn create(path: &Path, meta: &DatasetMeta, options: &WriteOptions) -> Result<PastisWriter> {
+        let staged = StagedPath::new(path, options.overwrite)?;
+        std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
+        Ok(PastisWriter {
+            staged,
+            meta: meta.clone(),
+        })
+    }
+}
+
+impl DatasetWriter for PastisWriter {
+    fn write_patch(&self, _index: usize, patch: &Patch) -> Result<()> {
+        for (&layer, array) in &patch.arrays {
+            let path = array_path(self.staged.path(), layer, patch.id());
+            let folder = path.parent().expect("array paths have a folder");
+            std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+            npy::write_npy(&path, array)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        let root = self.staged.path();
+        write_json(&root.join(METADATA_FILE), &metadata_document(&self.meta))?;
+        for (layer, norm) in &self.meta.norms {
+            write_json(
+                &root.join(layer.norm_file().expect("series have norms")),
+                norm,
+            )?;
+        }
+        self.staged.commit()?;
+        Ok(())
+    }
+}

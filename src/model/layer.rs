@@ -1,0 +1,160 @@
+//! The arrays a PASTIS patch can hold, under the dataset's own names.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One array of a patch: a satellite time series or an annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Layer {
+    /// Sentinel-2 time series `(T, 10, H, W)`, int16 reflectance x 10000.
+    S2,
+    /// Sentinel-1 ascending orbit `(T, 3, H, W)`, float16 dB.
+    S1A,
+    /// Sentinel-1 descending orbit `(T, 3, H, W)`, float16 dB.
+    S1D,
+    /// Semantic annotation `(3, H, W)`; channel 0 is the class.
+    #[serde(rename = "TARGET")]
+    Target,
+    /// Raw LPIS parcel identifiers `(H, W)`.
+    #[serde(rename = "ParcelIDs")]
+    ParcelIds,
+    /// Instance centre-ness heatmap `(H, W)`.
+    #[serde(rename = "HEATMAP")]
+    Heatmap,
+    /// Instance ids `(H, W)`, 0 = background.
+    #[serde(rename = "INSTANCES")]
+    Instances,
+    /// Instance zones `(H, W)`.
+    #[serde(rename = "ZONES")]
+    Zones,
+}
+
+impl Layer {
+    /// Every layer, in the canonical order.
+    pub const ALL: [Layer; 8] = [
+        Layer::S2,
+        Layer::S1A,
+        Layer::S1D,
+        Layer::Target,
+        Layer::ParcelIds,
+        Layer::Heatmap,
+        Layer::Instances,
+        Layer::Zones,
+    ];
+
+    /// The time-series layers (satellite modalities).
+    pub const SERIES: [Layer; 3] = [Layer::S2, Layer::S1A, Layer::S1D];
+
+    /// The dataset's own name: file prefix, array and dataset name (`S2`, `TARGET`, `ParcelIDs`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::S2 => "S2",
+            Layer::S1A => "S1A",
+            Layer::S1D => "S1D",
+            Layer::Target => "TARGET",
+            Layer::ParcelIds => "ParcelIDs",
+            Layer::Heatmap => "HEATMAP",
+            Layer::Instances => "INSTANCES",
+            Layer::Zones => "ZONES",
+        }
+    }
+
+    /// The folder of the original layout that holds this layer's `.npy` files.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Layer::S2 => "DATA_S2",
+            Layer::S1A => "DATA_S1A",
+            Layer::S1D => "DATA_S1D",
+            Layer::Target | Layer::ParcelIds => "ANNOTATIONS",
+            Layer::Heatmap | Layer::Instances | Layer::Zones => "INSTANCE_ANNOTATIONS",
+        }
+    }
+
+    /// True for the satellite time series, whose first axis is time.
+    pub fn is_series(self) -> bool {
+        matches!(self, Layer::S2 | Layer::S1A | Layer::S1D)
+    }
+
+    /// The metadata key holding this series' dates (`dates-S2`), `None` for annotations.
+    pub fn dates_key(self) -> Option<&'static str> {
+        match self {
+            Layer::S2 => Some("dates-S2"),
+            Layer::S1A => Some("dates-S1A"),
+            Layer::S1D => Some("dates-S1D"),
+            _ => None,
+        }
+    }
+
+    /// The NORM file of this series (`NORM_S2_patch.json`), `None` for annotations.
+    pub fn norm_file(self) -> Option<&'static str> {
+        match self {
+            Layer::S2 => Some("NORM_S2_patch.json"),
+            Layer::S1A => Some("NORM_S1A_patch.json"),
+            Layer::S1D => Some("NORM_S1D_patch.json"),
+            _ => None,
+        }
+    }
+
+    /// The names of the axes, for formats with dimension names.
+    pub fn dimension_names(self, ndim: usize) -> Vec<&'static str> {
+        let names: &[&str] = match self {
+            Layer::S2 | Layer::S1A | Layer::S1D => &["time", "band", "y", "x"],
+            Layer::Target => &["channel", "y", "x"],
+            _ => &["y", "x"],
+        };
+        if names.len() == ndim {
+            names.to_vec()
+        } else {
+            // An unusual redistribution: name the trailing axes y, x and the rest generically.
+            let mut v: Vec<&'static str> = ["dim_0", "dim_1", "dim_2", "dim_3", "dim_4"]
+                .into_iter()
+                .take(ndim.saturating_sub(2))
+                .collect();
+            v.extend(["y", "x"].into_iter().take(ndim));
+            v
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Layer {
+    type Err = String;
+
+    /// Parses a layer name, case-insensitively (`s2`, `TARGET`, `parcelids`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Layer::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let names: Vec<_> = Layer::ALL.iter().map(|l| l.name()).collect();
+                format!("unknown layer '{s}', expected one of {}", names.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back() {
+        for l in Layer::ALL {
+            assert_eq!(l.name().parse::<Layer>().unwrap(), l);
+            assert_eq!(l.name().to_lowercase().parse::<Layer>().unwrap(), l);
+        }
+        assert!("S3".parse::<Layer>().is_err());
+    }
+
+    #[test]
+    fn dimension_names_fit_any_rank() {
+        assert_eq!(Layer::S2.dimension_names(4), ["time", "band", "y", "x"]);
+        assert_eq!(Layer::Target.dimension_names(2), ["y", "x"]);
+        assert_eq!(Layer::Zones.dimension_names(3).len(), 3);
+    }
+}

@@ -1,0 +1,16 @@
+//! The one in-memory model every format reads into and writes from.
+
+mod array;
+pub mod classes;
+mod dtype;
+mod layer;
+mod metadata;
+mod patch;
+
+pub use array::{Array, ArrayError, Element};
+pub use dtype::DType;
+pub use layer::Layer;
+pub use metadata::{DatasetMeta, Date, PatchMeta, LAMBERT93_URN};
+pub use patch::{ArraySpec, DatasetLayout, LayerLayout, Patch};
+mod validate;
+pub use validate::validate_patch;

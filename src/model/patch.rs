@@ -1,0 +1,79 @@
+//! One patch in memory, and the shapes of a whole dataset's layers.
+
+use super::{Array, DType, Layer, PatchMeta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One patch: its metadata and every array it has, each with the dtype and shape found on disk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    /// The patch's metadata (id, fold, tile, dates, footprint...).
+    pub meta: PatchMeta,
+    /// The arrays present, by layer.
+    pub arrays: BTreeMap<Layer, Array>,
+}
+
+impl Patch {
+    /// `ID_PATCH`.
+    pub fn id(&self) -> i64 {
+        self.meta.id
+    }
+
+    /// The array of one layer, if present.
+    pub fn get(&self, layer: Layer) -> Option<&Array> {
+        self.arrays.get(&layer)
+    }
+}
+
+/// Element type and shape of one array, known without reading its values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArraySpec {
+    /// The element type.
+    pub dtype: DType,
+    /// The shape, C order.
+    pub shape: Vec<usize>,
+}
+
+/// The shape of one layer across the dataset, as stacked formats need it before writing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerLayout {
+    /// The element type shared by every patch.
+    pub dtype: DType,
+    /// Shape of one patch's array; for a series, axis 0 is the longest series of the dataset.
+    pub shape: Vec<usize>,
+    /// Per patch (in dataset order): its own shape, or `None` if the patch lacks this layer.
+    pub per_patch: Vec<Option<Vec<usize>>>,
+    /// Why the patches cannot be stacked into one array (dtypes or shapes differ), if they cannot.
+    pub conflict: Option<String>,
+}
+
+impl LayerLayout {
+    /// The true length of each patch's series (axis 0), 0 where the patch lacks the layer.
+    pub fn lengths(&self) -> Vec<usize> {
+        self.per_patch
+            .iter()
+            .map(|s| s.as_ref().and_then(|s| s.first().copied()).unwrap_or(0))
+            .collect()
+    }
+}
+
+impl DatasetLayout {
+    /// Fails if any layer's patches differ in dtype or in a non-time axis, as stacked formats
+    /// (Zarr, HDF5) cannot store them.
+    pub fn require_stackable(&self, format: &'static str) -> crate::Result<()> {
+        match self.layers.values().find_map(|l| l.conflict.clone()) {
+            Some(conflict) => Err(crate::Error::Unsupported {
+                format,
+                what: conflict,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The shapes of every layer of a dataset, in patch order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatasetLayout {
+    /// Layers present in at least one patch.
+    pub layers: BTreeMap<Layer, LayerLayout>,
+}

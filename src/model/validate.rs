@@ -1,0 +1,82 @@
+//! Consistency rules every patch must satisfy before any format writes it.
+
+use super::Patch;
+use crate::{Error, Result};
+
+/// Checks that a patch is consistent: each series has as many frames as its metadata has dates,
+/// and all arrays share the same spatial size (the last two axes).
+pub fn validate_patch(patch: &Patch) -> Result<()> {
+    let id = patch.id();
+    for (layer, array) in &patch.arrays {
+        if let (true, Some(dates)) = (layer.is_series(), patch.meta.dates.get(layer)) {
+            let t = array.shape().first().copied().unwrap_or(0);
+            if t != dates.len() {
+                return Err(Error::patch(
+                    id,
+                    format!(
+                        "{layer} has {t} frames but {} lists {} dates",
+                        layer.dates_key().unwrap_or_default(),
+                        dates.len()
+                    ),
+                ));
+            }
+        }
+    }
+    let mut sizes = patch
+        .arrays
+        .iter()
+        .map(|(l, a)| (l, &a.shape()[a.shape().len().saturating_sub(2)..]));
+    if let Some((first_layer, first)) = sizes.next() {
+        if let Some((layer, size)) = sizes.find(|(_, s)| s != &first) {
+            return Err(Error::patch(
+                id,
+                format!("{layer} is {size:?} pixels but {first_layer} is {first:?}: arrays of one patch must share their size"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Array, DType, Layer, PatchMeta};
+
+    fn patch() -> Patch {
+        let mut meta = PatchMeta::new(1);
+        meta.dates.insert(Layer::S2, vec![20180901, 20180911]);
+        let mut p = Patch {
+            meta,
+            arrays: Default::default(),
+        };
+        p.arrays
+            .insert(Layer::S2, Array::zeros(DType::I16, &[2, 10, 4, 4]));
+        p.arrays
+            .insert(Layer::Target, Array::zeros(DType::U8, &[3, 4, 4]));
+        p
+    }
+
+    #[test]
+    fn consistent_patch_passes() {
+        validate_patch(&patch()).unwrap();
+    }
+
+    #[test]
+    fn frame_count_must_match_dates() {
+        let mut p = patch();
+        p.meta.dates.get_mut(&Layer::S2).unwrap().push(20180921);
+        let err = validate_patch(&p).unwrap_err().to_string();
+        assert_eq!(err, "patch 1: S2 has 2 frames but dates-S2 lists 3 dates");
+    }
+
+    #[test]
+    fn spatial_sizes_must_agree() {
+        let mut p = patch();
+        p.arrays
+            .insert(Layer::Zones, Array::zeros(DType::I64, &[4, 5]));
+        assert!(validate_patch(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("ZONES is [4, 5] pixels"));
+    }
+}
