@@ -15,6 +15,7 @@
 pub mod convert;
 mod error;
 pub mod formats;
+pub mod georef;
 pub mod model;
 pub mod npy;
 pub mod output;

@@ -6,6 +6,7 @@
 pub mod geotiff;
 pub mod hdf5;
 pub mod pastis;
+pub mod stacked;
 pub mod zarr;
 
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, Patch};

@@ -1,0 +1,295 @@
+//! The stacked layout shared by the Zarr store and the HDF5 file: one array per layer with the
+//! patch as first axis, ragged series padded with zeros beside their true lengths and dates, and
+//! per-patch metadata as arrays. Both formats build their arrays from these descriptions, so the
+//! two layouts cannot drift apart. docs/zarr-layout.md and docs/hdf5-layout.md explain it.
+
+use crate::formats::pastis::metadata::{metadata_document, parse_metadata};
+use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
+use crate::model::{DType, DatasetLayout, DatasetMeta, Layer, PatchMeta};
+use crate::{Error, Result};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// Identifies the layout in the dataset attributes; bump on any incompatible change.
+pub const LAYOUT_VERSION: &str = "pastis-bridge-stacked/1";
+
+/// Per-patch metadata arrays (first axis = patch).
+pub mod names {
+    /// `ID_PATCH` (int64).
+    pub const ID_PATCH: &str = "ID_PATCH";
+    /// `Fold` (int64, -1 where unknown).
+    pub const FOLD: &str = "Fold";
+    /// `TILE` (string, "" where unknown).
+    pub const TILE: &str = "TILE";
+    /// `N_Parcel` (int64, -1 where unknown).
+    pub const N_PARCEL: &str = "N_Parcel";
+    /// `Parcel_Cover` (float64, NaN where unknown).
+    pub const PARCEL_COVER: &str = "Parcel_Cover";
+    /// The whole metadata.geojson Feature of each patch (string, GeoJSON), the exact source of
+    /// every metadata field when reading back.
+    pub const FEATURE: &str = "feature";
+    /// EPSG code of each patch's pixel grid (int32, 0 where unknown).
+    pub const GRID_EPSG: &str = "grid_epsg";
+    /// GDAL geotransform of each patch's pixel grid (float64 (patch, 6), NaN where unknown).
+    pub const GRID_TRANSFORM: &str = "grid_transform";
+}
+
+/// `S2_length`: the true number of dates of each patch's series (int32, 0 = absent).
+pub fn length_name(layer: Layer) -> String {
+    format!("{}_length", layer.name())
+}
+
+/// `S2_dates`: dates of each patch's series as yyyymmdd (int32 (patch, time), 0-padded).
+pub fn dates_name(layer: Layer) -> String {
+    format!("{}_dates", layer.name())
+}
+
+/// One stacked data array: a layer of every patch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StackedArray {
+    /// The layer; the array is named after it (`S2`, `TARGET`...).
+    pub layer: Layer,
+    /// Element type, as found in the source.
+    pub dtype: DType,
+    /// `(patch, ...)`: for series, time is the dataset's longest series.
+    pub shape: Vec<usize>,
+    /// Axis names: `patch` then the layer's own (`time, band, y, x`).
+    pub dimension_names: Vec<String>,
+    /// The smallest unit read: one patch and, for series, one date.
+    pub chunk: Vec<usize>,
+    /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
+    /// of patches for annotations.
+    pub patches_per_shard: usize,
+}
+
+/// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
+pub const ANNOTATION_PATCHES_PER_SHARD: usize = 32;
+
+/// The data arrays of a dataset of `n_patches` patches with `layout`.
+pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray> {
+    layout
+        .layers
+        .iter()
+        .map(|(&layer, l)| {
+            let mut shape = vec![n_patches];
+            shape.extend(&l.shape);
+            let mut dimension_names = vec!["patch".to_string()];
+            dimension_names.extend(
+                layer
+                    .dimension_names(l.shape.len())
+                    .into_iter()
+                    .map(String::from),
+            );
+            let mut chunk = shape.clone();
+            chunk[0] = 1;
+            if layer.is_series() && chunk.len() > 1 {
+                chunk[1] = 1;
+            }
+            StackedArray {
+                layer,
+                dtype: l.dtype,
+                shape,
+                dimension_names,
+                chunk,
+                patches_per_shard: if layer.is_series() {
+                    1
+                } else {
+                    ANNOTATION_PATCHES_PER_SHARD.min(n_patches.max(1))
+                },
+            }
+        })
+        .collect()
+}
+
+/// The metadata.geojson Feature of one patch, as a compact JSON string.
+pub fn feature_json(meta: &DatasetMeta, index: usize) -> String {
+    let one = DatasetMeta {
+        patches: vec![meta.patches[index].clone()],
+        crs: None,
+        collection_extra: Map::new(),
+        norms: Default::default(),
+    };
+    metadata_document(&one)["features"][0].to_string()
+}
+
+/// Rebuilds the dataset metadata from the dataset attributes and each patch's Feature string.
+pub fn dataset_meta(
+    path: &Path,
+    attributes: &Map<String, Value>,
+    features: &[String],
+) -> Result<DatasetMeta> {
+    let features = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            serde_json::from_str::<Value>(f)
+                .map_err(|e| Error::invalid(path, format!("feature of patch {i} is not JSON: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut doc = attributes
+        .get("collection")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    doc.insert("type".into(), json!("FeatureCollection"));
+    if let Some(crs) = attributes.get("crs").and_then(Value::as_str) {
+        doc.insert(
+            "crs".into(),
+            json!({"type": "name", "properties": {"name": crs}}),
+        );
+    }
+    doc.insert("features".into(), Value::Array(features));
+    let mut meta = parse_metadata(path, Value::Object(doc))?;
+    if let Some(Value::Object(norms)) = attributes.get("norm") {
+        for (name, value) in norms {
+            let layer: Layer = name.parse().map_err(|e: String| Error::invalid(path, e))?;
+            meta.norms.insert(layer, value.clone());
+        }
+    }
+    Ok(meta)
+}
+
+/// Dataset-level attributes: layout version, source, classes, band names, NORM statistics, CRS
+/// of the footprints, and the FeatureCollection's other members.
+pub fn dataset_attributes(meta: &DatasetMeta, source: &str) -> Map<String, Value> {
+    let mut a = Map::new();
+    a.insert("pastis_bridge_layout".into(), json!(LAYOUT_VERSION));
+    a.insert(
+        "pastis_bridge_version".into(),
+        json!(env!("CARGO_PKG_VERSION")),
+    );
+    a.insert("source".into(), json!(source));
+    a.insert("class_names".into(), json!(CLASS_NAMES));
+    a.insert("class_colors".into(), json!(CLASS_COLORS));
+    a.insert("S2_bands".into(), json!(S2_BANDS));
+    a.insert("S1_bands".into(), json!(S1_BANDS));
+    if let Some(crs) = &meta.crs {
+        a.insert("crs".into(), json!(crs));
+    }
+    a.insert(
+        "collection".into(),
+        Value::Object(meta.collection_extra.clone()),
+    );
+    let norms: Map<String, Value> = meta
+        .norms
+        .iter()
+        .map(|(l, v)| (l.name().to_string(), v.clone()))
+        .collect();
+    a.insert("norm".into(), Value::Object(norms));
+    a
+}
+
+/// Typed per-patch columns for ML users (`ID_PATCH`, `Fold`, ...), with sentinels for unknowns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PatchColumns {
+    /// `ID_PATCH`.
+    pub id_patch: Vec<i64>,
+    /// `Fold`, -1 unknown.
+    pub fold: Vec<i64>,
+    /// `TILE`, "" unknown.
+    pub tile: Vec<String>,
+    /// `N_Parcel`, -1 unknown.
+    pub n_parcel: Vec<i64>,
+    /// `Parcel_Cover`, NaN unknown.
+    pub parcel_cover: Vec<f64>,
+}
+
+impl PatchColumns {
+    /// The columns of `patches`.
+    pub fn new(patches: &[PatchMeta]) -> Self {
+        PatchColumns {
+            id_patch: patches.iter().map(|p| p.id).collect(),
+            fold: patches.iter().map(|p| p.fold.unwrap_or(-1)).collect(),
+            tile: patches
+                .iter()
+                .map(|p| p.tile.clone().unwrap_or_default())
+                .collect(),
+            n_parcel: patches.iter().map(|p| p.n_parcel.unwrap_or(-1)).collect(),
+            parcel_cover: patches
+                .iter()
+                .map(|p| p.parcel_cover.unwrap_or(f64::NAN))
+                .collect(),
+        }
+    }
+}
+
+/// The `(patch, time)` dates table of a series, 0-padded to `max_len`.
+pub fn dates_table(patches: &[PatchMeta], layer: Layer, max_len: usize) -> Vec<i32> {
+    let mut table = vec![0i32; patches.len() * max_len];
+    for (row, p) in patches.iter().enumerate() {
+        for (t, &d) in p
+            .dates
+            .get(&layer)
+            .into_iter()
+            .flatten()
+            .take(max_len)
+            .enumerate()
+        {
+            table[row * max_len + t] = d as i32;
+        }
+    }
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::LayerLayout;
+
+    #[test]
+    fn series_chunk_per_date_annotations_per_patch() {
+        let mut layout = DatasetLayout::default();
+        layout.layers.insert(
+            Layer::S2,
+            LayerLayout {
+                dtype: DType::I16,
+                shape: vec![5, 10, 8, 8],
+                per_patch: vec![],
+                conflict: None,
+            },
+        );
+        layout.layers.insert(
+            Layer::Target,
+            LayerLayout {
+                dtype: DType::U8,
+                shape: vec![3, 8, 8],
+                per_patch: vec![],
+                conflict: None,
+            },
+        );
+        let arrays = data_arrays(&layout, 4);
+        assert_eq!(arrays[0].shape, vec![4, 5, 10, 8, 8]);
+        assert_eq!(arrays[0].chunk, vec![1, 1, 10, 8, 8]);
+        assert_eq!(
+            arrays[0].dimension_names,
+            ["patch", "time", "band", "y", "x"]
+        );
+        assert_eq!(arrays[0].patches_per_shard, 1);
+        assert_eq!(arrays[1].chunk, vec![1, 3, 8, 8]);
+        assert_eq!(arrays[1].patches_per_shard, 4);
+    }
+
+    #[test]
+    fn metadata_survives_features_and_attributes() {
+        let mut p = PatchMeta::new(7);
+        p.fold = Some(2);
+        p.dates.insert(Layer::S2, vec![20180901, 20180911]);
+        p.extra.insert("x".into(), json!([1, 2]));
+        let mut meta = DatasetMeta {
+            patches: vec![p],
+            crs: Some("urn:ogc:def:crs:EPSG::2154".into()),
+            ..Default::default()
+        };
+        meta.norms
+            .insert(Layer::S2, json!({"Fold_1": {"mean": [1.5], "std": [0.25]}}));
+        meta.collection_extra
+            .insert("name".into(), json!("metadata"));
+        let attrs = dataset_attributes(&meta, "test");
+        let back = dataset_meta(Path::new("x"), &attrs, &[feature_json(&meta, 0)]).unwrap();
+        assert_eq!(back, meta);
+        assert_eq!(
+            dates_table(&meta.patches, Layer::S2, 3),
+            vec![20180901, 20180911, 0]
+        );
+    }
+}
