@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests: fixtures, the real binary, the Python reference readers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A committed fixture under `fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    assert!(path.exists(), "fixture {} is missing", path.display());
+    path
+}
+
+/// The `pastis-bridge` binary built for these tests.
+pub fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("pastis-bridge").expect("the binary is built")
+}
+
+/// The Python of the interoperability venv: `$PASTIS_PYTHON`, else `.venv/bin/python`.
+/// Panics (the test fails loudly) when it is missing: run `bash scripts/setup.sh`.
+pub fn python() -> Command {
+    let python = std::env::var_os("PASTIS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "the Python venv for interoperability checks is missing ({}): run `bash scripts/setup.sh`",
+        python.display()
+    );
+    Command::new(python)
+}
+
+/// Runs a script of `tests/python/` with arguments; panics with its output unless it succeeds.
+pub fn run_python(script: &str, args: &[&Path]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
+    let out = python().arg(&script).args(args).output().expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{} failed:\n{stdout}\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Copies a fixture folder into a fresh temporary folder, so a test may modify it.
+pub fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dst = dir.path().join(name);
+    copy_dir(&fixture(name), &dst);
+    (dir, dst)
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("create dir");
+    for entry in std::fs::read_dir(src).expect("read dir").flatten() {
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy file");
+        }
+    }
+}
