@@ -16,6 +16,7 @@ pub mod convert;
 mod error;
 pub mod formats;
 pub mod georef;
+pub mod inspect;
 pub mod model;
 pub mod npy;
 pub mod output;
