@@ -20,5 +20,6 @@ pub mod inspect;
 pub mod model;
 pub mod npy;
 pub mod output;
+pub mod verify;
 
 pub use error::{Error, Result};
