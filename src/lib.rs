@@ -17,6 +17,7 @@ mod error;
 pub mod formats;
 pub mod georef;
 pub mod inspect;
+pub mod journal;
 pub mod model;
 pub mod npy;
 pub mod output;
