@@ -1,4 +1,5 @@
 //! `verify` catches each kind of planted difference, and says where.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
