@@ -1,6 +1,6 @@
 //! `inspect` on the fixture and on damaged copies of it: each planted problem is found, named and
-#![allow(clippy::unwrap_used)]
 //! reflected in the exit code.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
