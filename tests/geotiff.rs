@@ -93,17 +93,24 @@ fn patch(id: i64, tile: &str, epsg: u32, x0: f64, y0: f64) -> Patch {
 
 /// A PASTIS folder of three patches: two side by side in t30uxv, one in t31tfj.
 fn small_dataset(dir: &Path) -> PathBuf {
-    let patches = [
-        patch(10000, "t30uxv", 32630, 641_230.0, 5_301_270.0),
-        patch(
-            10001,
-            "t30uxv",
-            32630,
-            641_230.0 + SIZE as f64 * 10.0,
-            5_301_270.0,
-        ),
-        patch(20000, "t31tfj", 32631, 702_560.0, 4_871_930.0),
-    ];
+    write_dataset(
+        dir,
+        &[
+            patch(10000, "t30uxv", 32630, 641_230.0, 5_301_270.0),
+            patch(
+                10001,
+                "t30uxv",
+                32630,
+                641_230.0 + SIZE as f64 * 10.0,
+                5_301_270.0,
+            ),
+            patch(20000, "t31tfj", 32631, 702_560.0, 4_871_930.0),
+        ],
+    )
+}
+
+/// Writes `patches` as a PASTIS folder `dir/PASTIS`.
+fn write_dataset(dir: &Path, patches: &[Patch]) -> PathBuf {
     let mut meta = DatasetMeta {
         patches: patches.iter().map(|p| p.meta.clone()).collect(),
         crs: Some("urn:ogc:def:crs:EPSG::2154".into()),
@@ -129,14 +136,21 @@ fn small_dataset(dir: &Path) -> PathBuf {
     src
 }
 
+/// Runs `convert`; it must succeed without a warning or a GDAL message.
 fn convert(src: &Path, dst: &Path, args: &[&str]) {
-    bin()
+    let out = bin()
         .arg("convert")
         .arg(src)
         .arg(dst)
         .args(args)
+        .arg("--quiet")
         .assert()
         .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.trim().is_empty(),
+        "convert wrote to stderr: {stderr}"
+    );
 }
 
 /// Every file of a folder, relative path → bytes.
@@ -353,4 +367,43 @@ fn edited_tiffs_are_named_in_errors() {
         stderr.contains("S2_10001.tif") && stderr.contains("20 bands"),
         "{stderr}"
     );
+}
+
+#[test]
+fn patches_without_tile_or_footprint_still_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut no_tile = patch(1, "t30uxv", 32630, 641_230.0, 5_301_270.0);
+    no_tile.meta.tile = None;
+    let mut no_footprint = patch(2, "t30uxv", 32630, 641_230.0, 5_301_270.0);
+    no_footprint.meta.footprint = None;
+    let mut empty_series = patch(3, "t30uxv", 32630, 641_230.0, 5_301_270.0);
+    empty_series.meta.dates.insert(Layer::S2, vec![]);
+    empty_series
+        .arrays
+        .insert(Layer::S2, Array::I16(filled(&[0, 10, SIZE, SIZE], |_| 0)));
+    let src = write_dataset(dir.path(), &[no_tile, no_footprint, empty_series]);
+    let (tif, back) = (dir.path().join("tif"), dir.path().join("back"));
+    let mut cmd = bin();
+    cmd.arg("convert")
+        .arg(&src)
+        .arg(&tif)
+        .args(["--to", "geotiff", "--quiet"]);
+    let out = cmd.assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("patch 2: no footprint"), "{stderr}");
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    assert!(
+        manifest.warnings.iter().any(|w| w.contains("patch 2")),
+        "{:?}",
+        manifest.warnings
+    );
+    let fitted = manifest.patches[&1].grid.as_ref().unwrap();
+    assert_eq!(fitted.epsg, 2154);
+    assert!(fitted.corner_error_m < 0.05, "{}", fitted.corner_error_m);
+    let wkt = gdalinfo(&tif.join("TARGET/TARGET_1.tif"))["coordinateSystem"]["wkt"].clone();
+    assert!(wkt.as_str().unwrap().contains("ID[\"EPSG\",2154]"), "{wkt}");
+    assert!(gdalinfo(&tif.join("TARGET/TARGET_2.tif"))["coordinateSystem"].is_null());
+    assert_eq!(manifest.patches[&3].layers[&Layer::S2].file, None);
+    convert(&tif, &back, &["--to", "pastis"]);
+    assert_same_dataset(&src, &back);
 }

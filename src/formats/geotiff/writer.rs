@@ -161,6 +161,8 @@ impl GeoTiffWriter {
 
     fn cog_options(&self, block: usize, predictor: u8) -> RasterCreationOptions {
         let (method, level) = &self.compression;
+        // The COG driver wants tiles of 128 pixels or more.
+        let block = block.next_power_of_two().clamp(128, 512);
         let mut o = vec![format!("COMPRESS={method}"), format!("BLOCKSIZE={block}")];
         o.push("BIGTIFF=IF_SAFER".into());
         if method != "NONE" && predictor > 1 {
