@@ -407,3 +407,41 @@ fn patches_without_tile_or_footprint_still_round_trip() {
     convert(&tif, &back, &["--to", "pastis"]);
     assert_same_dataset(&src, &back);
 }
+
+#[test]
+fn fixture_round_trips_and_every_footprint_matches_its_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let (tif, back) = (dir.path().join("tif"), dir.path().join("back"));
+    convert(&src, &tif, &["--to", "geotiff"]);
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    assert!(manifest.warnings.is_empty(), "{:?}", manifest.warnings);
+    assert_eq!(manifest.patches.len(), 4);
+    for (id, p) in &manifest.patches {
+        let grid = p.grid.as_ref().unwrap();
+        assert!(
+            grid.corner_error_m < 0.1,
+            "patch {id}: {}",
+            grid.corner_error_m
+        );
+        assert!(
+            (32630..=32632).contains(&grid.epsg),
+            "patch {id}: {}",
+            grid.epsg
+        );
+        let gt = grid.geotransform;
+        assert_eq!((gt[1], gt[2], gt[4], gt[5]), (10.0, 0.0, 0.0, -10.0));
+        assert_eq!(
+            (gt[0] % 10.0, gt[3] % 10.0),
+            (0.0, 0.0),
+            "patch {id}: {gt:?}"
+        );
+    }
+    assert!(!manifest.mosaics.is_empty());
+    for vrt in &manifest.mosaics {
+        let ds = Dataset::open(tif.join(vrt)).unwrap();
+        assert!(ds.raster_size().0 >= 64, "{vrt}");
+    }
+    convert(&tif, &back, &["--to", "pastis"]);
+    assert_same_dataset(&src, &back);
+}
