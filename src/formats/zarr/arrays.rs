@@ -199,8 +199,10 @@ fn u64s(v: &[usize]) -> Vec<u64> {
 
 /// The subset of rows `rows` (first axis) and the leading `extents` of the other axes.
 pub fn subset(rows: Range<usize>, extents: &[usize]) -> ArraySubset {
-    let mut ranges = vec![rows.start as u64..rows.end as u64];
-    ranges.extend(extents.iter().map(|&e| 0..e as u64));
+    let first = rows.start as u64..rows.end as u64;
+    let ranges: Vec<Range<u64>> = std::iter::once(first)
+        .chain(extents.iter().map(|&e| 0..e as u64))
+        .collect();
     ArraySubset::new_with_ranges(&ranges)
 }
 

@@ -8,10 +8,6 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use zarrs::group::{Group, GroupBuilder, GroupMetadata};
 use zarrs::metadata::v2::GroupMetadataV2;
-use zarrs::metadata_ext::group::consolidated_metadata::{
-    ConsolidatedMetadata, ConsolidatedMetadataKind,
-};
-use zarrs::node::Node;
 use zarrs::storage::StoreKey;
 
 /// The v2 consolidated metadata key.
@@ -39,7 +35,10 @@ pub fn write_root_group(
 }
 
 /// Consolidates every array's metadata into the root: inline in `zarr.json` (v3) or in
-/// `.zmetadata` (v2).
+/// `.zmetadata` (v2), each entry a verbatim copy of the array's own metadata document.
+///
+/// (zarrs' `Node::consolidate_metadata` abbreviates codecs without configuration to bare strings,
+/// which zarr-python 3.1 rejects, hence the copy.)
 pub fn consolidate(root: &Path, store: &Store, version: Version) -> Result<()> {
     match version {
         Version::V3 => consolidate_v3(root, store),
@@ -48,27 +47,38 @@ pub fn consolidate(root: &Path, store: &Store, version: Version) -> Result<()> {
 }
 
 fn consolidate_v3(root: &Path, store: &Store) -> Result<()> {
-    let node = Node::open(store, "/").map_err(|e| zarr_error(root, e))?;
-    let metadata = node
-        .consolidate_metadata()
-        .ok_or_else(|| zarr_error(root, "the root is not a group"))?;
-    let mut group = Group::open(store.clone(), "/").map_err(|e| zarr_error(root, e))?;
-    group.set_consolidated_metadata(Some(ConsolidatedMetadata {
-        metadata,
-        kind: ConsolidatedMetadataKind::Inline,
-    }));
-    group.store_metadata().map_err(|e| zarr_error(root, e))
+    let documents = metadata_documents(root, store, &["zarr.json"])?;
+    let mut group = documents
+        .get("zarr.json")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| zarr_error(root, "zarr.json of the root group is missing"))?;
+    let children: Map<String, Value> = documents
+        .into_iter()
+        .filter_map(|(key, doc)| Some((key.strip_suffix("/zarr.json")?.to_string(), doc)))
+        .collect();
+    group.insert(
+        "consolidated_metadata".into(),
+        json!({"kind": "inline", "must_understand": false, "metadata": children}),
+    );
+    put_json(root, store, "zarr.json", &Value::Object(group))
 }
 
 fn consolidate_v2(root: &Path, store: &Store) -> Result<()> {
-    let mut metadata = Map::new();
-    let keys = store.list().map_err(|e| zarr_error(root, e))?;
-    for key in keys {
+    let metadata = metadata_documents(root, store, &[".zgroup", ".zarray", ".zattrs"])?;
+    let document = json!({"metadata": metadata, "zarr_consolidated_format": 1});
+    put_json(root, store, ZMETADATA, &document)
+}
+
+/// Every metadata document of the store whose key ends with one of `names`, by key.
+fn metadata_documents(root: &Path, store: &Store, names: &[&str]) -> Result<Map<String, Value>> {
+    let mut documents = Map::new();
+    for key in store.list().map_err(|e| zarr_error(root, e))? {
         let name = key.as_str();
-        let is_meta = [".zgroup", ".zarray", ".zattrs"]
+        let wanted = names
             .iter()
             .any(|m| name == *m || name.ends_with(&format!("/{m}")));
-        if !is_meta {
+        if !wanted {
             continue;
         }
         let bytes = store
@@ -77,11 +87,14 @@ fn consolidate_v2(root: &Path, store: &Store) -> Result<()> {
             .ok_or_else(|| zarr_error(root, format!("{name} vanished while consolidating")))?;
         let value: Value =
             serde_json::from_slice(&bytes).map_err(|e| zarr_error(root, format!("{name}: {e}")))?;
-        metadata.insert(name.to_string(), value);
+        documents.insert(name.to_string(), value);
     }
-    let document = json!({"metadata": metadata, "zarr_consolidated_format": 1});
-    let key = StoreKey::new(ZMETADATA).map_err(|e| zarr_error(root, e))?;
-    let bytes = serde_json::to_vec_pretty(&document).map_err(|e| zarr_error(root, e))?;
+    Ok(documents)
+}
+
+fn put_json(root: &Path, store: &Store, key: &str, value: &Value) -> Result<()> {
+    let key = StoreKey::new(key).map_err(|e| zarr_error(root, e))?;
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| zarr_error(root, e))?;
     store
         .set(&key, bytes.into())
         .map_err(|e| zarr_error(root, e))
