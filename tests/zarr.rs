@@ -303,6 +303,23 @@ fn existing_output_and_bad_options_are_refused() {
 }
 
 #[test]
+fn damaged_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 2, 4);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &[]);
+    std::fs::remove_file(store.join("S2_length/zarr.json")).unwrap();
+    let err = formats::open(&store).err().unwrap().to_string();
+    assert!(
+        err.contains("out.zarr") && err.contains("S2_length"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(store.join("feature")).unwrap();
+    let err = formats::open(&store).err().unwrap().to_string();
+    assert!(err.contains("feature"), "{err}");
+}
+
+#[test]
 fn zarr_python_and_xarray_read_the_same_values() {
     let dir = tempfile::tempdir().unwrap();
     let src = build_dataset(dir.path(), 5, 8);
