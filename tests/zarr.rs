@@ -167,6 +167,32 @@ fn assert_round_trip(src: &Path, extra: &[&str]) {
 }
 
 #[test]
+fn fixture_round_trips_in_both_versions() {
+    let src = common::fixture("PASTIS-R");
+    assert_round_trip(&src, &[]);
+    assert_round_trip(&src, &["--zarr-version", "2"]);
+}
+
+#[test]
+fn synth_dataset_with_radar_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("synth");
+    let options = pastis_bridge::synth::SynthOptions {
+        patches: 5,
+        seed: 7,
+        radar: true,
+        size: 16,
+        date_scale: 0.2,
+    };
+    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
+    assert_round_trip(&src, &["--jobs", "2"]);
+    let store = dir.path().join("synth.zarr");
+    convert(&src, &store, &[]);
+    let out = run_python("check_zarr.py", &[&src, &store]);
+    assert!(out.contains("ok zarr_format=3"), "{out}");
+}
+
+#[test]
 fn v3_round_trip_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let src = build_dataset(dir.path(), 6, 8);
@@ -329,4 +355,9 @@ fn zarr_python_and_xarray_read_the_same_values() {
         let out = run_python("check_zarr.py", &[&src, &store]);
         assert!(out.contains("ok"), "{out}");
     }
+    let fixture = common::fixture("PASTIS-R");
+    let store = dir.path().join("fixture.zarr");
+    convert(&fixture, &store, &[]);
+    let out = run_python("check_zarr.py", &[&fixture, &store]);
+    assert!(out.contains("ok"), "{out}");
 }
