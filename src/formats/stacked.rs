@@ -44,6 +44,13 @@ pub fn dates_name(layer: Layer) -> String {
     format!("{}_dates", layer.name())
 }
 
+/// `TARGET_present`: whether each patch has the layer (uint8 (patch,), 1 = present, 0 = absent).
+/// Every data array has one, so a patch lacking a layer reads back without it; a series also has
+/// its true length in [`length_name`].
+pub fn presence_name(layer: Layer) -> String {
+    format!("{}_present", layer.name())
+}
+
 /// One stacked data array: a layer of every patch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StackedArray {
