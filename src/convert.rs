@@ -61,6 +61,8 @@ pub struct ConvertOptions {
     pub selection: Selection,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
+    /// Skip patches that cannot be read (reported in [`Summary::failed`]) instead of stopping.
+    pub keep_going: bool,
 }
 
 impl ConvertOptions {
@@ -71,6 +73,7 @@ impl ConvertOptions {
             write: WriteOptions::default(),
             selection: Selection::default(),
             jobs: 0,
+            keep_going: false,
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Patches skipped with `keep_going`, with their errors.
+    pub failed: Vec<FailedPatch>,
 }
 
 impl Summary {
@@ -137,35 +142,84 @@ pub fn convert_from(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary> {
     let start = Instant::now();
-    let meta = options.selection.apply(reader.metadata())?;
     let layers = options.selection.layers();
     let pool = thread_pool(options.jobs)?;
-    let layout = pool.install(|| survey(reader, &meta, &layers))?;
-    let writer = formats::create(options.to, dst, &meta, &layout, &options.write)?;
+    let mut meta = options.selection.apply(reader.metadata())?;
+    let failed = if options.keep_going {
+        let failed = pool.install(|| screen(reader, &meta, &layers));
+        meta = meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        failed
+    } else {
+        Vec::new()
+    };
+    let result = pool.install(|| write_all(reader, dst, &meta, &layers, options, progress));
+    if result.is_err() {
+        // Leave nothing behind that could be mistaken for output; an existing output is untouched.
+        let _ = crate::output::remove_any(&crate::output::staging_path(dst));
+    }
+    Ok(Summary {
+        patches: meta.patches.len(),
+        bytes_in: result?,
+        bytes_out: disk_usage(dst),
+        seconds: start.elapsed().as_secs_f64(),
+        failed,
+    })
+}
+
+/// Surveys, creates the writer, writes every patch in parallel and finishes; returns bytes read.
+fn write_all(
+    reader: &dyn DatasetReader,
+    dst: &Path,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+    options: &ConvertOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<u64> {
+    let layout = survey(reader, meta, layers)?;
+    let writer = formats::create(options.to, dst, meta, &layout, &options.write)?;
     progress(Progress::Start {
         total: meta.patches.len(),
     });
-    let bytes_in: u64 = pool.install(|| {
-        meta.patches
-            .par_iter()
-            .enumerate()
-            .map(|(index, p)| {
-                let patch = reader.read_patch(p.id, &layers)?;
-                writer.write_patch(index, &patch)?;
-                let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
-                progress(Progress::Patch { id: p.id, bytes });
-                Ok(bytes)
-            })
-            .try_reduce(|| 0, |a, b| Ok(a + b))
-    })?;
+    let bytes_in = meta
+        .patches
+        .par_iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let patch = reader.read_patch(p.id, layers)?;
+            writer.write_patch(index, &patch)?;
+            let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
+            progress(Progress::Patch { id: p.id, bytes });
+            Ok(bytes)
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
     progress(Progress::Finishing);
     writer.finish()?;
-    Ok(Summary {
-        patches: meta.patches.len(),
-        bytes_in,
-        bytes_out: disk_usage(dst),
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(bytes_in)
+}
+
+/// A patch that could not be converted, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailedPatch {
+    /// `ID_PATCH`.
+    pub id: i64,
+    /// The error, naming the file.
+    pub error: String,
+}
+
+/// Reads every patch once (for `--keep-going`) and returns those that cannot be read.
+fn screen(reader: &dyn DatasetReader, meta: &DatasetMeta, layers: &[Layer]) -> Vec<FailedPatch> {
+    meta.patches
+        .par_iter()
+        .filter_map(|p| {
+            let result = reader
+                .specs(p.id)
+                .and_then(|_| reader.read_patch(p.id, layers));
+            result.err().map(|e| FailedPatch {
+                id: p.id,
+                error: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A rayon pool of `jobs` threads (0 = one per core).

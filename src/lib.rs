@@ -16,8 +16,10 @@ pub mod convert;
 mod error;
 pub mod formats;
 pub mod georef;
+pub mod inspect;
 pub mod model;
 pub mod npy;
 pub mod output;
+pub mod verify;
 
 pub use error::{Error, Result};

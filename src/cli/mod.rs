@@ -125,6 +125,10 @@ pub struct ConvertArgs {
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
     pub modalities: Option<Vec<Layer>>,
+    /// Skip patches that cannot be read, convert the others, and exit 1 naming every failed
+    /// patch (reads each patch twice). Without it, the first error stops the run and no output is left.
+    #[arg(long)]
+    pub keep_going: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
