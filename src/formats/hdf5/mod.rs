@@ -135,6 +135,18 @@ pub fn patch_selection(shape: &[usize], row: usize, len: Option<usize>) -> Selec
     Selection::from(Hyperslab::from(slab))
 }
 
+/// Options of every file we open or create: HDF5's file locking off.
+///
+/// HDF5 locks files with `flock` on a descriptor that is not close-on-exec, so a child process
+/// started by another thread (a progress viewer, a test's Python check) inherits the lock and
+/// makes every later open fail with "unable to lock file" until it exits. The writer writes a
+/// private `NAME.partial` and renames it when closed, so the lock protects nothing there.
+fn file_options() -> hdf5::FileBuilder {
+    let mut builder = hdf5::File::with_options();
+    builder.with_fapl(|fapl| fapl.file_locking(false));
+    builder
+}
+
 /// Maps an `hdf5` error to ours, naming the file.
 fn h5err(path: &Path) -> impl Fn(hdf5::Error) -> Error + '_ {
     move |e| Error::library(path, LIBRARY, e)

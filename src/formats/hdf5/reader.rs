@@ -40,7 +40,7 @@ struct StoredLayer {
 impl Hdf5Reader {
     /// Opens a file written by [`Hdf5Writer`](super::Hdf5Writer).
     pub fn open(path: &Path) -> Result<Hdf5Reader> {
-        let file = File::open(path).map_err(h5err(path))?;
+        let file = super::file_options().open(path).map_err(h5err(path))?;
         check_layout(path, &file)?;
         let attributes = dataset_attributes(path, &file)?;
         let features = read_strings(path, &file, names::FEATURE)?;

@@ -54,7 +54,9 @@ impl Hdf5Writer {
         layout.require_stackable("hdf5")?;
         let filters = filters(options.compression)?;
         let staged = StagedPath::new(path, options.overwrite)?;
-        let file = File::create(staged.path()).map_err(h5err(staged.path()))?;
+        let file = super::file_options()
+            .create(staged.path())
+            .map_err(h5err(staged.path()))?;
         let out = staged.path().to_path_buf();
         write_json_attrs(&out, &file, &stacked::dataset_attributes(meta, SOURCE))?;
         write_columns(&out, &file, meta)?;
@@ -263,7 +265,7 @@ fn write_columns(path: &Path, group: &Group, meta: &DatasetMeta) -> Result<()> {
     write_strings(path, group, names::FEATURE, &features)
 }
 
-/// grid_epsg and grid_transform of each patch (0 and NaN where unknown).
+/// grid_epsg and grid_transform of each patch (0 and NaN where unknown or not georeferenceable).
 fn write_grids(
     path: &Path,
     group: &Group,
@@ -277,10 +279,9 @@ fn write_grids(
     let mut epsg = Vec::with_capacity(meta.patches.len());
     let mut transform = Vec::with_capacity(meta.patches.len() * 6);
     for p in &meta.patches {
-        let grid = match size {
-            Some((h, w)) => patch_grid(p, h, w)?,
-            None => None,
-        };
+        // The grid is derived from the footprint, which `feature` keeps verbatim: a footprint
+        // that cannot be georeferenced gets the sentinels rather than stopping the export.
+        let grid = size.and_then(|(h, w)| patch_grid(p, h, w).ok().flatten());
         epsg.push(grid.as_ref().map_or(0, |g| g.epsg as i32));
         transform.extend(grid.map_or([f64::NAN; 6], |g| g.geotransform));
     }
