@@ -30,6 +30,8 @@ def check_layer(f, src, name, features):
     assert ds.fillvalue == 0, (name, ds.fillvalue)
     dims = [text(d) for d in ds.attrs["dimension_names"]]
     assert len(dims) == ds.ndim and dims[0] == "patch", (name, dims)
+    assert [d.label for d in ds.dims] == dims, (name, [d.label for d in ds.dims])
+    assert ds.dims[0][0].name == "/patch", (name, ds.dims[0].keys())
     for i, feature in enumerate(features):
         npy = src / FOLDERS[name] / f"{name}_{feature['properties']['ID_PATCH']}.npy"
         if not npy.exists():
@@ -64,6 +66,11 @@ def check_columns(f, features):
     assert [json.loads(text(t)) for t in f["feature"][:]] == features
     assert f["grid_epsg"].shape == (len(features),) and f["grid_transform"].shape == (len(features), 6)
     assert f["ID_PATCH"].dtype == np.int64 and f["Parcel_Cover"].dtype == np.float64
+    assert list(f["patch"][:]) == list(f["ID_PATCH"][:]) and f["patch"].is_scale
+    assert f["TILE"].dims[0][0].name == "/patch" and f["feature"].dims[0].label == "patch"
+    for ft, epsg, gt in zip(features, f["grid_epsg"][:], f["grid_transform"][:]):
+        georeferenced = ft.get("geometry") is not None
+        assert (epsg != 0) == georeferenced and np.all(np.isfinite(gt)) == georeferenced, (epsg, gt)
 
 
 def check_attributes(f, src):

@@ -6,6 +6,7 @@
 //! written one at a time.
 
 mod attrs;
+mod dims;
 mod reader;
 mod writer;
 

@@ -61,13 +61,16 @@ impl Hdf5Writer {
         write_json_attrs(&out, &file, &stacked::dataset_attributes(meta, SOURCE))?;
         write_columns(&out, &file, meta)?;
         write_grids(&out, &file, meta, layout)?;
+        let specs = stacked::data_arrays(layout, meta.patches.len());
         let mut layers = BTreeMap::new();
-        for spec in stacked::data_arrays(layout, meta.patches.len()) {
+        for spec in &specs {
             if spec.layer.is_series() {
-                write_dates(&out, &file, meta, &spec)?;
+                write_dates(&out, &file, meta, spec)?;
             }
-            layers.insert(spec.layer, LayerSets::create(&out, &file, spec, &filters)?);
+            let sets = LayerSets::create(&out, &file, spec.clone(), &filters)?;
+            layers.insert(spec.layer, sets);
         }
+        super::dims::label_layout(&out, &file, &meta.ids(), &specs)?;
         Ok(Hdf5Writer {
             staged,
             ids: meta.ids(),
