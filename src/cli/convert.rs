@@ -16,6 +16,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         cog,
         modalities,
         keep_going,
+        resume,
         select,
         run,
     } = args;
@@ -29,6 +30,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             compression,
             zarr_version,
             cog,
+            resume,
         },
         selection: select.selection(modalities),
         jobs: run.jobs,

@@ -129,6 +129,10 @@ pub struct ConvertArgs {
     /// patch (reads each patch twice). Without it, the first error stops the run and no output is left.
     #[arg(long)]
     pub keep_going: bool,
+    /// Continue an interrupted conversion (DST.partial and its journal) with the same source and
+    /// options, skipping the patches already written. HDF5 outputs are written again from the start.
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]

@@ -148,14 +148,10 @@ pub fn check_patch_files(
             }
             Err(e) => problems.push(Problem {
                 kind: ProblemKind::Unreadable,
+                message: without_path(&e.to_string(), &path),
                 path: Some(path),
                 patch: Some(meta.id),
                 layer: Some(layer),
-                message: e
-                    .to_string()
-                    .rsplit_once(": ")
-                    .map(|(_, m)| m.to_string())
-                    .unwrap_or_else(|| e.to_string()),
             }),
         }
     }
@@ -166,4 +162,10 @@ pub fn check_patch_files(
         p
     }));
     (specs_of(&patch), problems)
+}
+
+/// An error message without the leading `PATH: ` (the report shows the path beside it).
+fn without_path(message: &str, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    message.strip_prefix(&prefix).unwrap_or(message).to_string()
 }
