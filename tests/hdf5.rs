@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, run_python};
+use common::{bin, fixture, run_python};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::{self, Compression, Format, WriteOptions};
 use pastis_bridge::model::{
@@ -318,4 +318,39 @@ fn a_foreign_hdf5_file_is_refused_with_its_name() {
         err.contains("foreign.h5") && err.contains("not a pastis-bridge HDF5 file"),
         "{err}"
     );
+}
+
+#[test]
+fn committed_fixture_round_trips_and_h5py_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let h5 = dir.path().join("pastis-r.h5");
+    let back = dir.path().join("back");
+    bin()
+        .arg("convert")
+        .arg(&src)
+        .arg(&h5)
+        .arg("--quiet")
+        .assert()
+        .success();
+    bin().arg("verify").arg(&src).arg(&h5).assert().success();
+    bin()
+        .arg("convert")
+        .arg(&h5)
+        .arg(&back)
+        .args(["--to", "pastis", "--quiet"])
+        .assert()
+        .success();
+    let (a, b) = (tree(&src), tree(&back));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        if name.extension().is_some_and(|e| e == "npy") {
+            assert!(&b[name] == bytes, "{} differs", name.display());
+        } else {
+            let json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap();
+            assert_eq!(json(&b[name]), json(bytes), "{}", name.display());
+        }
+    }
+    let out = run_python("check_hdf5.py", &[&src, &h5]);
+    assert!(out.contains("ok: 4 patches"), "{out}");
 }
