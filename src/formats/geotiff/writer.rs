@@ -39,7 +39,7 @@ impl GeoTiffWriter {
     /// Starts a folder at `path` for the patches of `meta`.
     pub fn create(path: &Path, meta: &DatasetMeta, options: &WriteOptions) -> Result<Self> {
         let compression = compression_options(options.compression)?;
-        let staged = StagedPath::new(path, options.overwrite)?;
+        let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(GeoTiffWriter {
             staged,

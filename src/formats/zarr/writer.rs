@@ -59,7 +59,7 @@ impl ZarrWriter {
             return Err(super::arrays::lzf_unsupported());
         }
         layout.require_stackable("zarr")?;
-        let staged = StagedPath::new(path, options.overwrite)?;
+        let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         let root = staged.path().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         let store = store_at(&root)?;
@@ -199,6 +199,11 @@ impl DatasetWriter for ZarrWriter {
             }
         }
         self.buffer_annotations(index, annotations)
+    }
+
+    /// A v3 annotation shard holds a group of patches: one worker writes a whole group.
+    fn group_size(&self) -> usize {
+        self.patches_per_group
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
