@@ -175,23 +175,19 @@ fn check_heatmap(patch: &Patch, instances: &ArrayD<i64>, k: i64) {
         "HEATMAP in [0, 1]"
     );
     let instances = instances.view().into_dimensionality::<Ix2>().expect("2-d");
-    for inst in 1..=k {
-        let cells: Vec<(usize, usize)> = instances
-            .indexed_iter()
-            .filter(|(_, &v)| v == inst)
-            .map(|(p, _)| p)
-            .collect();
-        let y = (cells.iter().map(|c| c.0).min().unwrap()
-            + cells.iter().map(|c| c.0).max().unwrap())
-            / 2;
-        let x = (cells.iter().map(|c| c.1).min().unwrap()
-            + cells.iter().map(|c| c.1).max().unwrap())
-            / 2;
+    let mut boxes = vec![(usize::MAX, 0, usize::MAX, 0); k as usize];
+    for ((y, x), &v) in instances.indexed_iter().filter(|(_, &v)| v > 0) {
+        let b = &mut boxes[v as usize - 1];
+        *b = (b.0.min(y), b.1.max(y), b.2.min(x), b.3.max(x));
+    }
+    for (inst, (y0, y1, x0, x1)) in boxes.into_iter().enumerate() {
+        let (y, x) = ((y0 + y1) / 2, (x0 + x1) / 2);
         assert_eq!(
             heat[[y, x]],
             1.0,
-            "patch {}: instance {inst} centre",
-            patch.id()
+            "patch {}: instance {} centre",
+            patch.id(),
+            inst + 1
         );
     }
 }
