@@ -315,6 +315,15 @@ fn footprints_are_snapped_utm_squares_in_lambert93() {
         let corners = utm_corners(p, tile.epsg);
         assert_eq!(corners.len(), 5);
         assert_eq!(corners[0], corners[4], "closed ring");
+        let twice_area: f64 = corners
+            .windows(2)
+            .map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1)
+            .sum();
+        assert!(
+            twice_area > 0.0,
+            "patch {}: ring is counter-clockwise",
+            p.id
+        );
         let snapped = |v: f64| (v - (v / 10.0).round() * 10.0).abs() < 0.01;
         assert!(
             corners.iter().all(|&(x, y)| snapped(x) && snapped(y)),
