@@ -27,7 +27,8 @@ use crate::formats::{self, DatasetReader};
 use crate::model::{Layer, Patch};
 use crate::output::StagedPath;
 use crate::{Error, Result};
-use image::{ImageFormat, RgbImage};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ImageEncoder, RgbImage};
 use rayon::prelude::*;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -199,10 +200,16 @@ fn write_one(
     })
 }
 
-/// Encodes `image` as PNG at `path`.
+/// Encodes `image` as PNG at `path` (best compression: sheets are mostly flat colour).
 pub fn write_png(image: &RgbImage, path: &Path) -> Result<()> {
     let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    image
-        .write_to(&mut BufWriter::new(file), ImageFormat::Png)
+    let encoder = PngEncoder::new_with_quality(
+        BufWriter::new(file),
+        CompressionType::Best,
+        FilterType::Adaptive,
+    );
+    let (w, h) = image.dimensions();
+    encoder
+        .write_image(image.as_raw(), w, h, image::ExtendedColorType::Rgb8)
         .map_err(|e| Error::library(path, "PNG", e))
 }
