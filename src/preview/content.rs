@@ -24,7 +24,7 @@ pub struct Content {
     /// What the colours mean.
     pub note: String,
     /// Panels in order, each with its caption and enlarged picture.
-    pub panels: Vec<(PanelKind, String, RgbImage)>,
+    pub panels: Vec<PanelPicture>,
     /// Classes present: id and share of the patch's pixels.
     pub legend: Vec<(usize, f64)>,
     /// Timeline thumbnails: picture, date label, whether it is the date shown in the panels.
@@ -40,57 +40,31 @@ struct S2View {
     clearest: Vec<usize>,
 }
 
+/// A panel: what it shows, its caption, its picture.
+pub type PanelPicture = (PanelKind, String, RgbImage);
+
 /// Computes a sheet's content; fails if the patch has nothing to show or its layers disagree.
 pub fn build(patch: &Patch, options: &PreviewOptions) -> Result<Content> {
     let id = patch.id();
-    let scale = options.scale;
     let s2 = patch
         .get(Layer::S2)
         .map(|a| s2_view(patch, a, options.date))
         .transpose()?;
-    let reference = reference_day(s2.as_ref(), options.date);
-    let mut panels = Vec::new();
-    let mut legend = Vec::new();
-    let mut subtitle = Vec::new();
-    if let Some(v) = &s2 {
-        subtitle.push(s2_caption(v));
-        panels.push((
-            PanelKind::TrueColour,
-            "S2 true colour (B4 B3 B2)".into(),
-            v.picture.clone(),
-        ));
-    }
-    if let Some(target) = patch.get(Layer::Target) {
-        let classes = composite::labels(id, Layer::Target, target)?;
-        legend = legend_entries(&classes);
-        let caption = "Semantic classes (TARGET)".to_string();
-        panels.push((PanelKind::Semantic, caption, composite::semantic(&classes)));
-    }
-    for layer in [Layer::S1A, Layer::S1D] {
-        if let Some(series) = patch.get(layer) {
-            let (caption, picture, t) = radar_panel(patch, layer, series, reference, options.date)?;
-            subtitle.push(format!("{} {}", layer.name(), date_label(patch, layer, t)));
-            panels.push((PanelKind::Radar(layer), caption, picture));
-        }
-    }
-    check_sizes(id, &panels)?;
-    let mut panels: Vec<_> = panels
+    let (panels, legend, subtitle) = native_panels(patch, s2.as_ref(), options.date)?;
+    let mut panels: Vec<PanelPicture> = panels
         .into_iter()
-        .map(|(k, c, p)| (k, c, super::draw::enlarge(&p, scale)))
+        .map(|(k, c, p)| (k, c, super::draw::enlarge(&p, options.scale)))
         .collect();
     if let Some(instances) = patch.get(Layer::Instances) {
-        let parcels = parcels_panel(id, instances, &panels, scale)?;
-        let at = panels
+        let parcels = parcels_panel(id, instances, &panels, options.scale)?;
+        let after = panels
             .iter()
-            .position(|p| p.0 == PanelKind::Semantic)
-            .map_or(panels.len(), |i| i + 1);
-        panels.insert(at, parcels);
+            .rposition(|p| matches!(p.0, PanelKind::TrueColour | PanelKind::Semantic));
+        panels.insert(after.map_or(0, |i| i + 1), parcels);
     }
     if panels.is_empty() {
-        return Err(Error::patch(
-            id,
-            "has none of S2, TARGET, INSTANCES, S1A, S1D to preview",
-        ));
+        let what = "has none of S2, TARGET, INSTANCES, S1A, S1D to preview";
+        return Err(Error::patch(id, what));
     }
     let thumbnails = match (&s2, options.timeline) {
         (Some(v), true) => timeline(patch, v)?,
@@ -99,11 +73,49 @@ pub fn build(patch: &Patch, options: &PreviewOptions) -> Result<Content> {
     Ok(Content {
         title: title(patch),
         subtitle: subtitle.join("    "),
-        note: note(s2.is_some(), patch.get(Layer::Instances).is_some(), scale),
+        note: note(
+            s2.is_some(),
+            patch.get(Layer::Instances).is_some(),
+            options.scale,
+        ),
         panels,
         legend,
         thumbnails,
     })
+}
+
+/// Classes present: id and share of the patch's pixels.
+type Legend = Vec<(usize, f64)>;
+
+/// The panels at native resolution (true colour, classes, radar), checked to agree in size,
+/// with the legend and the header's date captions.
+fn native_panels(
+    patch: &Patch,
+    s2: Option<&S2View>,
+    choice: Option<DateChoice>,
+) -> Result<(Vec<PanelPicture>, Legend, Vec<String>)> {
+    let (mut panels, mut legend, mut subtitle) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(v) = s2 {
+        subtitle.push(s2_caption(v));
+        let caption = "S2 true colour (B4 B3 B2)".to_string();
+        panels.push((PanelKind::TrueColour, caption, v.picture.clone()));
+    }
+    if let Some(target) = patch.get(Layer::Target) {
+        let classes = composite::labels(patch.id(), Layer::Target, target)?;
+        legend = legend_entries(&classes);
+        let caption = "Semantic classes (TARGET)".to_string();
+        panels.push((PanelKind::Semantic, caption, composite::semantic(&classes)));
+    }
+    let reference = reference_day(s2, choice);
+    for layer in [Layer::S1A, Layer::S1D] {
+        if let Some(series) = patch.get(layer) {
+            let (caption, picture, t) = radar_panel(patch, layer, series, reference, choice)?;
+            subtitle.push(format!("{} {}", layer.name(), date_label(patch, layer, t)));
+            panels.push((PanelKind::Radar(layer), caption, picture));
+        }
+    }
+    check_sizes(patch.id(), &panels)?;
+    Ok((panels, legend, subtitle))
 }
 
 fn title(patch: &Patch) -> String {
@@ -205,11 +217,11 @@ fn radar_panel(
 }
 
 fn date_label(patch: &Patch, layer: Layer, t: usize) -> String {
-    let frames = t + 1;
-    dates::series_dates(patch, layer, frames)[t].map_or(format!("index {t}"), format_date)
+    let date = patch.meta.dates.get(&layer).and_then(|d| d.get(t));
+    date.map_or(format!("index {t}"), |&d| format_date(d))
 }
 
-fn legend_entries(classes: &Array2<i64>) -> Vec<(usize, f64)> {
+fn legend_entries(classes: &Array2<i64>) -> Legend {
     let counts = composite::class_counts(classes);
     let total = classes.len().max(1) as f64;
     (0..counts.len())
@@ -221,9 +233,9 @@ fn legend_entries(classes: &Array2<i64>) -> Vec<(usize, f64)> {
 fn parcels_panel(
     id: i64,
     instances: &Array,
-    panels: &[(PanelKind, String, RgbImage)],
+    panels: &[PanelPicture],
     scale: u32,
-) -> Result<(PanelKind, String, RgbImage)> {
+) -> Result<PanelPicture> {
     let labels = composite::labels(id, Layer::Instances, instances)?;
     let (h, w) = labels.dim();
     let base = panels
@@ -252,7 +264,7 @@ fn parcels_panel(
     ))
 }
 
-fn check_sizes(id: i64, panels: &[(PanelKind, String, RgbImage)]) -> Result<()> {
+fn check_sizes(id: i64, panels: &[PanelPicture]) -> Result<()> {
     let sizes: Vec<_> = panels.iter().map(|p| (p.0, p.2.dimensions())).collect();
     match sizes.windows(2).find(|w| w[0].1 != w[1].1) {
         Some(w) => Err(Error::patch(
@@ -292,4 +304,22 @@ fn timeline(patch: &Patch, v: &S2View) -> Result<Vec<(RgbImage, String, bool)>> 
 /// Thumbnails are at least 96 px wide: small patches are enlarged, PASTIS' 128 px are not.
 fn thumbnail_scale(width: u32) -> u32 {
     96u32.div_ceil(width.max(1)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clearest_first_prefers_dark_blue_then_complete_frames() {
+        // (mean blue, no-data share) per frame.
+        let scores = [
+            (900.0, 0.0),
+            (300.0, 0.5),
+            (400.0, 0.05),
+            (400.0, 0.0),
+            (f64::INFINITY, 1.0),
+        ];
+        assert_eq!(clearest_first(&scores), [2, 3, 0, 1, 4]);
+    }
 }

@@ -1,9 +1,9 @@
 //! Lays a sheet out and paints it: header, panels side by side with captions, the legend of
 //! classes present, a note on colours, and the timeline strip wrapped to the sheet's width.
 
-use super::content::Content;
+use super::content::{Content, PanelPicture};
 use super::draw::{self, Font, BODY, BOLD, TITLE};
-use super::{Panel, PanelKind, Sheet};
+use super::{Panel, Sheet};
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES};
 use image::{Rgb, RgbImage};
 
@@ -88,7 +88,7 @@ pub fn render(content: Content) -> Sheet {
 }
 
 /// The panels side by side, each under its caption; returns the row's right and bottom edges.
-fn panels_row(c: &mut Canvas, panels: Vec<(PanelKind, String, RgbImage)>, y: u32) -> (u32, u32) {
+fn panels_row(c: &mut Canvas, panels: Vec<PanelPicture>, y: u32) -> (u32, u32) {
     let (mut x, mut bottom) = (MARGIN, y);
     let top = y + BOLD.height() + 6;
     for (kind, caption, picture) in panels {
