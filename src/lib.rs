@@ -19,5 +19,6 @@ pub mod georef;
 pub mod model;
 pub mod npy;
 pub mod output;
+pub mod parcels;
 
 pub use error::{Error, Result};

@@ -1,0 +1,4 @@
+//! Parcel polygons: INSTANCES vectorised along pixel edges, and rasterised back exactly.
+
+pub mod geometry;
+pub mod trace;
