@@ -1,10 +1,12 @@
 //! The hub: `write(read(x))` patch by patch, in parallel over patches.
 
 use crate::formats::{self, DatasetReader, Format, WriteOptions};
+use crate::journal::Journal;
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
 
@@ -61,6 +63,8 @@ pub struct ConvertOptions {
     pub selection: Selection,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
+    /// Skip patches that cannot be read (reported in [`Summary::failed`]) instead of stopping.
+    pub keep_going: bool,
 }
 
 impl ConvertOptions {
@@ -71,6 +75,7 @@ impl ConvertOptions {
             write: WriteOptions::default(),
             selection: Selection::default(),
             jobs: 0,
+            keep_going: false,
         }
     }
 }
@@ -105,6 +110,8 @@ pub struct Summary {
     pub bytes_out: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Patches skipped with `keep_going`, with their errors.
+    pub failed: Vec<FailedPatch>,
 }
 
 impl Summary {
@@ -137,35 +144,136 @@ pub fn convert_from(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary> {
     let start = Instant::now();
-    let meta = options.selection.apply(reader.metadata())?;
     let layers = options.selection.layers();
     let pool = thread_pool(options.jobs)?;
-    let layout = pool.install(|| survey(reader, &meta, &layers))?;
-    let writer = formats::create(options.to, dst, &meta, &layout, &options.write)?;
+    let mut meta = options.selection.apply(reader.metadata())?;
+    let failed = if options.keep_going {
+        let failed = pool.install(|| screen(reader, &meta, &layers));
+        meta = meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        failed
+    } else {
+        Vec::new()
+    };
+    let result = pool.install(|| write_all(reader, dst, &meta, &layers, options, progress));
+    if result.is_err() && !options.write.resume {
+        // Leave nothing behind that could be mistaken for output; an existing output is untouched.
+        // With --resume the partial output and its journal stay, to be continued.
+        let _ = crate::output::remove_any(&crate::output::staging_path(dst));
+        let _ = crate::output::remove_any(&crate::journal::journal_path(dst));
+    }
+    Ok(Summary {
+        patches: meta.patches.len(),
+        bytes_in: result?,
+        bytes_out: disk_usage(dst),
+        seconds: start.elapsed().as_secs_f64(),
+        failed,
+    })
+}
+
+/// Surveys, creates the writer, writes every group of patches in parallel (skipping those an
+/// interrupted run finished, with `resume`) and finishes; returns bytes read.
+fn write_all(
+    reader: &dyn DatasetReader,
+    dst: &Path,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+    options: &ConvertOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<u64> {
+    let layout = survey(reader, meta, layers)?;
+    let resume = options.write.resume && options.to.can_resume();
+    if options.write.resume && dst.exists() && !options.write.overwrite {
+        return Err(Error::Exists(dst.to_path_buf()));
+    }
+    let write_options = WriteOptions {
+        resume,
+        ..options.write.clone()
+    };
+    let writer = formats::create(options.to, dst, meta, &layout, &write_options)?;
+    let journal = Journal::open(dst, &fingerprint(reader, meta, layers, options), resume)?;
     progress(Progress::Start {
         total: meta.patches.len(),
     });
-    let bytes_in: u64 = pool.install(|| {
-        meta.patches
-            .par_iter()
-            .enumerate()
-            .map(|(index, p)| {
-                let patch = reader.read_patch(p.id, &layers)?;
-                writer.write_patch(index, &patch)?;
-                let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
-                progress(Progress::Patch { id: p.id, bytes });
-                Ok(bytes)
-            })
-            .try_reduce(|| 0, |a, b| Ok(a + b))
-    })?;
+    let n = meta.patches.len();
+    let size = writer.group_size().max(1);
+    let groups: Vec<Range<usize>> = (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect();
+    let bytes_in = groups
+        .par_iter()
+        .map(|group| {
+            let mut bytes = 0;
+            for index in group.clone() {
+                let id = meta.patches[index].id;
+                let mut patch_bytes = 0;
+                if !journal.is_done(index) {
+                    let patch = reader.read_patch(id, layers)?;
+                    writer.write_patch(index, &patch)?;
+                    patch_bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
+                }
+                bytes += patch_bytes;
+                progress(Progress::Patch {
+                    id,
+                    bytes: patch_bytes,
+                });
+            }
+            if !group.clone().all(|i| journal.is_done(i)) {
+                journal.record(group.clone())?;
+            }
+            Ok(bytes)
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
     progress(Progress::Finishing);
     writer.finish()?;
-    Ok(Summary {
-        patches: meta.patches.len(),
-        bytes_in,
-        bytes_out: disk_usage(dst),
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    journal.remove()?;
+    Ok(bytes_in)
+}
+
+/// Identifies a conversion, so that `--resume` only continues the same one.
+fn fingerprint(
+    reader: &dyn DatasetReader,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+    options: &ConvertOptions,
+) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.ids().hash(&mut hasher);
+    let w = &options.write;
+    format!(
+        "pastis-bridge {} from {} to {} layers {layers:?} compression {:?} zarr v{} cog {} patches {} {:016x}",
+        env!("CARGO_PKG_VERSION"),
+        reader.format(),
+        options.to,
+        w.compression,
+        w.zarr_version,
+        w.cog,
+        meta.patches.len(),
+        hasher.finish()
+    )
+}
+
+/// A patch that could not be converted, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FailedPatch {
+    /// `ID_PATCH`.
+    pub id: i64,
+    /// The error, naming the file.
+    pub error: String,
+}
+
+/// Reads every patch once (for `--keep-going`) and returns those that cannot be read.
+fn screen(reader: &dyn DatasetReader, meta: &DatasetMeta, layers: &[Layer]) -> Vec<FailedPatch> {
+    meta.patches
+        .par_iter()
+        .filter_map(|p| {
+            let result = reader
+                .specs(p.id)
+                .and_then(|_| reader.read_patch(p.id, layers));
+            result.err().map(|e| FailedPatch {
+                id: p.id,
+                error: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A rayon pool of `jobs` threads (0 = one per core).

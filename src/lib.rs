@@ -16,9 +16,13 @@ pub mod convert;
 mod error;
 pub mod formats;
 pub mod georef;
+pub mod inspect;
+pub mod journal;
 pub mod model;
 pub mod npy;
 pub mod output;
 pub mod parcels;
+pub mod synth;
+pub mod verify;
 
 pub use error::{Error, Result};

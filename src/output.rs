@@ -26,16 +26,14 @@ impl StagedPath {
         if target.exists() && !overwrite {
             return Err(Error::Exists(target.to_path_buf()));
         }
-        let name = target
+        target
             .file_name()
             .ok_or_else(|| Error::Usage(format!("{}: not a file name", target.display())))?;
-        let mut staging_name = name.to_os_string();
-        staging_name.push(".partial");
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         Ok(StagedPath {
-            staging: target.with_file_name(staging_name),
+            staging: staging_path(target),
             target: target.to_path_buf(),
             overwrite,
         })
@@ -62,6 +60,13 @@ impl StagedPath {
         std::fs::rename(&self.staging, &self.target).map_err(|e| Error::io(&self.target, e))?;
         Ok(self.target)
     }
+}
+
+/// Where the output `target` is written until complete: `NAME.partial` beside it.
+pub fn staging_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    target.with_file_name(name)
 }
 
 /// Removes a file or a folder tree if it exists.

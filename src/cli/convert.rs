@@ -15,6 +15,8 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         zarr_version,
         cog,
         modalities,
+        keep_going,
+        resume,
         select,
         run,
     } = args;
@@ -28,9 +30,11 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             compression,
             zarr_version,
             cog,
+            resume,
         },
         selection: select.selection(modalities),
         jobs: run.jobs,
+        keep_going,
     };
     let bar = progress::bar(run.quiet);
     let summary = convert(
@@ -53,5 +57,21 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             summary.throughput_mb_s()
         );
     }
-    Ok(Outcome::Success)
+    for failed in &summary.failed {
+        eprintln!(
+            "pastis-bridge: patch {} skipped: {}",
+            failed.id, failed.error
+        );
+    }
+    if summary.failed.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        let ids: Vec<String> = summary.failed.iter().map(|f| f.id.to_string()).collect();
+        eprintln!(
+            "pastis-bridge: {} patches failed: {}",
+            ids.len(),
+            ids.join(", ")
+        );
+        Ok(Outcome::Problems)
+    }
 }

@@ -125,6 +125,14 @@ pub struct ConvertArgs {
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
     pub modalities: Option<Vec<Layer>>,
+    /// Skip patches that cannot be read, convert the others, and exit 1 naming every failed
+    /// patch (reads each patch twice). Without it, the first error stops the run and no output is left.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Continue an interrupted conversion (DST.partial and its journal) with the same source and
+    /// options, skipping the patches already written. HDF5 outputs are written again from the start.
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]

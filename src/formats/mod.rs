@@ -69,6 +69,12 @@ impl Format {
         }
     }
 
+    /// True if an interrupted output of this format can be continued patch by patch. An HDF5
+    /// file killed mid-write may be corrupt as a whole, so it is written again from the start.
+    pub fn can_resume(self) -> bool {
+        !matches!(self, Format::Hdf5)
+    }
+
     /// Guesses the format of an output from its name: `.zarr`, `.h5`/`.hdf5`; `None` otherwise.
     pub fn from_extension(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
@@ -119,6 +125,13 @@ pub trait DatasetWriter: Send + Sync {
     fn write_patch(&self, index: usize, patch: &Patch) -> Result<()>;
     /// Writes what remains (dataset metadata) and moves the output into place.
     fn finish(self: Box<Self>) -> Result<()>;
+
+    /// How many consecutive patches one worker must write in a row, in order, so that no two
+    /// workers touch the same storage unit (e.g. a Zarr shard grouping annotations). A group is
+    /// durably stored once its last patch is written. Default 1.
+    fn group_size(&self) -> usize {
+        1
+    }
 }
 
 /// Compression of the array payloads.
@@ -185,6 +198,9 @@ pub struct WriteOptions {
     pub zarr_version: u8,
     /// GeoTIFF: write Cloud Optimized GeoTIFFs.
     pub cog: bool,
+    /// Continue an interrupted output (`NAME.partial`) instead of starting over; only for
+    /// formats where [`Format::can_resume`].
+    pub resume: bool,
 }
 
 impl Default for WriteOptions {
@@ -194,6 +210,7 @@ impl Default for WriteOptions {
             compression: None,
             zarr_version: 3,
             cog: false,
+            resume: false,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::process::Command;
 
 /// A committed fixture under `fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
     assert!(path.exists(), "fixture {} is missing", path.display());
     path
 }
@@ -32,8 +34,14 @@ pub fn python() -> Command {
 
 /// Runs a script of `tests/python/` with arguments; panics with its output unless it succeeds.
 pub fn run_python(script: &str, args: &[&Path]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script);
-    let out = python().arg(&script).args(args).output().expect("python runs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let out = python()
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("python runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),

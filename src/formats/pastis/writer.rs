@@ -18,7 +18,11 @@ pub struct PastisWriter {
 impl PastisWriter {
     /// Starts a folder at `path` for the patches of `meta`.
     pub fn create(path: &Path, meta: &DatasetMeta, options: &WriteOptions) -> Result<PastisWriter> {
-        let staged = StagedPath::new(path, options.overwrite)?;
+        let staged = if options.resume {
+            StagedPath::resume(path, options.overwrite)?
+        } else {
+            StagedPath::new(path, options.overwrite)?
+        };
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(PastisWriter {
             staged,

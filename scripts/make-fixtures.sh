@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates the committed fixtures from the synthetic generator. Deterministic: running it again
+# gives identical bytes (tests/synth.rs checks this).
+#
+#   bash scripts/make-fixtures.sh            # uses target/debug/pastis-bridge (builds it)
+#   PASTIS_BRIDGE=path/to/bin bash scripts/make-fixtures.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ -z "${PASTIS_BRIDGE:-}" ]]; then
+    cargo build --quiet --bin pastis-bridge
+    PASTIS_BRIDGE=target/debug/pastis-bridge
+fi
+"$PASTIS_BRIDGE" synth fixtures/PASTIS-R --patches 4 --radar --size 64 --date-scale 0.15 --seed 7 \
+    --overwrite --quiet
+echo "wrote fixtures/PASTIS-R ($(du -sh fixtures/PASTIS-R | cut -f1))"

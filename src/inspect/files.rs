@@ -1,0 +1,171 @@
+//! File-level checks of a PASTIS folder: what is missing, what does not belong, what cannot be read.
+
+use super::{check_patch, specs_of, Problem, ProblemKind};
+use crate::formats::pastis::{array_path, parse_file_name, PastisReader, FOLDERS, METADATA_FILE};
+use crate::formats::DatasetReader;
+use crate::model::{ArraySpec, Layer, Patch, PatchMeta};
+use crate::npy;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+fn problem(
+    kind: ProblemKind,
+    path: PathBuf,
+    patch: Option<i64>,
+    layer: Option<Layer>,
+    message: impl Into<String>,
+) -> Problem {
+    Problem {
+        kind,
+        path: Some(path),
+        patch,
+        layer,
+        message: message.into(),
+    }
+}
+
+/// Scans the folder: hidden and stray files, files of unknown patches, missing files.
+pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
+    let root = reader.root();
+    let ids: HashSet<i64> = reader.metadata().patches.iter().map(|p| p.id).collect();
+    let mut problems = check_root(root);
+    let mut found: BTreeMap<Layer, BTreeSet<i64>> = BTreeMap::new();
+    for folder in FOLDERS {
+        let dir = root.join(folder);
+        for (path, name) in list(&dir) {
+            if name.starts_with('.') {
+                problems.push(problem(
+                    ProblemKind::HiddenFile,
+                    path,
+                    None,
+                    None,
+                    "hidden file; not part of the dataset",
+                ));
+            } else if let Some((layer, id)) = parse_file_name(folder, &name) {
+                if !ids.contains(&id) {
+                    problems.push(problem(
+                        ProblemKind::UnknownPatch,
+                        path,
+                        Some(id),
+                        Some(layer),
+                        format!("patch {id} is not listed in metadata.geojson"),
+                    ));
+                }
+                found.entry(layer).or_default().insert(id);
+            } else {
+                problems.push(problem(
+                    ProblemKind::StrayFile,
+                    path,
+                    None,
+                    None,
+                    format!("unexpected name in {folder}/ (expected {{LAYER}}_{{ID_PATCH}}.npy)"),
+                ));
+            }
+        }
+    }
+    for (layer, present) in &found {
+        for p in &reader.metadata().patches {
+            if !present.contains(&p.id) {
+                let path = array_path(root, *layer, p.id);
+                problems.push(problem(
+                    ProblemKind::MissingFile,
+                    path,
+                    Some(p.id),
+                    Some(*layer),
+                    format!(
+                        "missing: the dataset has {layer} for {} patches but not this one",
+                        present.len()
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn check_root(root: &Path) -> Vec<Problem> {
+    list(root)
+        .into_iter()
+        .filter(|(path, name)| {
+            let known = name == METADATA_FILE
+                || Layer::SERIES
+                    .iter()
+                    .any(|l| l.norm_file() == Some(name.as_str()))
+                || (FOLDERS.contains(&name.as_str()) && path.is_dir());
+            !known
+        })
+        .map(|(path, name)| {
+            if name.starts_with('.') {
+                problem(
+                    ProblemKind::HiddenFile,
+                    path,
+                    None,
+                    None,
+                    "hidden file; not part of the dataset",
+                )
+            } else {
+                problem(
+                    ProblemKind::StrayFile,
+                    path,
+                    None,
+                    None,
+                    "not part of the PASTIS layout",
+                )
+            }
+        })
+        .collect()
+}
+
+fn list(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut entries: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| (e.path(), e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// Reads every file of one patch, reporting unreadable ones, then checks the arrays read.
+pub fn check_patch_files(
+    root: &Path,
+    meta: &PatchMeta,
+) -> (BTreeMap<Layer, ArraySpec>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut patch = Patch {
+        meta: meta.clone(),
+        arrays: BTreeMap::new(),
+    };
+    for layer in Layer::ALL {
+        let path = array_path(root, layer, meta.id);
+        if !path.is_file() {
+            continue;
+        }
+        match npy::read_npy(&path) {
+            Ok(array) => {
+                patch.arrays.insert(layer, array);
+            }
+            Err(e) => problems.push(Problem {
+                kind: ProblemKind::Unreadable,
+                message: without_path(&e.to_string(), &path),
+                path: Some(path),
+                patch: Some(meta.id),
+                layer: Some(layer),
+            }),
+        }
+    }
+    problems.extend(check_patch(&patch).into_iter().map(|mut p| {
+        if let (None, Some(layer)) = (&p.path, p.layer) {
+            p.path = Some(array_path(root, layer, meta.id));
+        }
+        p
+    }));
+    (specs_of(&patch), problems)
+}
+
+/// An error message without the leading `PATH: ` (the report shows the path beside it).
+fn without_path(message: &str, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    message.strip_prefix(&prefix).unwrap_or(message).to_string()
+}
