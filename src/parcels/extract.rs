@@ -7,7 +7,7 @@ use crate::convert::{thread_pool, Progress};
 use crate::formats::{self, DatasetReader};
 use crate::georef::{patch_grid, PatchGrid};
 use crate::model::{Layer, Patch, PatchMeta};
-use crate::output::StagedPath;
+use crate::output::{remove_any, StagedPath};
 use crate::{Error, Result};
 use geo::Area;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
@@ -64,6 +64,9 @@ pub fn write_parcels_with(
             VectorFormat::GeoPackage => ogr::write(staged.path(), "GPKG", patches),
             VectorFormat::FlatGeobuf => ogr::write(staged.path(), "FlatGeobuf", patches),
         }
+    });
+    let parcels = parcels.inspect_err(|_| {
+        let _ = remove_any(staged.path());
     })?;
     progress(Progress::Finishing);
     staged.commit()?;

@@ -16,11 +16,29 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 /// Writes every patch's parcels to `path` with the OGR `driver`; returns the number of features.
+/// `path` is a staging name (`x.gpkg.partial`): GDAL writes `x.gpkg.partial.gpkg`, which keeps
+/// the extension drivers expect, and it is renamed to `path` once closed.
 pub fn write(path: &Path, driver: &str, patches: impl Iterator<Item = PatchResult>) -> Result<u64> {
+    let ext = if driver == "GPKG" { "gpkg" } else { "fgb" };
+    let tmp = path.with_extension(format!("partial.{ext}"));
+    let ds = DriverManager::get_driver_by_name(driver)
+        .and_then(|d| d.create_vector_only(&tmp))
+        .map_err(|e| Error::library(path, "GDAL", e))?;
+    let count = write_into(ds, &tmp, driver, patches).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    Ok(count)
+}
+
+/// Writes the features and closes the dataset.
+fn write_into(
+    mut ds: Dataset,
+    path: &Path,
+    driver: &str,
+    patches: impl Iterator<Item = PatchResult>,
+) -> Result<u64> {
     let lib = |e: gdal::errors::GdalError| Error::library(path, "GDAL", e);
-    let mut ds = DriverManager::get_driver_by_name(driver)
-        .and_then(|d| d.create_vector_only(path))
-        .map_err(lib)?;
     let transactions = driver == "GPKG";
     if transactions {
         start(&ds, path)?;
@@ -48,6 +66,7 @@ pub fn write(path: &Path, driver: &str, patches: impl Iterator<Item = PatchResul
     if transactions {
         commit(&ds, path)?;
     }
+    ds.close().map_err(lib)?;
     Ok(count)
 }
 
