@@ -55,66 +55,80 @@ pub fn ring_area2(ring: &[[i32; 2]]) -> i64 {
 }
 
 /// The label raster with its 4-connected components and boundary edges.
+///
+/// Pixels are stored with a one-pixel border of background, pixel (row, col) at
+/// `(row + 1) * s + col + 1` with stride `s = w + 2`; vertex (x, y) is at `y * s + x`, so the four
+/// pixels around vertex `v` are at `v` (NW), `v + 1` (NE), `v + s` (SW) and `v + s + 1` (SE),
+/// with no bounds checks.
 struct Grid {
-    h: usize,
-    w: usize,
-    /// Component of each pixel, 0 for background, else 1-based.
+    /// The stride of both pixels and vertices.
+    s: usize,
+    /// Component of each (padded) pixel, 0 for background, else 1-based.
     comp: Vec<u32>,
     /// Label and pixel count of each component (index = component - 1).
     comps: Vec<(i64, u64)>,
-    /// Per vertex `(w + 1) * y + x`: bit `d` set when a boundary edge leaves it heading `d`.
+    /// Per vertex: bit `d` set when a boundary edge leaves it heading `d`.
     out: Vec<u8>,
 }
 
 impl Grid {
     fn new(labels: ArrayView2<i64>) -> Grid {
         let (h, w) = labels.dim();
-        let values: Vec<i64> = labels.iter().copied().collect();
-        let (comp, comps) = components(&values, h, w);
-        let out = boundary_edges(&values, h, w);
+        let s = w + 2;
+        let mut padded = vec![0i64; (h + 2) * s];
+        for (r, row) in labels.outer_iter().enumerate() {
+            let base = (r + 1) * s + 1;
+            for (dst, &v) in padded[base..base + w].iter_mut().zip(row.iter()) {
+                *dst = v;
+            }
+        }
+        let (comp, comps) = components(&padded, s);
+        let out = boundary_edges(&padded, s, h);
         Grid {
-            h,
-            w,
+            s,
             comp,
             comps,
             out,
         }
     }
 
-    /// Component of pixel (row, col), 0 outside the raster or on background.
-    fn comp_at(&self, row: i64, col: i64) -> u32 {
-        if row < 0 || col < 0 || row >= self.h as i64 || col >= self.w as i64 {
-            return 0;
-        }
-        self.comp[row as usize * self.w + col as usize]
+    /// Components of the pixels NW, NE, SW, SE of vertex `v`.
+    fn around(&self, v: usize) -> [u32; 4] {
+        let s = self.s;
+        [
+            self.comp[v],
+            self.comp[v + 1],
+            self.comp[v + s],
+            self.comp[v + s + 1],
+        ]
     }
 
     /// Component on the right of the edge leaving vertex `v` heading `d`.
     fn right_comp(&self, v: usize, d: u8) -> u32 {
-        let (x, y) = ((v % (self.w + 1)) as i64, (v / (self.w + 1)) as i64);
-        match d {
-            EAST => self.comp_at(y, x),
-            SOUTH => self.comp_at(y, x - 1),
-            WEST => self.comp_at(y - 1, x - 1),
-            _ => self.comp_at(y - 1, x),
-        }
+        let [nw, ne, sw, se] = self.around(v);
+        [se, sw, nw, ne][d as usize]
     }
 
     /// The vertex reached from `v` heading `d`.
     fn step(&self, v: usize, d: u8) -> usize {
         match d {
             EAST => v + 1,
-            SOUTH => v + self.w + 1,
+            SOUTH => v + self.s,
             WEST => v - 1,
-            _ => v - (self.w + 1),
+            _ => v - self.s,
         }
     }
 
-    /// The edge that follows one arriving at `v` heading `d` around component `k`.
+    /// The edge that follows one arriving at `v` heading `d` around component `k`: right turn,
+    /// else straight, else left. An edge heading `n` exists for `k` when `k` is on its right and
+    /// not on its left.
     fn next(&self, v: usize, d: u8, k: u32) -> Option<u8> {
+        let [nw, ne, sw, se] = self.around(v);
+        let right = [se, sw, nw, ne];
+        let left = [ne, se, sw, nw];
         [(d + 1) % 4, d, (d + 3) % 4]
             .into_iter()
-            .find(|&n| self.out[v] & (1 << n) != 0 && self.right_comp(v, n) == k)
+            .find(|&n| right[n as usize] == k && left[n as usize] != k)
     }
 
     /// Every simple ring, with the component it bounds.
@@ -124,45 +138,44 @@ impl Grid {
         let mut splitter = Splitter::new(out.len());
         for v0 in 0..out.len() {
             while out[v0] != 0 {
+                // The first vertex of a ring in scan order is its top-left corner.
                 let d0 = out[v0].trailing_zeros() as u8;
                 let k = self.right_comp(v0, d0);
                 let walk = self.walk(&mut out, v0, d0, k);
                 for ring in splitter.split(&walk) {
-                    rings.push((k, self.corners(&ring)));
+                    rings.push((k, self.coords(&ring)));
                 }
             }
         }
         rings
     }
 
-    /// Follows edges from `(v0, d0)` until back to it, clearing them from `out`.
+    /// Follows edges from the corner `(v0, d0)` until back to it, clearing them from `out`;
+    /// returns the corners passed, each with the heading it is left by. A vertex passed twice
+    /// (where the walk must be split) is always a corner: both passes turn right there.
     fn walk(&self, out: &mut [u8], v0: usize, d0: u8, k: u32) -> Vec<(usize, u8)> {
         let mut walk = vec![(v0, d0)];
         let (mut v, mut d) = (self.step(v0, d0), d0);
         // The successor rule is a bijection on the component's edges, so this returns to (v0, d0).
-        // `next` looks at all edges, used or not: a used edge is never a better choice than the
-        // true successor, since each edge has exactly one predecessor.
         while let Some(n) = self.next(v, d, k) {
             if (v, n) == (v0, d0) {
                 break;
             }
             out[v] &= !(1 << n);
-            walk.push((v, n));
+            if n != d {
+                walk.push((v, n));
+            }
             (v, d) = (self.step(v, n), n);
         }
         out[v0] &= !(1 << d0);
         walk
     }
 
-    /// The corner vertices of a simple ring of `(vertex, heading)` edges, closed.
-    fn corners(&self, ring: &[(usize, u8)]) -> PixelRing {
-        let n = ring.len();
-        let mut pts: PixelRing = (0..n)
-            .filter(|&i| ring[(i + n - 1) % n].1 != ring[i].1)
-            .map(|i| {
-                let v = ring[i].0;
-                [(v % (self.w + 1)) as i32, (v / (self.w + 1)) as i32]
-            })
+    /// The corners of a simple ring as pixel-corner coordinates, closed.
+    fn coords(&self, ring: &[(usize, u8)]) -> PixelRing {
+        let mut pts: PixelRing = ring
+            .iter()
+            .map(|&(v, _)| [(v % self.s) as i32, (v / self.s) as i32])
             .collect();
         if let Some(&first) = pts.first() {
             pts.push(first);
@@ -203,62 +216,57 @@ impl Grid {
     }
 }
 
-/// 4-connected components of non-zero pixels: the component of each pixel and (label, count).
-fn components(values: &[i64], h: usize, w: usize) -> (Vec<u32>, Vec<(i64, u64)>) {
-    let mut comp = vec![0u32; values.len()];
+/// 4-connected components of non-zero pixels of a padded raster of stride `s`: the component
+/// of each pixel and (label, count) of each component.
+fn components(padded: &[i64], s: usize) -> (Vec<u32>, Vec<(i64, u64)>) {
+    let mut comp = vec![0u32; padded.len()];
     let mut comps = Vec::new();
     let mut stack = Vec::new();
-    for start in 0..values.len() {
-        if values[start] == 0 || comp[start] != 0 {
+    for start in 0..padded.len() {
+        let label = padded[start];
+        if label == 0 || comp[start] != 0 {
             continue;
         }
-        let label = values[start];
         comps.push((label, 0u64));
         let id = comps.len() as u32;
         comp[start] = id;
         stack.push(start);
+        let mut count = 0;
         while let Some(p) = stack.pop() {
-            comps[id as usize - 1].1 += 1;
-            let (r, c) = (p / w, p % w);
-            let neighbours = [
-                (r > 0).then(|| p - w),
-                (r + 1 < h).then(|| p + w),
-                (c > 0).then(|| p - 1),
-                (c + 1 < w).then(|| p + 1),
-            ];
-            for q in neighbours.into_iter().flatten() {
-                if comp[q] == 0 && values[q] == label {
+            count += 1;
+            // The border is background, so the neighbours of a labelled pixel are in bounds.
+            for q in [p - s, p - 1, p + 1, p + s] {
+                if comp[q] == 0 && padded[q] == label {
                     comp[q] = id;
                     stack.push(q);
                 }
             }
         }
+        comps[id as usize - 1].1 = count;
     }
     (comp, comps)
 }
 
 /// Per vertex, the directed boundary edges leaving it (region on the right).
-fn boundary_edges(values: &[i64], h: usize, w: usize) -> Vec<u8> {
-    let vw = w + 1;
-    let mut out = vec![0u8; (h + 1) * vw];
-    for r in 0..h {
-        for c in 0..w {
-            let l = values[r * w + c];
-            if l == 0 {
-                continue;
-            }
-            if r == 0 || values[(r - 1) * w + c] != l {
-                out[r * vw + c] |= 1 << EAST;
-            }
-            if c + 1 == w || values[r * w + c + 1] != l {
-                out[r * vw + c + 1] |= 1 << SOUTH;
-            }
-            if r + 1 == h || values[(r + 1) * w + c] != l {
-                out[(r + 1) * vw + c + 1] |= 1 << WEST;
-            }
-            if c == 0 || values[r * w + c - 1] != l {
-                out[(r + 1) * vw + c] |= 1 << NORTH;
-            }
+fn boundary_edges(padded: &[i64], s: usize, h: usize) -> Vec<u8> {
+    let mut out = vec![0u8; (h + 1) * s];
+    for p in s..padded.len() - s {
+        let l = padded[p];
+        if l == 0 {
+            continue;
+        }
+        // Pixel p has its top-left vertex at p - s - 1.
+        if padded[p - s] != l {
+            out[p - s - 1] |= 1 << EAST;
+        }
+        if padded[p + 1] != l {
+            out[p - s] |= 1 << SOUTH;
+        }
+        if padded[p + s] != l {
+            out[p] |= 1 << WEST;
+        }
+        if padded[p - 1] != l {
+            out[p - 1] |= 1 << NORTH;
         }
     }
     out
