@@ -1,12 +1,13 @@
 //! The edge tracer: a label raster to polygons along pixel edges, in pixel coordinates.
 //!
-//! One pass labels 4-connected regions and marks every boundary edge as a directed edge with its
-//! region on the right (screen coordinates, y down). Edges are chained with a fixed rule — at a
+//! One pass over the raster marks every boundary edge as a directed edge with its label on the
+//! right (screen coordinates, y down). Edges are chained with a fixed rule — at a
 //! vertex, turn right if the region continues there, else go straight, else turn left — which keeps
 //! diagonal pixels of a region apart (4-connectivity). A chain that passes a vertex twice (the
 //! region's complement touches itself diagonally there) is split into simple rings at that vertex.
 //! Clockwise rings on screen (positive area with y down) are exteriors, the others holes; each hole
-//! belongs to the exterior of its own region. Collinear vertices are dropped.
+//! belongs to the smallest exterior of its label around the pixel on its right (its own region's).
+//! Only corners are recorded, so collinear vertices never appear.
 
 use ndarray::ArrayView2;
 
@@ -54,7 +55,17 @@ pub fn ring_area2(ring: &[[i32; 2]]) -> i64 {
         .sum()
 }
 
-/// The label raster with its 4-connected components and boundary edges.
+/// One traced ring: its label, a pixel on its right (inside its region), its corners.
+struct Ring {
+    label: i64,
+    /// Twice the centre of a pixel of the ring's region, `[2x + 1, 2y + 1]`.
+    inside2: [i64; 2],
+    /// Twice its signed area: positive for exteriors.
+    area2: i64,
+    coords: PixelRing,
+}
+
+/// The label raster and its boundary edges.
 ///
 /// Pixels are stored with a one-pixel border of background, pixel (row, col) at
 /// `(row + 1) * s + col + 1` with stride `s = w + 2`; vertex (x, y) is at `y * s + x`, so the four
@@ -63,10 +74,8 @@ pub fn ring_area2(ring: &[[i32; 2]]) -> i64 {
 struct Grid {
     /// The stride of both pixels and vertices.
     s: usize,
-    /// Component of each (padded) pixel, 0 for background, else 1-based.
-    comp: Vec<u32>,
-    /// Label and pixel count of each component (index = component - 1).
-    comps: Vec<(i64, u64)>,
+    /// The labels with a border of background.
+    lab: Vec<i64>,
     /// Per vertex: bit `d` set when a boundary edge leaves it heading `d`.
     out: Vec<u8>,
 }
@@ -75,38 +84,33 @@ impl Grid {
     fn new(labels: ArrayView2<i64>) -> Grid {
         let (h, w) = labels.dim();
         let s = w + 2;
-        let mut padded = vec![0i64; (h + 2) * s];
+        let mut lab = vec![0i64; (h + 2) * s];
         for (r, row) in labels.outer_iter().enumerate() {
-            let base = (r + 1) * s + 1;
-            for (dst, &v) in padded[base..base + w].iter_mut().zip(row.iter()) {
-                *dst = v;
+            let dst = &mut lab[(r + 1) * s + 1..(r + 1) * s + 1 + w];
+            match row.as_slice() {
+                Some(src) => dst.copy_from_slice(src),
+                None => dst.iter_mut().zip(row.iter()).for_each(|(d, &v)| *d = v),
             }
         }
-        let (comp, comps) = components(&padded, s);
-        let out = boundary_edges(&padded, s, h);
-        Grid {
-            s,
-            comp,
-            comps,
-            out,
-        }
+        let out = boundary_edges(&lab, s, h);
+        Grid { s, lab, out }
     }
 
-    /// Components of the pixels NW, NE, SW, SE of vertex `v`.
-    fn around(&self, v: usize) -> [u32; 4] {
+    /// Labels of the pixels NW, NE, SW, SE of vertex `v`.
+    fn around(&self, v: usize) -> [i64; 4] {
         let s = self.s;
         [
-            self.comp[v],
-            self.comp[v + 1],
-            self.comp[v + s],
-            self.comp[v + s + 1],
+            self.lab[v],
+            self.lab[v + 1],
+            self.lab[v + s],
+            self.lab[v + s + 1],
         ]
     }
 
-    /// Component on the right of the edge leaving vertex `v` heading `d`.
-    fn right_comp(&self, v: usize, d: u8) -> u32 {
-        let [nw, ne, sw, se] = self.around(v);
-        [se, sw, nw, ne][d as usize]
+    /// The pixel (padded index) on the right of the edge leaving vertex `v` heading `d`.
+    fn right_pixel(&self, v: usize, d: u8) -> usize {
+        let s = self.s;
+        [v + s + 1, v + s, v, v + 1][d as usize]
     }
 
     /// The vertex reached from `v` heading `d`.
@@ -119,10 +123,11 @@ impl Grid {
         }
     }
 
-    /// The edge that follows one arriving at `v` heading `d` around component `k`: right turn,
-    /// else straight, else left. An edge heading `n` exists for `k` when `k` is on its right and
-    /// not on its left.
-    fn next(&self, v: usize, d: u8, k: u32) -> Option<u8> {
+    /// The edge that follows one arriving at `v` heading `d` around label `k`: right turn, else
+    /// straight, else left. An edge heading `n` exists for `k` when `k` is on its right and not on
+    /// its left. Turning right first keeps diagonal pixels apart, so a walk stays in one
+    /// 4-connected region.
+    fn next(&self, v: usize, d: u8, k: i64) -> Option<u8> {
         let [nw, ne, sw, se] = self.around(v);
         let right = [se, sw, nw, ne];
         let left = [ne, se, sw, nw];
@@ -131,8 +136,8 @@ impl Grid {
             .find(|&n| right[n as usize] == k && left[n as usize] != k)
     }
 
-    /// Every simple ring, with the component it bounds.
-    fn rings(&self) -> Vec<(u32, PixelRing)> {
+    /// Every simple ring.
+    fn rings(&self) -> Vec<Ring> {
         let mut out = self.out.clone();
         let mut rings = Vec::new();
         let mut splitter = Splitter::new(out.len());
@@ -140,10 +145,10 @@ impl Grid {
             while out[v0] != 0 {
                 // The first vertex of a ring in scan order is its top-left corner.
                 let d0 = out[v0].trailing_zeros() as u8;
-                let k = self.right_comp(v0, d0);
-                let walk = self.walk(&mut out, v0, d0, k);
+                let label = self.lab[self.right_pixel(v0, d0)];
+                let walk = self.walk(&mut out, v0, d0, label);
                 for ring in splitter.split(&walk) {
-                    rings.push((k, self.coords(&ring)));
+                    rings.push(self.ring(label, &ring));
                 }
             }
         }
@@ -153,10 +158,10 @@ impl Grid {
     /// Follows edges from the corner `(v0, d0)` until back to it, clearing them from `out`;
     /// returns the corners passed, each with the heading it is left by. A vertex passed twice
     /// (where the walk must be split) is always a corner: both passes turn right there.
-    fn walk(&self, out: &mut [u8], v0: usize, d0: u8, k: u32) -> Vec<(usize, u8)> {
+    fn walk(&self, out: &mut [u8], v0: usize, d0: u8, k: i64) -> Vec<(usize, u8)> {
         let mut walk = vec![(v0, d0)];
         let (mut v, mut d) = (self.step(v0, d0), d0);
-        // The successor rule is a bijection on the component's edges, so this returns to (v0, d0).
+        // The successor rule is a bijection on the label's edges, so this returns to (v0, d0).
         while let Some(n) = self.next(v, d, k) {
             if (v, n) == (v0, d0) {
                 break;
@@ -171,101 +176,106 @@ impl Grid {
         walk
     }
 
-    /// The corners of a simple ring as pixel-corner coordinates, closed.
-    fn coords(&self, ring: &[(usize, u8)]) -> PixelRing {
-        let mut pts: PixelRing = ring
-            .iter()
-            .map(|&(v, _)| [(v % self.s) as i32, (v / self.s) as i32])
-            .collect();
-        if let Some(&first) = pts.first() {
-            pts.push(first);
+    /// A simple ring of corners as pixel-corner coordinates, closed.
+    fn ring(&self, label: i64, ring: &[(usize, u8)]) -> Ring {
+        let xy = |v: usize| [(v % self.s) as i32, (v / self.s) as i32];
+        let mut coords: PixelRing = ring.iter().map(|&(v, _)| xy(v)).collect();
+        if let Some(&first) = coords.first() {
+            coords.push(first);
         }
-        pts
+        let (v, d) = ring.first().copied().unwrap_or_default();
+        // Padded pixel p has its top-left vertex at p - s - 1.
+        let [x, y] = xy(self.right_pixel(v, d) - self.s - 1);
+        Ring {
+            label,
+            inside2: [2 * x as i64 + 1, 2 * y as i64 + 1],
+            area2: ring_area2(&coords),
+            coords,
+        }
     }
 
-    /// Groups rings into polygons per component and polygons into shapes per label.
-    fn assemble(&self, rings: Vec<(u32, PixelRing)>) -> Vec<LabelShape> {
-        let mut polys: Vec<Option<PixelPolygon>> = vec![None; self.comps.len()];
-        let mut holes: Vec<Vec<PixelRing>> = vec![Vec::new(); self.comps.len()];
-        for (k, ring) in rings {
-            let i = k as usize - 1;
-            if ring_area2(&ring) > 0 {
-                debug_assert!(polys[i].is_none(), "one exterior per 4-connected region");
-                polys[i] = Some(PixelPolygon {
-                    exterior: ring,
-                    holes: Vec::new(),
-                });
-            } else {
-                holes[i].push(ring);
+    /// Groups rings into polygons and polygons into shapes per label.
+    fn assemble(&self, mut rings: Vec<Ring>) -> Vec<LabelShape> {
+        // Stable: rings of a label stay in scan order.
+        rings.sort_by_key(|r| r.label);
+        let mut shapes = Vec::new();
+        let mut rings = rings.into_iter().peekable();
+        while let Some(first) = rings.next() {
+            let label = first.label;
+            let mut group = vec![first];
+            while let Some(r) = rings.next_if(|r| r.label == label) {
+                group.push(r);
             }
+            shapes.push(shape(label, group));
         }
-        let mut shapes: std::collections::BTreeMap<i64, LabelShape> = Default::default();
-        for (i, (poly, hs)) in polys.into_iter().zip(holes).enumerate() {
-            let Some(mut poly) = poly else { continue };
-            poly.holes = hs;
-            let (label, pixels) = self.comps[i];
-            let shape = shapes.entry(label).or_insert_with(|| LabelShape {
-                label,
-                pixels: 0,
-                polygons: Vec::new(),
-            });
-            shape.pixels += pixels;
-            shape.polygons.push(poly);
-        }
-        shapes.into_values().collect()
+        shapes
     }
 }
 
-/// 4-connected components of non-zero pixels of a padded raster of stride `s`: the component
-/// of each pixel and (label, count) of each component.
-fn components(padded: &[i64], s: usize) -> (Vec<u32>, Vec<(i64, u64)>) {
-    let mut comp = vec![0u32; padded.len()];
-    let mut comps = Vec::new();
-    let mut stack = Vec::new();
-    for start in 0..padded.len() {
-        let label = padded[start];
-        if label == 0 || comp[start] != 0 {
-            continue;
+/// The polygons of one label, each hole in the smallest exterior around its region's pixel.
+fn shape(label: i64, rings: Vec<Ring>) -> LabelShape {
+    let area2: i64 = rings.iter().map(|r| r.area2).sum();
+    let (exteriors, holes): (Vec<Ring>, Vec<Ring>) = rings.into_iter().partition(|r| r.area2 > 0);
+    let owners: Vec<Option<usize>> = holes
+        .iter()
+        .map(|hole| match exteriors.len() {
+            1 => Some(0),
+            _ => (0..exteriors.len())
+                .filter(|&i| contains2(&exteriors[i].coords, hole.inside2))
+                .min_by_key(|&i| exteriors[i].area2),
+        })
+        .collect();
+    let mut polygons: Vec<PixelPolygon> = exteriors
+        .into_iter()
+        .map(|r| PixelPolygon {
+            exterior: r.coords,
+            holes: Vec::new(),
+        })
+        .collect();
+    for (hole, owner) in holes.into_iter().zip(owners) {
+        if let Some(i) = owner {
+            polygons[i].holes.push(hole.coords);
         }
-        comps.push((label, 0u64));
-        let id = comps.len() as u32;
-        comp[start] = id;
-        stack.push(start);
-        let mut count = 0;
-        while let Some(p) = stack.pop() {
-            count += 1;
-            // The border is background, so the neighbours of a labelled pixel are in bounds.
-            for q in [p - s, p - 1, p + 1, p + s] {
-                if comp[q] == 0 && padded[q] == label {
-                    comp[q] = id;
-                    stack.push(q);
-                }
-            }
-        }
-        comps[id as usize - 1].1 = count;
     }
-    (comp, comps)
+    LabelShape {
+        label,
+        pixels: (area2 / 2) as u64,
+        polygons,
+    }
 }
 
-/// Per vertex, the directed boundary edges leaving it (region on the right).
-fn boundary_edges(padded: &[i64], s: usize, h: usize) -> Vec<u8> {
+/// Whether the point `p2` (coordinates doubled, odd, so never on a ring) is inside `ring`.
+fn contains2(ring: &[[i32; 2]], p2: [i64; 2]) -> bool {
+    let mut inside = false;
+    for e in ring.windows(2) {
+        let (a, b) = (e[0].map(|c| 2 * c as i64), e[1].map(|c| 2 * c as i64));
+        // Only vertical edges cross a horizontal ray.
+        if a[0] == b[0] && a[0] > p2[0] && (a[1] < p2[1]) != (b[1] < p2[1]) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+/// Per vertex, the directed boundary edges leaving it (label on the right).
+fn boundary_edges(lab: &[i64], s: usize, h: usize) -> Vec<u8> {
     let mut out = vec![0u8; (h + 1) * s];
-    for p in s..padded.len() - s {
-        let l = padded[p];
+    for p in s..lab.len() - s {
+        let l = lab[p];
         if l == 0 {
             continue;
         }
         // Pixel p has its top-left vertex at p - s - 1.
-        if padded[p - s] != l {
+        if lab[p - s] != l {
             out[p - s - 1] |= 1 << EAST;
         }
-        if padded[p + 1] != l {
+        if lab[p + 1] != l {
             out[p - s] |= 1 << SOUTH;
         }
-        if padded[p + s] != l {
+        if lab[p + s] != l {
             out[p] |= 1 << WEST;
         }
-        if padded[p - 1] != l {
+        if lab[p - 1] != l {
             out[p - 1] |= 1 << NORTH;
         }
     }

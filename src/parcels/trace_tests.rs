@@ -106,6 +106,14 @@ fn island_in_a_hole_is_a_second_part() {
     assert_eq!(s.polygons.len(), 2);
     assert_eq!(s.polygons[0].holes.len(), 1);
     assert!(s.polygons[1].holes.is_empty());
+    let shapes = check(&raster(&[
+        "1111111", "1.....1", "1.111.1", "1.1.1.1", "1.111.1", "1.....1", "1111111",
+    ]));
+    let s = shape(&shapes, 1);
+    assert_eq!(
+        (s.polygons[0].holes.len(), s.polygons[1].holes.len()),
+        (1, 1)
+    );
     let shapes = check(&raster(&["11111", "12221", "12321", "12221", "11111"]));
     assert_eq!(shape(&shapes, 2).polygons[0].holes.len(), 1);
 }
