@@ -21,6 +21,15 @@ impl StagedPath {
         Ok(staged)
     }
 
+    /// [`resume`](Self::resume) when `resume`, else [`new`](Self::new).
+    pub fn start(target: &Path, overwrite: bool, resume: bool) -> Result<StagedPath> {
+        if resume {
+            StagedPath::resume(target, overwrite)
+        } else {
+            StagedPath::new(target, overwrite)
+        }
+    }
+
     /// Like [`new`](Self::new) but keeps what an earlier interrupted run left in the staging path.
     pub fn resume(target: &Path, overwrite: bool) -> Result<StagedPath> {
         if target.exists() && !overwrite {

@@ -44,6 +44,24 @@ pub fn dates_name(layer: Layer) -> String {
     format!("{}_dates", layer.name())
 }
 
+/// `TARGET_present`: whether each patch has an annotation layer (uint8 (patch), 1 = present).
+/// Series need no such column: their length is 0 where a patch lacks them.
+pub fn present_name(layer: Layer) -> String {
+    format!("{}_present", layer.name())
+}
+
+/// The axis names of a layer's stacked array: `patch`, then the layer's own axes, those other
+/// than `y` and `x` prefixed with the layer (`S2_time`, `S2_band`, `TARGET_channel`), so that
+/// layers of different lengths never share an axis name (xarray and netCDF need one size per name).
+pub fn dimension_names(layer: Layer, ndim: usize) -> Vec<String> {
+    let mut names = vec!["patch".to_string()];
+    names.extend(layer.dimension_names(ndim).into_iter().map(|n| match n {
+        "y" | "x" => n.to_string(),
+        _ => format!("{}_{n}", layer.name()),
+    }));
+    names
+}
+
 /// One stacked data array: a layer of every patch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StackedArray {
@@ -53,7 +71,7 @@ pub struct StackedArray {
     pub dtype: DType,
     /// `(patch, ...)`: for series, time is the dataset's longest series.
     pub shape: Vec<usize>,
-    /// Axis names: `patch` then the layer's own (`time, band, y, x`).
+    /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
     pub dimension_names: Vec<String>,
     /// The smallest unit read: one patch and, for series, one date.
     pub chunk: Vec<usize>,
@@ -73,13 +91,7 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
         .map(|(&layer, l)| {
             let mut shape = vec![n_patches];
             shape.extend(&l.shape);
-            let mut dimension_names = vec!["patch".to_string()];
-            dimension_names.extend(
-                layer
-                    .dimension_names(l.shape.len())
-                    .into_iter()
-                    .map(String::from),
-            );
+            let dimension_names = dimension_names(layer, l.shape.len());
             let mut chunk = shape.clone();
             chunk[0] = 1;
             if layer.is_series() && chunk.len() > 1 {
@@ -262,10 +274,14 @@ mod tests {
         assert_eq!(arrays[0].chunk, vec![1, 1, 10, 8, 8]);
         assert_eq!(
             arrays[0].dimension_names,
-            ["patch", "time", "band", "y", "x"]
+            ["patch", "S2_time", "S2_band", "y", "x"]
         );
         assert_eq!(arrays[0].patches_per_shard, 1);
         assert_eq!(arrays[1].chunk, vec![1, 3, 8, 8]);
+        assert_eq!(
+            arrays[1].dimension_names,
+            ["patch", "TARGET_channel", "y", "x"]
+        );
         assert_eq!(arrays[1].patches_per_shard, 4);
     }
 

@@ -18,11 +18,7 @@ pub struct PastisWriter {
 impl PastisWriter {
     /// Starts a folder at `path` for the patches of `meta`.
     pub fn create(path: &Path, meta: &DatasetMeta, options: &WriteOptions) -> Result<PastisWriter> {
-        let staged = if options.resume {
-            StagedPath::resume(path, options.overwrite)?
-        } else {
-            StagedPath::new(path, options.overwrite)?
-        };
+        let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(PastisWriter {
             staged,

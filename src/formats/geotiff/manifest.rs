@@ -1,0 +1,133 @@
+//! `pastis-geotiff.json`: the dataset metadata, NORM statistics and original dtypes and shapes,
+//! everything the TIFFs cannot carry exactly.
+
+use super::MANIFEST;
+use crate::formats::pastis::metadata::{metadata_document, parse_metadata, read_json, write_json};
+use crate::georef::PatchGrid;
+use crate::model::{ArraySpec, DType, DatasetMeta, Layer};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The `format` member of every manifest.
+pub const FORMAT_TAG: &str = "pastis-bridge-geotiff";
+
+/// The manifest version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The manifest of an export folder.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT_TAG`].
+    pub format: String,
+    /// [`VERSION`].
+    pub version: u32,
+    /// The full metadata.geojson document (every Feature, CRS and collection members).
+    pub metadata: Value,
+    /// `NORM_*_patch.json` contents, per series.
+    pub norms: BTreeMap<Layer, Value>,
+    /// Per `ID_PATCH`: its grid and files.
+    pub patches: BTreeMap<i64, PatchEntry>,
+    /// The VRT mosaics written, relative to the folder.
+    pub mosaics: Vec<String>,
+    /// Footprints that did not match their grid, mosaics not written...
+    pub warnings: Vec<String>,
+}
+
+/// One patch of the manifest.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PatchEntry {
+    /// The pixel grid the TIFFs were georeferenced with, if the patch has a footprint.
+    pub grid: Option<GridEntry>,
+    /// Each layer written.
+    pub layers: BTreeMap<Layer, LayerEntry>,
+}
+
+/// A patch's grid, as [`PatchGrid`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GridEntry {
+    /// EPSG code of the CRS.
+    pub epsg: u32,
+    /// GDAL geotransform.
+    pub geotransform: [f64; 6],
+    /// Distance between the raster corners and the footprint, in metres.
+    pub corner_error_m: f64,
+}
+
+impl From<&PatchGrid> for GridEntry {
+    fn from(g: &PatchGrid) -> Self {
+        GridEntry {
+            epsg: g.epsg,
+            geotransform: g.geotransform,
+            corner_error_m: g.corner_error_m,
+        }
+    }
+}
+
+/// One array of a patch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerEntry {
+    /// The TIFF, relative to the folder; `None` for an array without pixels (a series with T = 0).
+    pub file: Option<String>,
+    /// The original element type.
+    pub dtype: DType,
+    /// The GDAL band type it is stored as (float16 → float32, int8 → int16, bool → uint8).
+    pub stored_as: DType,
+    /// The original shape; bands = product of all axes but the last two.
+    pub shape: Vec<usize>,
+}
+
+impl LayerEntry {
+    /// The array's dtype and shape.
+    pub fn spec(&self) -> ArraySpec {
+        ArraySpec {
+            dtype: self.dtype,
+            shape: self.shape.clone(),
+        }
+    }
+}
+
+impl Manifest {
+    /// A manifest for `meta`, with no patch written yet.
+    pub fn new(meta: &DatasetMeta) -> Manifest {
+        Manifest {
+            format: FORMAT_TAG.into(),
+            version: VERSION,
+            metadata: metadata_document(meta),
+            norms: meta.norms.clone(),
+            patches: BTreeMap::new(),
+            mosaics: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Reads `ROOT/pastis-geotiff.json`.
+    pub fn read(root: &Path) -> Result<Manifest> {
+        let path = root.join(MANIFEST);
+        let manifest: Manifest = serde_json::from_value(read_json(&path)?)
+            .map_err(|e| Error::invalid(&path, format!("not a pastis-bridge manifest: {e}")))?;
+        if manifest.format != FORMAT_TAG || manifest.version != VERSION {
+            let found = format!("{} v{}", manifest.format, manifest.version);
+            let msg = format!("manifest is {found}, expected {FORMAT_TAG} v{VERSION}");
+            return Err(Error::invalid(&path, msg));
+        }
+        Ok(manifest)
+    }
+
+    /// Writes `ROOT/pastis-geotiff.json`.
+    pub fn write(&self, root: &Path) -> Result<()> {
+        let path = root.join(MANIFEST);
+        let value = serde_json::to_value(self)
+            .map_err(|e| Error::invalid(&path, format!("cannot serialise the manifest: {e}")))?;
+        write_json(&path, &value)
+    }
+
+    /// The dataset metadata it holds.
+    pub fn dataset_meta(&self, root: &Path) -> Result<DatasetMeta> {
+        let mut meta = parse_metadata(&root.join(MANIFEST), self.metadata.clone())?;
+        meta.norms = self.norms.clone();
+        Ok(meta)
+    }
+}

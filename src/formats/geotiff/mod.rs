@@ -1,0 +1,58 @@
+//! A folder of georeferenced GeoTIFFs, one per patch and layer, with per-tile VRT mosaics.
+//!
+//! Layout: `ROOT/S2/S2_10000.tif`, `ROOT/TARGET/TARGET_10000.tif`... (one folder per layer, the
+//! dataset's own names), `ROOT/TARGET/TARGET_t30uxv.vrt` (one mosaic per tile and layer) and
+//! `ROOT/pastis-geotiff.json`, the [manifest](MANIFEST) that carries what TIFFs cannot.
+//! See docs/geotiff.md.
+
+mod bands;
+mod manifest;
+mod mosaic;
+mod raster;
+mod reader;
+mod writer;
+
+pub use manifest::{GridEntry, LayerEntry, Manifest, PatchEntry};
+pub use reader::GeoTiffReader;
+pub use writer::GeoTiffWriter;
+
+use super::{DatasetReader, DatasetWriter, WriteOptions};
+use crate::model::{DatasetLayout, DatasetMeta, Layer};
+use crate::{Error, Result};
+use std::path::Path;
+
+/// The manifest that marks a GeoTIFF export folder and carries what TIFFs cannot.
+pub const MANIFEST: &str = "pastis-geotiff.json";
+
+/// The format's name in errors.
+const FORMAT: &str = "geotiff";
+
+/// True if `path` is a folder written by [`create`].
+pub fn is_geotiff_folder(path: &Path) -> bool {
+    path.join(MANIFEST).is_file()
+}
+
+/// Opens a folder written by [`create`].
+pub fn open(path: &Path) -> Result<Box<dyn DatasetReader>> {
+    Ok(Box::new(GeoTiffReader::open(path)?))
+}
+
+/// Creates an export folder at `path`.
+pub fn create(
+    path: &Path,
+    meta: &DatasetMeta,
+    _layout: &DatasetLayout,
+    options: &WriteOptions,
+) -> Result<Box<dyn DatasetWriter>> {
+    Ok(Box::new(GeoTiffWriter::create(path, meta, options)?))
+}
+
+/// The path of a patch's TIFF relative to the folder: `S2/S2_10000.tif`.
+pub fn tif_name(layer: Layer, id: i64) -> String {
+    format!("{0}/{0}_{id}.tif", layer.name())
+}
+
+/// Wraps a GDAL error about `path`.
+fn gdal_error(path: &Path) -> impl Fn(gdal::errors::GdalError) -> Error + '_ {
+    move |e| Error::library(path, "GDAL", e)
+}

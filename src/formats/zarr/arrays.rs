@@ -1,0 +1,314 @@
+//! Creating arrays in either Zarr version, and moving model arrays in and out of them.
+
+use super::{zarr_error, Store, ZArray};
+use crate::formats::Compression;
+use crate::model::{Array, DType, Element};
+use crate::{with_array, with_dtype, Error, Result};
+use ndarray::{ArrayD, Axis};
+use serde_json::{json, Map, Value};
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+use zarrs::array::codec::api::BytesToBytesCodecTraits;
+use zarrs::array::codec::{BloscCodec, BloscCompressor, BloscShuffleMode, GzipCodec, ZstdCodec};
+use zarrs::array::{ArrayBuilder, ArrayMetadata, ArrayMetadataOptions, ArraySubset};
+use zarrs::metadata::v2::{ArrayMetadataV2, MetadataV2};
+use zarrs::metadata::FillValueMetadata;
+
+/// The Zarr format version of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// Zarr v2: one object per chunk, `.zarray`/`.zattrs`, `_ARRAY_DIMENSIONS`.
+    V2,
+    /// Zarr v3: sharded, `zarr.json`, `dimension_names`.
+    V3,
+}
+
+/// The element type of an array: a number type or a UTF-8 string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A numeric or boolean type.
+    Number(DType),
+    /// Variable-length UTF-8 strings (`TILE`, `feature`).
+    Text,
+}
+
+/// Everything needed to create one array, in either version.
+#[derive(Clone, Debug)]
+pub struct ArrayDef {
+    /// Name under the root group (`S2`, `ID_PATCH`...).
+    pub name: String,
+    /// Element type.
+    pub kind: Kind,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The chunk (v3: the inner chunk of a shard).
+    pub chunk: Vec<usize>,
+    /// v3 shard shape; `None` = unsharded. Ignored in v2.
+    pub shard: Option<Vec<usize>>,
+    /// Axis names.
+    pub dimension_names: Vec<String>,
+}
+
+impl ArrayDef {
+    /// An unsharded array stored as one chunk (the small per-patch metadata arrays).
+    pub fn whole(name: impl Into<String>, kind: Kind, shape: Vec<usize>, dims: &[&str]) -> Self {
+        ArrayDef {
+            name: name.into(),
+            kind,
+            chunk: shape.iter().map(|&s| s.max(1)).collect(),
+            shape,
+            shard: None,
+            dimension_names: dims.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+}
+
+/// Creates the array `def` in `store` and writes its metadata.
+pub fn create_array(
+    root: &Path,
+    store: &Store,
+    def: &ArrayDef,
+    version: Version,
+    compression: Compression,
+) -> Result<ZArray> {
+    let mut array = match version {
+        Version::V3 => build_v3(store, def, compression),
+        Version::V2 => build_v2(store, def, compression),
+    }
+    .map_err(|e| zarr_error(root, format!("array {}: {e}", def.name)))?;
+    array.set_metadata_options(ArrayMetadataOptions::default().with_include_zarrs_metadata(false));
+    array
+        .store_metadata()
+        .map_err(|e| zarr_error(root, format!("array {}: {e}", def.name)))?;
+    Ok(array)
+}
+
+fn build_v3(
+    store: &Store,
+    def: &ArrayDef,
+    compression: Compression,
+) -> Result<ZArray, Box<dyn std::error::Error>> {
+    let (data_type, fill) = match def.kind {
+        Kind::Number(DType::Bool) => (DType::Bool.name(), FillValueMetadata::from(false)),
+        Kind::Number(d) => (d.name(), FillValueMetadata::from(0)),
+        Kind::Text => ("string", FillValueMetadata::from("")),
+    };
+    let outer = def.shard.as_ref().unwrap_or(&def.chunk);
+    let mut builder = ArrayBuilder::new(u64s(&def.shape), u64s(outer), data_type, fill);
+    builder
+        .dimension_names(Some(def.dimension_names.clone()))
+        .bytes_to_bytes_codecs(codecs_v3(compression, element_size(def.kind))?);
+    if def.shard.is_some() {
+        builder.subchunk_shape(u64s(&def.chunk));
+    }
+    Ok(builder.build(store.clone(), &format!("/{}", def.name))?)
+}
+
+fn build_v2(
+    store: &Store,
+    def: &ArrayDef,
+    compression: Compression,
+) -> Result<ZArray, Box<dyn std::error::Error>> {
+    let (dtype, filters) = match def.kind {
+        Kind::Number(d) => (d.npy_descr(), None),
+        Kind::Text => ("|O", Some(vec![v2_codec(json!({"id": "vlen-utf8"}))?])),
+    };
+    let chunks = def
+        .chunk
+        .iter()
+        .map(|&c| std::num::NonZeroU64::new(c.max(1) as u64).ok_or("zero chunk"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut attributes = Map::new();
+    attributes.insert("_ARRAY_DIMENSIONS".into(), json!(def.dimension_names));
+    // `null`, not 0: xarray would read 0 as a missing value in v2 (docs/zarr-layout.md).
+    let metadata = ArrayMetadataV2::new(
+        u64s(&def.shape),
+        chunks,
+        dtype.into(),
+        FillValueMetadata::Null,
+        compressor_v2(compression, element_size(def.kind))?,
+        filters,
+    )
+    .with_attributes(attributes);
+    let path = format!("/{}", def.name);
+    Ok(ZArray::new_with_metadata(
+        store.clone(),
+        &path,
+        ArrayMetadata::V2(metadata),
+    )?)
+}
+
+/// Bytes per element for shuffling (1 for strings).
+fn element_size(kind: Kind) -> usize {
+    match kind {
+        Kind::Number(d) => d.size(),
+        Kind::Text => 1,
+    }
+}
+
+fn codecs_v3(
+    compression: Compression,
+    typesize: usize,
+) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>, Box<dyn std::error::Error>> {
+    Ok(match compression {
+        Compression::None => vec![],
+        Compression::Zstd(level) => vec![Arc::new(ZstdCodec::new(level, false))],
+        Compression::Gzip(level) => vec![Arc::new(GzipCodec::new(level)?)],
+        Compression::BloscLz4 => vec![Arc::new(BloscCodec::new(
+            BloscCompressor::LZ4,
+            5u8.try_into().map_err(|l| format!("blosc level {l}"))?,
+            None,
+            BloscShuffleMode::Shuffle,
+            Some(typesize),
+        )?)],
+        Compression::Lzf => Err(lzf_unsupported())?,
+    })
+}
+
+fn compressor_v2(
+    compression: Compression,
+    typesize: usize,
+) -> Result<Option<MetadataV2>, Box<dyn std::error::Error>> {
+    let config = match compression {
+        Compression::None => return Ok(None),
+        Compression::Zstd(level) => json!({"id": "zstd", "level": level}),
+        Compression::Gzip(level) => json!({"id": "gzip", "level": level}),
+        Compression::BloscLz4 => json!({"id": "blosc", "cname": "lz4", "clevel": 5,
+            "shuffle": if typesize > 1 { 1 } else { 0 }, "blocksize": 0}),
+        Compression::Lzf => Err(lzf_unsupported())?,
+    };
+    Ok(Some(v2_codec(config)?))
+}
+
+fn v2_codec(config: Value) -> Result<MetadataV2, serde_json::Error> {
+    serde_json::from_value(config)
+}
+
+/// The error for a compression Zarr has no codec for.
+pub fn lzf_unsupported() -> Error {
+    Error::Unsupported {
+        format: "zarr",
+        what: "lzf compression exists only in HDF5; use zstd, blosc-lz4, gzip or none".into(),
+    }
+}
+
+fn u64s(v: &[usize]) -> Vec<u64> {
+    v.iter().map(|&x| x as u64).collect()
+}
+
+/// The subset of rows `rows` (first axis) and the leading `extents` of the other axes.
+pub fn subset(rows: Range<usize>, extents: &[usize]) -> ArraySubset {
+    let first = rows.start as u64..rows.end as u64;
+    let ranges: Vec<Range<u64>> = std::iter::once(first)
+        .chain(extents.iter().map(|&e| 0..e as u64))
+        .collect();
+    ArraySubset::new_with_ranges(&ranges)
+}
+
+/// Writes `block` (whose first axis is the rows) at rows starting from `first_row`.
+pub fn write_block(root: &Path, array: &ZArray, first_row: usize, block: &Array) -> Result<()> {
+    let shape = block.shape();
+    let rows = first_row..first_row + shape.first().copied().unwrap_or(0);
+    let region = subset(rows, &shape[1..]);
+    with_array!(block, b => array.store_array_subset(&region, b))
+        .map_err(|e| zarr_error(root, format!("writing {}: {e}", array.path())))
+}
+
+/// Reads one row (`row`, the leading `extents` of the other axes) as a model array of `dtype`.
+pub fn read_row(
+    root: &Path,
+    array: &ZArray,
+    dtype: DType,
+    row: usize,
+    extents: &[usize],
+) -> Result<Array> {
+    let region = subset(row..row + 1, extents);
+    with_dtype!(dtype, T => {
+        let a: ArrayD<T> = array
+            .retrieve_array_subset(&region)
+            .map_err(|e| zarr_error(root, format!("reading {}: {e}", array.path())))?;
+        Ok(T::wrap(a.index_axis_move(Axis(0), 0)))
+    })
+}
+
+/// Reads a whole array as a flat vector of `T` (the per-patch metadata arrays).
+pub fn read_all<T: zarrs::array::ElementOwned>(root: &Path, array: &ZArray) -> Result<Vec<T>> {
+    let region = ArraySubset::new_with_shape(array.shape().to_vec());
+    array
+        .retrieve_array_subset(&region)
+        .map_err(|e| zarr_error(root, format!("reading {}: {e}", array.path())))
+}
+
+/// A series padded with zeros to `len` along its first axis, with a leading row axis of 1.
+pub fn padded_row(array: &Array, len: usize) -> Array {
+    fn pad<T: Element>(a: &ArrayD<T>, len: usize) -> Array {
+        let mut shape = a.shape().to_vec();
+        let t = shape.first().copied().unwrap_or(0);
+        if let Some(s0) = shape.first_mut() {
+            *s0 = len;
+        }
+        let mut out = ArrayD::<T>::default(shape);
+        out.slice_axis_mut(Axis(0), (0..t).into()).assign(a);
+        T::wrap(out.insert_axis(Axis(0)))
+    }
+    with_array!(array, a => pad(a, len))
+}
+
+/// The zarrs data type of an array as a model [`DType`], if it is one.
+pub fn dtype_of(array: &ZArray) -> Option<DType> {
+    use zarrs::plugin::{ExtensionName, ZarrVersion};
+    DType::from_name(&array.data_type().name(ZarrVersion::V3)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zarrs::storage::store::MemoryStore;
+
+    fn series_def() -> ArrayDef {
+        ArrayDef {
+            name: "S1A".into(),
+            kind: Kind::Number(DType::F16),
+            shape: vec![2, 4, 3, 2, 2],
+            chunk: vec![1, 1, 3, 2, 2],
+            shard: Some(vec![1, 4, 3, 2, 2]),
+            dimension_names: ["patch", "S1A_time", "S1A_band", "y", "x"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_in_both_versions_on_any_store() {
+        let series = Array::from_le_bytes(DType::F16, &[3, 3, 2, 2], &[7u8; 72]).unwrap();
+        for version in [Version::V3, Version::V2] {
+            let store: Store = Arc::new(MemoryStore::new());
+            let root = Path::new("memory");
+            let array =
+                create_array(root, &store, &series_def(), version, Compression::Zstd(3)).unwrap();
+            write_block(root, &array, 1, &padded_row(&series, 4)).unwrap();
+            let back = read_row(root, &array, DType::F16, 1, &[3, 3, 2, 2]).unwrap();
+            assert_eq!(back, series);
+            let padding = read_row(root, &array, DType::F16, 1, &[4, 3, 2, 2]).unwrap();
+            assert_eq!(
+                padding.index_first_axis(3),
+                Array::zeros(DType::F16, &[3, 2, 2])
+            );
+            assert_eq!(dtype_of(&array), Some(DType::F16));
+        }
+    }
+
+    #[test]
+    fn lzf_is_refused() {
+        let store: Store = Arc::new(MemoryStore::new());
+        let err = create_array(
+            Path::new("m"),
+            &store,
+            &series_def(),
+            Version::V3,
+            Compression::Lzf,
+        );
+        assert!(err.is_err());
+    }
+}

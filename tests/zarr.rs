@@ -1,0 +1,363 @@
+//! Zarr store: round trips PASTIS → Zarr → PASTIS (v3 and v2), layout checks (padded chunks not
+//! stored, sharding), and interoperability with zarr-python 3 and xarray.
+
+// Test helpers fail the test by panicking, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{bin, run_python};
+use half::f16;
+use ndarray::{ArrayD, IxDyn};
+use pastis_bridge::formats::{self, Format, WriteOptions};
+use pastis_bridge::model::{Array, DatasetLayout, DatasetMeta, Element, Layer, Patch, PatchMeta};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// A small PASTIS-R-like dataset: ragged series, a patch without S1D, one without TARGET, an
+/// all-zero TARGET, every dtype of the release. `n` patches of `size` x `size` pixels.
+fn build_dataset(dir: &Path, n: usize, size: usize) -> PathBuf {
+    let root = dir.join("PASTIS-R");
+    let patches: Vec<Patch> = (0..n).map(|i| patch(i, size)).collect();
+    let mut meta = DatasetMeta {
+        patches: patches.iter().map(|p| p.meta.clone()).collect(),
+        crs: Some("urn:ogc:def:crs:EPSG::2154".into()),
+        ..Default::default()
+    };
+    meta.collection_extra
+        .insert("name".into(), json!("metadata"));
+    let norm = json!({"Fold_1": {"mean": [1.5, 2.0], "std": [0.25, 3.0]}});
+    meta.norms.insert(Layer::S2, norm.clone());
+    meta.norms.insert(Layer::S1A, norm);
+    let options = WriteOptions::default();
+    let writer = formats::create(
+        Format::Pastis,
+        &root,
+        &meta,
+        &DatasetLayout::default(),
+        &options,
+    )
+    .unwrap();
+    for (i, p) in patches.iter().enumerate() {
+        writer.write_patch(i, p).unwrap();
+    }
+    writer.finish().unwrap();
+    root
+}
+
+fn patch(i: usize, size: usize) -> Patch {
+    let id = 10000 + i as i64;
+    let mut meta = PatchMeta::new(id);
+    meta.feature_id = Some(json!(id.to_string()));
+    meta.fold = Some(1 + (i % 5) as i64);
+    meta.tile = Some("t31tfj".into());
+    meta.n_parcel = Some(3 + i as i64);
+    meta.parcel_cover = Some(0.5 + i as f64 / 100.0);
+    let (x, y) = (700000.0 + 1000.0 * i as f64, 6600000.0);
+    let s = 10.0 * size as f64;
+    meta.footprint = Some(
+        serde_json::from_value(json!({"type": "MultiPolygon", "coordinates":
+            [[[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]]}))
+        .unwrap(),
+    );
+    let mut arrays = std::collections::BTreeMap::new();
+    let series = [
+        (Layer::S2, 3 + i % 4, 10),
+        (Layer::S1A, 2 + i % 3, 3),
+        (Layer::S1D, 4, 3),
+    ];
+    for (layer, t, bands) in series {
+        if layer == Layer::S1D && i == 1 {
+            continue;
+        }
+        let dates = (0..t).map(|k| 20180901 + 5 * k as u32).collect();
+        meta.dates.insert(layer, dates);
+        let shape = [t, bands, size, size];
+        let array = if layer == Layer::S2 {
+            values(&shape, i, |v| (v % 3000) as i16 - 1000)
+        } else {
+            values(&shape, i, |v| f16::from_f32((v % 200) as f32 / 8.0 - 12.0))
+        };
+        arrays.insert(layer, array);
+    }
+    if i != 2 {
+        let target = if i == 0 {
+            Array::zeros(pastis_bridge::model::DType::U8, &[3, size, size])
+        } else {
+            values(&[3, size, size], i, |v| (v % 20) as u8)
+        };
+        arrays.insert(Layer::Target, target);
+    }
+    let plane = [size, size];
+    arrays.insert(Layer::ParcelIds, values(&plane, i, |v| (v * 7919) as i32));
+    arrays.insert(
+        Layer::Heatmap,
+        values(&plane, i, |v| (v % 97) as f64 / 96.0),
+    );
+    arrays.insert(Layer::Instances, values(&plane, i, |v| (v % 5) as i64));
+    arrays.insert(Layer::Zones, values(&plane, i, |v| (v % 6) as i64));
+    Patch { meta, arrays }
+}
+
+fn values<T: Element>(shape: &[usize], seed: usize, f: impl Fn(usize) -> T) -> Array {
+    let n: usize = shape.iter().product();
+    let v = (0..n).map(|k| f(k * 31 + seed * 1009)).collect();
+    T::wrap(ArrayD::from_shape_vec(IxDyn(shape), v).unwrap())
+}
+
+fn convert(src: &Path, dst: &Path, extra: &[&str]) {
+    bin()
+        .arg("convert")
+        .arg(src)
+        .arg(dst)
+        .args(extra)
+        .arg("--quiet")
+        .assert()
+        .success();
+}
+
+/// Every file under `root`, relative, sorted.
+fn files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn json_file(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// PASTIS → Zarr → PASTIS gives the same files: .npy byte for byte, JSON value for value.
+fn assert_round_trip(src: &Path, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("out.zarr");
+    let back = dir.path().join("back");
+    convert(src, &store, extra);
+    assert!(!dir.path().join("out.zarr.partial").exists());
+    convert(&store, &back, &["--to", "pastis"]);
+    assert_eq!(files(src), files(&back));
+    for file in files(src) {
+        let (a, b) = (src.join(&file), back.join(&file));
+        if file.extension().is_some_and(|e| e == "npy") {
+            assert!(
+                std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+                "{file:?} differs"
+            );
+        } else {
+            assert_eq!(json_file(&a), json_file(&b), "{file:?} differs");
+        }
+    }
+    let report = pastis_bridge::verify::verify(src, &store).unwrap();
+    assert!(
+        report.identical(),
+        "{}",
+        pastis_bridge::verify::render_text(&report)
+    );
+}
+
+#[test]
+fn fixture_round_trips_in_both_versions() {
+    let src = common::fixture("PASTIS-R");
+    assert_round_trip(&src, &[]);
+    assert_round_trip(&src, &["--zarr-version", "2"]);
+}
+
+#[test]
+fn synth_dataset_with_radar_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("synth");
+    let options = pastis_bridge::synth::SynthOptions {
+        patches: 5,
+        seed: 7,
+        radar: true,
+        size: 16,
+        date_scale: 0.2,
+    };
+    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
+    assert_round_trip(&src, &["--jobs", "2"]);
+    let store = dir.path().join("synth.zarr");
+    convert(&src, &store, &[]);
+    let out = run_python("check_zarr.py", &[&src, &store]);
+    assert!(out.contains("ok zarr_format=3"), "{out}");
+}
+
+#[test]
+fn v3_round_trip_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 6, 8);
+    assert_round_trip(&src, &[]);
+}
+
+#[test]
+fn v2_round_trip_is_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 6, 8);
+    assert_round_trip(&src, &["--zarr-version", "2", "--compression", "gzip:5"]);
+}
+
+#[test]
+fn round_trip_across_shards_and_compressions() {
+    // 70 patches = annotation shards of 32, 32 and 6 patches, written from several threads.
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 70, 4);
+    assert_round_trip(&src, &["--compression", "blosc-lz4", "--jobs", "3"]);
+    assert_round_trip(&src, &["--compression", "none"]);
+}
+
+/// The shard index of a v3 shard file: (offset, nbytes) per inner chunk; u64::MAX = absent.
+fn shard_index(path: &Path, inner_chunks: usize) -> Vec<(u64, u64)> {
+    let bytes = std::fs::read(path).unwrap();
+    let index = &bytes[bytes.len() - 16 * inner_chunks - 4..bytes.len() - 4];
+    index
+        .chunks(16)
+        .map(|e| {
+            let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+            (word(&e[..8]), word(&e[8..]))
+        })
+        .collect()
+}
+
+#[test]
+fn v3_padding_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 4, 8);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &[]);
+    // S2 lengths are 3, 4, 5, 6: one shard per patch, one inner chunk per date, 6 dates.
+    for (i, t) in [3usize, 4, 5, 6].into_iter().enumerate() {
+        let index = shard_index(&store.join(format!("S2/c/{i}/0/0/0/0")), 6);
+        for (k, (offset, nbytes)) in index.into_iter().enumerate() {
+            let absent = offset == u64::MAX && nbytes == u64::MAX;
+            assert_eq!(absent, k >= t, "patch {i} date {k}");
+        }
+    }
+    // Patch 1 has no S1D: no shard at all. All annotations of the 4 patches: one shard.
+    assert!(!store.join("S1D/c/1/0/0/0/0").exists());
+    assert!(store.join("S1D/c/0/0/0/0/0").exists());
+    assert!(store.join("TARGET/c/0/0/0/0").exists());
+    assert!(!store.join("TARGET/c/1/0/0/0").exists());
+    let root = json_file(&store.join("zarr.json"));
+    assert!(root["consolidated_metadata"]["metadata"]["S2"].is_object());
+    let s2 = json_file(&store.join("S2/zarr.json"));
+    assert_eq!(
+        s2["dimension_names"],
+        json!(["patch", "S2_time", "S2_band", "y", "x"])
+    );
+    assert!(s2["attributes"].get("_zarrs").is_none());
+}
+
+#[test]
+fn v2_padding_is_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 4, 8);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &["--zarr-version", "2"]);
+    for (i, t) in [3usize, 4, 5, 6].into_iter().enumerate() {
+        for k in 0..6 {
+            let chunk = store.join(format!("S2/{i}.{k}.0.0.0"));
+            assert_eq!(chunk.exists(), k < t, "patch {i} date {k}");
+        }
+    }
+    assert!(store.join(".zmetadata").is_file());
+    let zarray = json_file(&store.join("S2/.zarray"));
+    assert_eq!(zarray["fill_value"], Value::Null);
+    assert_eq!(zarray["dtype"], json!("<i2"));
+}
+
+#[test]
+fn selection_reads_only_what_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 6, 8);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &[]);
+    let reader = formats::open(&store).unwrap();
+    assert_eq!(reader.format(), Format::Zarr);
+    let patch = reader
+        .read_patch(10002, &[Layer::S2, Layer::Target])
+        .unwrap();
+    assert_eq!(
+        patch.arrays.keys().copied().collect::<Vec<_>>(),
+        [Layer::S2]
+    );
+    assert_eq!(patch.arrays[&Layer::S2].shape(), &[5, 10, 8, 8]);
+    let specs = reader.specs(10001).unwrap();
+    assert!(!specs.contains_key(&Layer::S1D));
+    assert_eq!(specs[&Layer::S1A].shape, vec![3, 3, 8, 8]);
+    let back = dir.path().join("fold1");
+    convert(
+        &store,
+        &back,
+        &["--to", "pastis", "--folds", "1", "--modalities", "S2"],
+    );
+    let names: Vec<PathBuf> = files(&back);
+    assert!(names.contains(&PathBuf::from("DATA_S2/S2_10000.npy")));
+    assert!(!names.iter().any(|f| f.starts_with("DATA_S1A")));
+}
+
+#[test]
+fn existing_output_and_bad_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 2, 4);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &[]);
+    bin()
+        .arg("convert")
+        .arg(&src)
+        .arg(&store)
+        .assert()
+        .failure();
+    let other = dir.path().join("lzf.zarr");
+    bin()
+        .args(["convert", "--compression", "lzf"])
+        .arg(&src)
+        .arg(&other)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("lzf"));
+    assert!(!other.exists());
+}
+
+#[test]
+fn damaged_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 2, 4);
+    let store = dir.path().join("out.zarr");
+    convert(&src, &store, &[]);
+    std::fs::remove_file(store.join("S2_length/zarr.json")).unwrap();
+    let err = formats::open(&store).err().unwrap().to_string();
+    assert!(
+        err.contains("out.zarr") && err.contains("S2_length"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(store.join("feature")).unwrap();
+    let err = formats::open(&store).err().unwrap().to_string();
+    assert!(err.contains("feature"), "{err}");
+}
+
+#[test]
+fn zarr_python_and_xarray_read_the_same_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = build_dataset(dir.path(), 5, 8);
+    for version in ["3", "2"] {
+        let store = dir.path().join(format!("v{version}.zarr"));
+        convert(&src, &store, &["--zarr-version", version]);
+        let out = run_python("check_zarr.py", &[&src, &store]);
+        assert!(out.contains("ok"), "{out}");
+    }
+    let fixture = common::fixture("PASTIS-R");
+    let store = dir.path().join("fixture.zarr");
+    convert(&fixture, &store, &[]);
+    let out = run_python("check_zarr.py", &[&fixture, &store]);
+    assert!(out.contains("ok"), "{out}");
+}
