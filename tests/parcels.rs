@@ -75,7 +75,13 @@ fn assert_round_trip(parcels: &Path, patches: Option<Vec<i64>>) {
     };
     let src = reader();
     rasterize_with(parcels, src.as_ref(), &dst, &options, &test_grid, &|_| {}).unwrap();
-    let back = formats::open(&dst).unwrap();
+    assert_same_annotations(&dst, patches);
+}
+
+/// INSTANCES and TARGET[0] of `dst` equal the fixture's; TARGET[1..] is zero.
+fn assert_same_annotations(dst: &Path, patches: Option<Vec<i64>>) {
+    let src = reader();
+    let back = formats::open(dst).unwrap();
     let ids = patches.unwrap_or_else(|| src.metadata().ids());
     assert_eq!(back.metadata().ids(), ids);
     for id in ids {
@@ -302,4 +308,43 @@ fn cli_refuses_an_existing_output_and_an_unknown_extension() {
         .code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains(".geojson, .gpkg or .fgb"), "{stderr}");
+}
+
+#[test]
+fn cli_round_trips_on_the_real_grids() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str], Option<Vec<i64>>); 3] = [
+        ("wgs84.geojson", &[], None),
+        ("native.gpkg", &[], None),
+        (
+            "utm31.geojson",
+            &["--crs", "native", "--patches", "20000,30000"],
+            Some(vec![20000, 30000]),
+        ),
+    ];
+    for (name, args, patches) in cases {
+        let out = dir.path().join(name);
+        bin()
+            .arg("parcels")
+            .arg(fixture(FIXTURE))
+            .arg(&out)
+            .args(args)
+            .assert()
+            .success();
+        let native = !name.starts_with("wgs84");
+        assert!(assert_valid(&out, native) > 0);
+        let back = dir.path().join(format!("{name}.back"));
+        let mut cmd = bin();
+        cmd.arg("rasterize")
+            .arg(&out)
+            .arg(&back)
+            .arg("--grid")
+            .arg(fixture(FIXTURE));
+        if let Some(ids) = &patches {
+            let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+            cmd.arg("--patches").arg(ids.join(","));
+        }
+        cmd.assert().success();
+        assert_same_annotations(&back, patches);
+    }
 }
