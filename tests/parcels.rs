@@ -313,7 +313,8 @@ fn cli_refuses_an_existing_output_and_an_unknown_extension() {
 #[test]
 fn cli_round_trips_on_the_real_grids() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[&str], Option<Vec<i64>>); 3] = [
+    type Case<'a> = (&'a str, &'a [&'a str], Option<Vec<i64>>);
+    let cases: [Case; 3] = [
         ("wgs84.geojson", &[], None),
         ("native.gpkg", &[], None),
         (
