@@ -180,6 +180,9 @@ pub struct RasterizeArgs {
     /// Output format; default from DST's extension, else pastis.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<Format>,
+    /// Patches of the grid dataset to rebuild (default: all).
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
