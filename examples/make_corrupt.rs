@@ -7,13 +7,13 @@
 //! The base keeps two patches (10000, 20000), the first 3 dates of each series and the top-left
 //! 8x8 pixels, so every case weighs a few kilobytes. The damage always hits patch 20000.
 
+use ndarray::{ArrayD, Slice};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::pastis::PastisReader;
 use pastis_bridge::formats::{self, DatasetReader, Format, WriteOptions};
 use pastis_bridge::model::{Array, DatasetLayout, Element, Layer, Patch};
 use pastis_bridge::output::remove_any;
 use pastis_bridge::{npy, with_array};
-use ndarray::{ArrayD, Slice};
 use serde_json::Value;
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -58,11 +58,7 @@ fn write_base(src: &Path, dst: &Path) -> Res {
     )?;
     for (index, p) in meta.patches.iter().enumerate() {
         let full = reader.read_patch(p.id, &Layer::ALL)?;
-        let arrays = full
-            .arrays
-            .iter()
-            .map(|(&l, a)| (l, crop(l, a)))
-            .collect();
+        let arrays = full.arrays.iter().map(|(&l, a)| (l, crop(l, a))).collect();
         writer.write_patch(
             index,
             &Patch {
@@ -244,7 +240,9 @@ fn metadata_cases(base: &Path, out: &Path) -> Res {
     })?;
 
     let dir = case(base, out, "metadata-duplicate-ids")?;
-    edit_metadata(&dir, |d| d["features"][1]["properties"]["ID_PATCH"] = 10000.into())?;
+    edit_metadata(&dir, |d| {
+        d["features"][1]["properties"]["ID_PATCH"] = 10000.into()
+    })?;
 
     let dir = case(base, out, "metadata-dates-mismatch")?;
     edit_metadata(&dir, |d| {
