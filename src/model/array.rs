@@ -260,11 +260,11 @@ impl Array {
                 .collect::<Result<Vec<bool>, _>>()?;
             return Ok(Array::Bool(shaped(shape, values).ok_or_else(too_large)?));
         }
-        Ok(with_pod_dtype!(dtype, T => {
+        with_pod_dtype!(dtype, T => {
             let values: Vec<T> = bytemuck::pod_collect_to_vec(bytes);
             shaped(shape, values).map(T::wrap)
         })
-        .ok_or_else(too_large)?)
+        .ok_or_else(too_large)
     }
 
     /// The payload as C-ordered little-endian bytes.
