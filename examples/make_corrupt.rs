@@ -1,4 +1,4 @@
-//! Regenerates `fixtures/corrupt/`: a tiny clean dataset derived from `fixtures/PASTIS-R` and one
+//! Regenerates `fixtures/corrupt/` (everything but its README, byte for byte): a tiny clean dataset derived from `fixtures/PASTIS-R` and one
 //! damaged copy of it per kind of bad input. `fixtures/corrupt/README.md` lists every case and the
 //! error it must give; `tests/corrupt.rs` checks them.
 //!
@@ -27,8 +27,13 @@ const IDS: [i64; 2] = [10000, 20000];
 fn main() -> Res {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("fixtures/corrupt");
-    remove_any(&out)?;
     std::fs::create_dir_all(&out)?;
+    for entry in std::fs::read_dir(&out)? {
+        let path = entry?.path();
+        if path.file_name().is_some_and(|n| n != "README.md") {
+            remove_any(&path)?;
+        }
+    }
     let base = out.join("base");
     write_base(&root.join("fixtures/PASTIS-R"), &base)?;
     npy_cases(&base, &out)?;
