@@ -308,7 +308,7 @@ fn parcels_cases(out: &Path) -> Res {
         "type": "FeatureCollection",
         "features": [{
             "type": "Feature",
-            "properties": {"ID_PATCH": 10000, "instance": 1, "class": 2, "ParcelID": 1},
+            "properties": {"ID_PATCH": 10000, "instance_id": 1, "parcel_id": 1, "class_id": 2},
             "geometry": {"type": "Polygon", "coordinates": [[
                 [-1.0, 48.0], [-0.99, 48.01], [-0.99, 48.0], [-1.0, 48.01], [-1.0, 48.0]
             ]]}

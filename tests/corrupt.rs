@@ -272,3 +272,28 @@ fn keep_going_converts_the_rest() {
     }
     convert_fails("npy-truncated", &["S2_20000.npy"]);
 }
+
+#[test]
+fn invalid_parcel_geometry_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let parcels = fixture("corrupt/parcels-self-intersecting.geojson");
+    let (code, text) = run(&[
+        Path::new("rasterize"),
+        &parcels,
+        &dst,
+        Path::new("--grid"),
+        &fixture("corrupt/base"),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    for needle in [
+        "parcels-self-intersecting.geojson",
+        "feature 0",
+        "invalid geometry",
+        "self-intersection",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in {text}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+}
