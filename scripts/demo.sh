@@ -13,6 +13,7 @@ mkdir -p "$out"
 "$bin" convert fixtures/PASTIS-R "$out/PASTIS-R.h5" --overwrite
 "$bin" convert fixtures/PASTIS-R "$out/geotiff" --to geotiff --overwrite
 "$bin" parcels fixtures/PASTIS-R "$out/parcels.geojson" --overwrite
+"$bin" preview fixtures/PASTIS-R "$out/preview" --overwrite
 "$bin" convert "$out/PASTIS-R.zarr" "$out/PASTIS-R-from-zarr" --to pastis --overwrite
 "$bin" verify fixtures/PASTIS-R "$out/PASTIS-R-from-zarr"
 echo
