@@ -1,6 +1,8 @@
-//! The hub: `write(read(x))` patch by patch, in parallel over patches.
+//! The hub: `write(read(x))` patch by patch, in parallel over patches; optionally one partition of
+//! a conversion split over many workers, then finalized once ([`Stage`]).
 
-use crate::formats::{self, DatasetReader, Format, WriteOptions};
+use crate::formats::zarr::{partition, store, ZarrWriter};
+use crate::formats::{self, DatasetReader, DatasetWriter, Format, WriteOptions};
 use crate::journal::Journal;
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
 use crate::{Error, Result};
@@ -52,6 +54,20 @@ impl Selection {
     }
 }
 
+pub use crate::formats::zarr::partition::Partition;
+
+/// Which part of a conversion a run does. Only Zarr outputs can be split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Stage {
+    /// The whole conversion.
+    #[default]
+    Whole,
+    /// One partition: only the groups of patches it owns, no dataset-level metadata.
+    Partition(Partition),
+    /// After every partition: check they all finished, write the dataset-level metadata.
+    Finalize,
+}
+
 /// How to convert.
 #[derive(Clone, Debug)]
 pub struct ConvertOptions {
@@ -65,6 +81,8 @@ pub struct ConvertOptions {
     pub jobs: usize,
     /// Skip patches that cannot be read (reported in [`Summary::failed`]) instead of stopping.
     pub keep_going: bool,
+    /// The whole conversion, one partition of it, or its finalization.
+    pub stage: Stage,
 }
 
 impl ConvertOptions {
@@ -76,6 +94,7 @@ impl ConvertOptions {
             selection: Selection::default(),
             jobs: 0,
             keep_going: false,
+            stage: Stage::Whole,
         }
     }
 }
@@ -144,6 +163,7 @@ pub fn convert_from(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary> {
     let start = Instant::now();
+    check_stage(dst, options)?;
     let layers = options.selection.layers();
     let pool = thread_pool(options.jobs)?;
     let mut meta = options.selection.apply(reader.metadata())?;
@@ -154,24 +174,53 @@ pub fn convert_from(
     } else {
         Vec::new()
     };
-    let result = pool.install(|| write_all(reader, dst, &meta, &layers, options, progress));
-    if result.is_err() && !options.write.resume {
+    let result = pool.install(|| match options.stage {
+        Stage::Finalize => finalize(reader, dst, &meta, &layers, options, progress),
+        _ => write_all(reader, dst, &meta, &layers, options, progress),
+    });
+    let local_whole = options.stage == Stage::Whole && !store::is_url(dst);
+    if result.is_err() && local_whole && !options.write.resume {
         // Leave nothing behind that could be mistaken for output; an existing output is untouched.
-        // With --resume the partial output and its journal stay, to be continued.
+        // With --resume the partial output and its journal stay, to be continued. A partition
+        // leaves the shared partial store to the other workers; an object store without root
+        // metadata reads as unfinished.
         let _ = crate::output::remove_any(&crate::output::staging_path(dst));
         let _ = crate::output::remove_any(&crate::journal::journal_path(dst));
     }
+    let (patches, bytes_in) = result?;
     Ok(Summary {
-        patches: meta.patches.len(),
-        bytes_in: result?,
-        bytes_out: disk_usage(dst),
+        patches,
+        bytes_in,
+        bytes_out: output_size(dst, options.stage),
         seconds: start.elapsed().as_secs_f64(),
         failed,
     })
 }
 
+/// Refuses what cannot be: non-Zarr outputs on object storage, partitions of other formats.
+fn check_stage(dst: &Path, options: &ConvertOptions) -> Result<()> {
+    store::check_output(dst, options.to)?;
+    if options.stage != Stage::Whole && options.to != Format::Zarr {
+        return Err(Error::Unsupported {
+            format: options.to.name(),
+            what:
+                "--partition and --finalize need a Zarr output (one store written by many workers)"
+                    .into(),
+        });
+    }
+    if options.stage != Stage::Whole && options.keep_going {
+        return Err(Error::Usage(
+            "--keep-going cannot be combined with --partition or --finalize: every worker must \
+             convert the same patches (run `inspect` on the source first)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Surveys, creates the writer, writes every group of patches in parallel (skipping those an
-/// interrupted run finished, with `resume`) and finishes; returns bytes read.
+/// interrupted run finished, with `resume`; only those of its partition, for a partition) and
+/// finishes; returns the patches written and bytes read.
 fn write_all(
     reader: &dyn DatasetReader,
     dst: &Path,
@@ -179,7 +228,7 @@ fn write_all(
     layers: &[Layer],
     options: &ConvertOptions,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<u64> {
+) -> Result<(usize, u64)> {
     let layout = survey(reader, meta, layers)?;
     let resume = options.write.resume && options.to.can_resume();
     if options.write.resume && dst.exists() && !options.write.overwrite {
@@ -189,14 +238,27 @@ fn write_all(
         resume,
         ..options.write.clone()
     };
-    let writer = formats::create(options.to, dst, meta, &layout, &write_options)?;
-    let journal = Journal::open(dst, &fingerprint(reader, meta, layers, options), resume)?;
-    progress(Progress::Start {
-        total: meta.patches.len(),
-    });
-    let n = meta.patches.len();
-    let size = writer.group_size().max(1);
-    let groups: Vec<Range<usize>> = (0..n).step_by(size).map(|s| s..(s + size).min(n)).collect();
+    let fingerprint = fingerprint(reader, meta, layers, options);
+    let writer: Box<dyn DatasetWriter> = match options.stage {
+        Stage::Partition(p) => Box::new(ZarrWriter::create_partition(
+            dst,
+            meta,
+            &layout,
+            &write_options,
+            p,
+            &fingerprint,
+        )?),
+        _ => formats::create(options.to, dst, meta, &layout, &write_options)?,
+    };
+    // A journal is a local file beside a local output; a partition simply runs again.
+    let journal = match options.stage {
+        Stage::Whole if !store::is_url(dst) => Some(Journal::open(dst, &fingerprint, resume)?),
+        _ => None,
+    };
+    let groups = own_groups(meta.patches.len(), writer.group_size(), options.stage);
+    let patches = groups.iter().map(|g| g.len()).sum();
+    progress(Progress::Start { total: patches });
+    let is_done = |i: usize| journal.as_ref().is_some_and(|j| j.is_done(i));
     let bytes_in = groups
         .par_iter()
         .map(|group| {
@@ -204,7 +266,7 @@ fn write_all(
             for index in group.clone() {
                 let id = meta.patches[index].id;
                 let mut patch_bytes = 0;
-                if !journal.is_done(index) {
+                if !is_done(index) {
                     let patch = reader.read_patch(id, layers)?;
                     writer.write_patch(index, &patch)?;
                     patch_bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
@@ -215,16 +277,60 @@ fn write_all(
                     bytes: patch_bytes,
                 });
             }
-            if !group.clone().all(|i| journal.is_done(i)) {
-                journal.record(group.clone())?;
+            match &journal {
+                Some(j) if !group.clone().all(is_done) => j.record(group.clone())?,
+                _ => {}
             }
             Ok(bytes)
         })
         .try_reduce(|| 0, |a, b| Ok(a + b))?;
     progress(Progress::Finishing);
     writer.finish()?;
-    journal.remove()?;
-    Ok(bytes_in)
+    if let Some(journal) = journal {
+        journal.remove()?;
+    }
+    Ok((patches, bytes_in))
+}
+
+/// The groups of `size` consecutive patches (of `n`) this run writes: all, or its partition's.
+fn own_groups(n: usize, size: usize, stage: Stage) -> Vec<Range<usize>> {
+    let size = size.max(1);
+    (0..n)
+        .step_by(size)
+        .map(|s| s..(s + size).min(n))
+        .enumerate()
+        .filter(|(g, _)| match stage {
+            Stage::Partition(p) => p.owns(*g),
+            _ => true,
+        })
+        .map(|(_, range)| range)
+        .collect()
+}
+
+/// Finalizes a split conversion (see [`partition::finalize`]); reads only array headers.
+fn finalize(
+    reader: &dyn DatasetReader,
+    dst: &Path,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+    options: &ConvertOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(usize, u64)> {
+    let layout = survey(reader, meta, layers)?;
+    let fingerprint = fingerprint(reader, meta, layers, options);
+    progress(Progress::Finishing);
+    partition::finalize(dst, meta, &layout, &options.write, &fingerprint)?;
+    Ok((meta.patches.len(), 0))
+}
+
+/// Bytes of the output: on disk, or under an object-store prefix.
+fn output_size(dst: &Path, stage: Stage) -> u64 {
+    match stage {
+        // A partition shares its store with the other workers: no size of its own.
+        Stage::Partition(_) => 0,
+        _ if store::is_url(dst) => store::stored_bytes(dst),
+        _ => disk_usage(dst),
+    }
 }
 
 /// Identifies a conversion, so that `--resume` only continues the same one.

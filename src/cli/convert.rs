@@ -2,7 +2,7 @@
 
 use super::{progress, ConvertArgs, Outcome};
 use anyhow::Context;
-use pastis_bridge::convert::{convert, ConvertOptions};
+use pastis_bridge::convert::{convert, ConvertOptions, Stage};
 use pastis_bridge::formats::{Format, WriteOptions};
 
 /// Runs `convert`.
@@ -17,9 +17,16 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         modalities,
         keep_going,
         resume,
+        partition,
+        finalize,
         select,
         run,
     } = args;
+    let stage = match (partition, finalize) {
+        (Some(p), _) => Stage::Partition(p),
+        (None, true) => Stage::Finalize,
+        (None, false) => Stage::Whole,
+    };
     let to = to
         .or_else(|| Format::from_extension(&dst))
         .unwrap_or(Format::Pastis);
@@ -35,6 +42,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         selection: select.selection(modalities),
         jobs: run.jobs,
         keep_going,
+        stage,
     };
     let bar = progress::bar(run.quiet);
     let summary = convert(
@@ -46,8 +54,13 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     .with_context(|| format!("converting {} to {to}", src.display()))?;
     bar.finish_and_clear();
     if !run.quiet {
+        let what = match stage {
+            Stage::Whole => String::new(),
+            Stage::Partition(p) => format!(" partition {p}"),
+            Stage::Finalize => " dataset metadata".into(),
+        };
         eprintln!(
-            "wrote {} ({to}): {} patches, {:.1} MB in, {:.1} MB out (ratio {:.2}), {:.2} s, {:.0} MB/s",
+            "wrote {}{what} ({to}): {} patches, {:.1} MB in, {:.1} MB out (ratio {:.2}), {:.2} s, {:.0} MB/s",
             dst.display(),
             summary.patches,
             summary.bytes_in as f64 / 1e6,

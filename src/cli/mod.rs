@@ -111,7 +111,9 @@ pub struct RunArgs {
 pub struct ConvertArgs {
     /// The dataset to read (any supported format).
     pub src: PathBuf,
-    /// The output: a folder (pastis, geotiff), a .zarr store or an .h5 file.
+    /// The output: a folder (pastis, geotiff), a .zarr store or an .h5 file; a Zarr store may be
+    /// an object-store URL (s3://bucket/prefix/name.zarr, gs://, az://; credentials and endpoint
+    /// from the environment: AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL...).
     pub dst: PathBuf,
     /// Output format; default from DST's extension (.zarr, .h5), else pastis.
     #[arg(long, value_name = "FORMAT")]
@@ -136,6 +138,15 @@ pub struct ConvertArgs {
     /// options, skipping the patches already written. HDF5 outputs are written again from the start.
     #[arg(long)]
     pub resume: bool,
+    /// Convert only partition I of N (0-based) of a Zarr conversion split over N workers, each
+    /// writing its own shards into the same store; `auto/N` reads I from JOB_COMPLETION_INDEX,
+    /// SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX. Then run --finalize once (docs/scale-out.md).
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["finalize", "resume"])]
+    pub partition: Option<pastis_bridge::convert::Partition>,
+    /// After all partitions: check that each finished and write the dataset-level metadata
+    /// (same SRC, DST and options as the partitions).
+    #[arg(long)]
+    pub finalize: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]

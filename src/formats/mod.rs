@@ -45,6 +45,9 @@ impl Format {
 
     /// Recognises an existing dataset from what it is.
     pub fn detect(path: &Path) -> Result<Format> {
+        if zarr::store::is_url(path) {
+            return zarr::detect_url(path).map(|()| Format::Zarr);
+        }
         if !path.exists() {
             return Err(Error::io(
                 path,

@@ -13,8 +13,15 @@ use zarrs::storage::StoreKey;
 /// The v2 consolidated metadata key.
 const ZMETADATA: &str = ".zmetadata";
 
-/// Writes the root group with the dataset attributes.
-pub fn write_root_group(
+/// Writes the root group with the dataset `attributes` and the consolidated metadata of every
+/// array, root metadata LAST: inline in `zarr.json` (v3), or `.zmetadata` then `.zattrs` then
+/// `.zgroup` (v2). A store is recognised by `zarr.json` / `.zgroup`, so until this returns it reads
+/// as incomplete, which matters on object storage, where nothing can be renamed into place.
+///
+/// Each consolidated entry is a verbatim copy of the array's own metadata document. (zarrs'
+/// `Node::consolidate_metadata` abbreviates codecs without configuration to bare strings, which
+/// zarr-python 3.1 rejects, hence the copy.)
+pub fn write_root(
     root: &Path,
     store: &Store,
     version: Version,
@@ -31,28 +38,24 @@ pub fn write_root_group(
         ),
     }
     .map_err(|e| zarr_error(root, e))?;
-    group.store_metadata().map_err(|e| zarr_error(root, e))
-}
-
-/// Consolidates every array's metadata into the root: inline in `zarr.json` (v3) or in
-/// `.zmetadata` (v2), each entry a verbatim copy of the array's own metadata document.
-///
-/// (zarrs' `Node::consolidate_metadata` abbreviates codecs without configuration to bare strings,
-/// which zarr-python 3.1 rejects, hence the copy.)
-pub fn consolidate(root: &Path, store: &Store, version: Version) -> Result<()> {
-    match version {
-        Version::V3 => consolidate_v3(root, store),
-        Version::V2 => consolidate_v2(root, store),
+    match group.metadata() {
+        GroupMetadata::V3(metadata) => {
+            let document = serde_json::to_value(metadata).map_err(|e| zarr_error(root, e))?;
+            consolidate_v3(root, store, document)
+        }
+        GroupMetadata::V2(metadata) => {
+            consolidate_v2(root, store, metadata)?;
+            group.store_metadata().map_err(|e| zarr_error(root, e))
+        }
     }
 }
 
-fn consolidate_v3(root: &Path, store: &Store) -> Result<()> {
-    let documents = metadata_documents(root, store, &["zarr.json"])?;
-    let mut group = documents
-        .get("zarr.json")
-        .and_then(Value::as_object)
+fn consolidate_v3(root: &Path, store: &Store, group: Value) -> Result<()> {
+    let mut group = group
+        .as_object()
         .cloned()
-        .ok_or_else(|| zarr_error(root, "zarr.json of the root group is missing"))?;
+        .ok_or_else(|| zarr_error(root, "root group metadata is not an object"))?;
+    let documents = metadata_documents(root, store, &["zarr.json"])?;
     let children: Map<String, Value> = documents
         .into_iter()
         .filter_map(|(key, doc)| Some((key.strip_suffix("/zarr.json")?.to_string(), doc)))
@@ -64,8 +67,16 @@ fn consolidate_v3(root: &Path, store: &Store) -> Result<()> {
     put_json(root, store, "zarr.json", &Value::Object(group))
 }
 
-fn consolidate_v2(root: &Path, store: &Store) -> Result<()> {
-    let metadata = metadata_documents(root, store, &[".zgroup", ".zarray", ".zattrs"])?;
+fn consolidate_v2(root: &Path, store: &Store, group: &GroupMetadataV2) -> Result<()> {
+    let mut metadata = metadata_documents(root, store, &[".zarray", ".zattrs"])?;
+    metadata.retain(|key, _| key.contains('/'));
+    let mut zgroup = group.clone();
+    let attributes = std::mem::take(&mut zgroup.attributes);
+    let zgroup = serde_json::to_value(&zgroup).map_err(|e| zarr_error(root, e))?;
+    metadata.insert(".zgroup".into(), zgroup);
+    if !attributes.is_empty() {
+        metadata.insert(".zattrs".into(), Value::Object(attributes));
+    }
     let document = json!({"metadata": metadata, "zarr_consolidated_format": 1});
     put_json(root, store, ZMETADATA, &document)
 }

@@ -1,13 +1,16 @@
 //! Zarr v3 (sharded) and v2 stores: the whole dataset stacked over patches, one array per layer
 //! plus per-patch metadata arrays (see [`stacked`](super::stacked) and docs/zarr-layout.md).
 //!
-//! Every store is reached through [`store_at`], the one place that builds a storage backend, so an
-//! object store can replace the filesystem one later without touching the reader or the writer.
+//! Every store is reached through [`store::store_at`], the one place that builds a storage
+//! backend: a local folder or an object-store URL (`s3://bucket/prefix/name.zarr`). A conversion
+//! may also be split over many workers ([`partition`]).
 
 mod arrays;
 mod columns;
 mod consolidate;
+pub mod partition;
 mod reader;
+pub mod store;
 mod writer;
 
 pub use reader::ZarrReader;
@@ -18,8 +21,9 @@ use crate::model::{DatasetLayout, DatasetMeta};
 use crate::{Error, Result};
 use std::path::Path;
 use std::sync::Arc;
-use zarrs::filesystem::FilesystemStore;
 use zarrs::storage::ReadableWritableListableStorageTraits;
+
+pub use store::store_at;
 
 /// The storage a store is read from and written to: any zarrs backend with these capabilities.
 pub type Store = Arc<dyn ReadableWritableListableStorageTraits>;
@@ -27,15 +31,29 @@ pub type Store = Arc<dyn ReadableWritableListableStorageTraits>;
 /// A zarrs array on a [`Store`].
 pub type ZArray = zarrs::array::Array<dyn ReadableWritableListableStorageTraits>;
 
-/// True if `path` is a Zarr store (a folder with `zarr.json` or `.zgroup`).
+/// True if `path` is a local Zarr store (a folder with `zarr.json` or `.zgroup`).
 pub fn is_zarr_store(path: &Path) -> bool {
     path.join("zarr.json").is_file() || path.join(".zgroup").is_file()
 }
 
-/// The storage of the store at `path` (today the local filesystem).
-pub fn store_at(path: &Path) -> Result<Store> {
-    let store = FilesystemStore::new(path).map_err(|e| zarr_error(path, e))?;
-    Ok(Arc::new(store))
+/// Recognises a dataset at an object-store URL: a Zarr store (root `zarr.json` or `.zgroup`),
+/// read through the store. A URL without root metadata is missing or an unfinished output.
+pub fn detect_url(path: &Path) -> Result<()> {
+    let store = store_at(path)?;
+    if store::has_root_metadata(path, &store)? {
+        Ok(())
+    } else if store::is_empty(path, &store)? {
+        Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no object under this prefix"),
+        ))
+    } else {
+        Err(Error::invalid(
+            path,
+            "objects but no root metadata (zarr.json or .zgroup): an unfinished output \
+             (interrupted, or partitions not finalized with --finalize)",
+        ))
+    }
 }
 
 /// Opens a store written by [`create`] (v3 or v2).

@@ -1,4 +1,6 @@
-//! Writes a dataset as one Zarr store, patch by patch, from several threads at once.
+//! Writes a dataset as one Zarr store, patch by patch, from several threads at once, into a local
+//! folder (staged as `NAME.partial`, renamed when complete) or an object-store prefix (written in
+//! place, root metadata last). A writer may also write one partition of a split conversion.
 //!
 //! No two threads ever write the same shard: a series shard holds one patch, and annotation shards
 //! (a group of patches in v3) are written by whichever thread delivers the group's last patch,
@@ -6,15 +8,17 @@
 
 use super::arrays::{create_array, padded_row, write_block, ArrayDef, Kind, Version};
 use super::columns::{write_columns, ColumnSink};
-use super::consolidate::{consolidate, write_root_group};
-use super::{store_at, Store, ZArray};
+use super::consolidate::write_root;
+use super::partition::{write_marker, Partition};
+use super::{store, Store, ZArray};
 use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
 use crate::{Error, Result};
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// One data array being written.
@@ -30,76 +34,220 @@ struct GroupBuffer {
     rows: BTreeMap<usize, BTreeMap<Layer, Array>>,
 }
 
+/// Where the store is written.
+pub(super) enum Target {
+    /// A local folder written as `NAME.partial` and renamed by `commit`.
+    Staged(StagedPath),
+    /// An object-store prefix, written in place (nothing can be renamed there).
+    InPlace(PathBuf),
+}
+
+impl Target {
+    /// The path (or URL) written now.
+    pub(super) fn path(&self) -> &Path {
+        match self {
+            Target::Staged(staged) => staged.path(),
+            Target::InPlace(url) => url,
+        }
+    }
+
+    /// Moves a local store into place; nothing to do on object storage.
+    pub(super) fn commit(self) -> Result<()> {
+        match self {
+            Target::Staged(staged) => staged.commit().map(drop),
+            Target::InPlace(_) => Ok(()),
+        }
+    }
+}
+
+/// What the writer writes at the end.
+enum Role {
+    /// The whole dataset: root and consolidated metadata, then the store is moved into place.
+    Whole { attributes: Map<String, Value> },
+    /// One partition: its marker only; `finalize` writes the dataset-level metadata.
+    Partition {
+        partition: Partition,
+        fingerprint: String,
+    },
+}
+
 /// A Zarr store under construction, moved into place by [`finish`](DatasetWriter::finish).
 pub struct ZarrWriter {
-    staged: StagedPath,
+    target: Target,
     store: Store,
     version: Version,
     n_patches: usize,
     arrays: BTreeMap<Layer, DataArray>,
     groups: Mutex<HashMap<usize, GroupBuffer>>,
+    written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
+    role: Role,
+}
+
+/// The Zarr version asked for.
+pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
+    match options.zarr_version {
+        2 => Ok(Version::V2),
+        3 => Ok(Version::V3),
+        v => Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
+    }
+}
+
+/// The compression asked for (default zstd:3); lzf is refused.
+pub(super) fn compression_of(options: &WriteOptions) -> Result<Compression> {
+    let compression = options.compression.unwrap_or(Compression::Zstd(3));
+    if compression == Compression::Lzf {
+        return Err(super::arrays::lzf_unsupported());
+    }
+    Ok(compression)
+}
+
+/// Patches per group: one v3 annotation shard; 1 in v2 (one chunk per patch).
+pub(super) fn patches_per_group(version: Version, specs: &[StackedArray]) -> usize {
+    match version {
+        Version::V3 => specs
+            .iter()
+            .find(|a| !a.layer.is_series())
+            .map_or(1, |a| a.patches_per_shard.max(1)),
+        Version::V2 => 1,
+    }
+}
+
+/// Opens the output of a whole conversion: refuses an existing store unless `overwrite` (then
+/// removes it first, on object storage).
+fn open_whole(path: &Path, options: &WriteOptions) -> Result<(Target, Store)> {
+    if store::is_url(path) {
+        if options.resume {
+            return Err(resume_unsupported(path));
+        }
+        let store = store::store_at(path)?;
+        if !store::is_empty(path, &store)? {
+            if !options.overwrite {
+                return Err(Error::Exists(path.to_path_buf()));
+            }
+            store::clear(path, &store)?;
+        }
+        return Ok((Target::InPlace(path.to_path_buf()), store));
+    }
+    let staged = StagedPath::start(path, options.overwrite, options.resume)?;
+    open_staged(staged)
+}
+
+/// Opens the output of one partition: other partitions write into the same store at the same
+/// time, so nothing is removed but the root metadata of a finished store (with `overwrite`).
+fn open_partition(path: &Path, options: &WriteOptions) -> Result<(Target, Store)> {
+    if options.resume {
+        return Err(Error::Usage(
+            "--resume does not apply to --partition: run the partition again, it rewrites only its own shards".into(),
+        ));
+    }
+    if store::is_url(path) {
+        let store = store::store_at(path)?;
+        if store::has_root_metadata(path, &store)? {
+            if !options.overwrite {
+                return Err(Error::Exists(path.to_path_buf()));
+            }
+            store::erase_root_metadata(path, &store)?;
+        }
+        return Ok((Target::InPlace(path.to_path_buf()), store));
+    }
+    open_staged(StagedPath::resume(path, options.overwrite)?)
+}
+
+fn open_staged(staged: StagedPath) -> Result<(Target, Store)> {
+    let root = staged.path();
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let store = store::store_at(root)?;
+    Ok((Target::Staged(staged), store))
+}
+
+fn resume_unsupported(path: &Path) -> Error {
+    Error::Unsupported {
+        format: "zarr",
+        what: format!(
+            "--resume needs a local output; {} is on object storage: rerun with --overwrite, or split the run with --partition",
+            path.display()
+        ),
+    }
 }
 
 impl ZarrWriter {
-    /// Starts a store at `path`: root group, every array's metadata and the per-patch arrays.
+    /// Starts a store at `path` (local or URL): every array's metadata and the per-patch arrays;
+    /// the root metadata is written last, by [`finish`](DatasetWriter::finish).
     pub fn create(
         path: &Path,
         meta: &DatasetMeta,
         layout: &DatasetLayout,
         options: &WriteOptions,
     ) -> Result<ZarrWriter> {
-        let version = match options.zarr_version {
-            2 => Version::V2,
-            3 => Version::V3,
-            v => return Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
-        };
-        let compression = options.compression.unwrap_or(Compression::Zstd(3));
-        if compression == Compression::Lzf {
-            return Err(super::arrays::lzf_unsupported());
-        }
-        layout.require_stackable("zarr")?;
-        let staged = StagedPath::start(path, options.overwrite, options.resume)?;
-        let root = staged.path().to_path_buf();
-        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-        let store = store_at(&root)?;
+        let (target, store) = open_whole(path, options)?;
         let attributes = dataset_attributes(meta, "PASTIS");
-        write_root_group(&root, &store, version, attributes)?;
-        let n_patches = meta.patches.len();
-        let mut arrays = BTreeMap::new();
-        for spec in data_arrays(layout, n_patches) {
-            let def = data_def(&spec, version);
-            let array = create_array(&root, &store, &def, version, compression)?;
-            arrays.insert(spec.layer, DataArray { array, spec });
-        }
+        let role = Role::Whole { attributes };
+        let writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
         let sink = ColumnSink {
-            root: &root,
-            store: &store,
-            version,
-            compression,
+            root: writer.root(),
+            store: &writer.store,
+            version: writer.version,
+            compression: compression_of(options)?,
         };
         write_columns(&sink, meta, layout)?;
-        let patches_per_group = arrays
-            .values()
-            .find(|a| !a.spec.layer.is_series())
-            .map_or(1, |a| a.spec.patches_per_shard.max(1));
+        Ok(writer)
+    }
+
+    /// Starts partition `partition` of a split conversion into the store at `path`: the arrays'
+    /// metadata (the same in every partition) and then only the groups of patches it owns.
+    /// A local store is written in `NAME.partial` until `finalize`.
+    pub fn create_partition(
+        path: &Path,
+        meta: &DatasetMeta,
+        layout: &DatasetLayout,
+        options: &WriteOptions,
+        partition: Partition,
+        fingerprint: &str,
+    ) -> Result<ZarrWriter> {
+        let (target, store) = open_partition(path, options)?;
+        let role = Role::Partition {
+            partition,
+            fingerprint: fingerprint.to_string(),
+        };
+        super::partition::remove_marker(target.path(), &store, partition)?;
+        ZarrWriter::start(target, store, meta, layout, options, role)
+    }
+
+    fn start(
+        target: Target,
+        store: Store,
+        meta: &DatasetMeta,
+        layout: &DatasetLayout,
+        options: &WriteOptions,
+        role: Role,
+    ) -> Result<ZarrWriter> {
+        let version = version_of(options)?;
+        let compression = compression_of(options)?;
+        layout.require_stackable("zarr")?;
+        let n_patches = meta.patches.len();
+        let specs = data_arrays(layout, n_patches);
+        let mut arrays = BTreeMap::new();
+        for spec in specs.iter().cloned() {
+            let def = data_def(&spec, version);
+            let array = create_array(target.path(), &store, &def, version, compression)?;
+            arrays.insert(spec.layer, DataArray { array, spec });
+        }
         Ok(ZarrWriter {
-            staged,
+            target,
             store,
             version,
             n_patches,
             arrays,
             groups: Mutex::new(HashMap::new()),
-            patches_per_group: if version == Version::V3 {
-                patches_per_group
-            } else {
-                1
-            },
+            written: Mutex::new(BTreeSet::new()),
+            patches_per_group: patches_per_group(version, &specs),
+            role,
         })
     }
 
     fn root(&self) -> &Path {
-        self.staged.path()
+        self.target.path()
     }
 
     /// Checks that `array` fits the layer's stacked array.
@@ -182,6 +330,10 @@ impl ZarrWriter {
             })?;
             write_block(self.root(), &data.array, start, &block)?;
         }
+        self.written
+            .lock()
+            .map_err(|_| poisoned(self.root()))?
+            .insert(group);
         Ok(())
     }
 }
@@ -216,11 +368,25 @@ impl DatasetWriter for ZarrWriter {
         for (group, buffer) in pending {
             self.write_group(group, buffer)?;
         }
-        consolidate(self.root(), &self.store, self.version)?;
-        let ZarrWriter { staged, store, .. } = *self;
-        drop(store);
-        staged.commit()?;
-        Ok(())
+        let written = std::mem::take(&mut *self.written.lock().map_err(|_| poisoned(self.root()))?);
+        let ZarrWriter {
+            target,
+            store,
+            version,
+            role,
+            ..
+        } = *self;
+        match role {
+            Role::Whole { attributes } => {
+                write_root(target.path(), &store, version, attributes)?;
+                drop(store);
+                target.commit()
+            }
+            Role::Partition {
+                partition,
+                fingerprint,
+            } => write_marker(target.path(), &store, partition, &fingerprint, &written),
+        }
     }
 }
 

@@ -1,0 +1,142 @@
+//! A real S3-compatible server for the object-storage tests: moto's standalone server (PyPI
+//! `moto[server]`, pinned in scripts/requirements-interop.txt) from the interoperability venv,
+//! on a free port of 127.0.0.1, killed when dropped. The tests talk to it over HTTP through the
+//! same `object_store` client as real S3; nothing of the client is mocked.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use super::common::python;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server with one bucket.
+pub struct Moto {
+    child: Child,
+    port: u16,
+    /// The bucket created at start.
+    pub bucket: String,
+}
+
+impl Moto {
+    /// Starts moto on a free loopback port, waits until it answers and creates `bucket`.
+    /// Panics (the test fails loudly) if moto is not installed or does not start.
+    pub fn start(bucket: &str) -> Moto {
+        let port = free_port();
+        let child = python()
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts: pip install -r scripts/requirements-interop.txt");
+        let mut moto = Moto {
+            child,
+            port,
+            bucket: bucket.to_string(),
+        };
+        moto.wait_ready();
+        let status = moto.request("PUT", &format!("/{bucket}"));
+        assert_eq!(status, 200, "moto could not create bucket {bucket}");
+        moto
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `s3://BUCKET/KEY`.
+    pub fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// The environment a client needs to reach this server (any credentials do).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]
+    }
+
+    /// The keys stored under `prefix`, from a plain ListObjectsV2 request.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let body = self.get(&format!("/{}?list-type=2&prefix={prefix}", self.bucket));
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split_once("</Key>").map(|(k, _)| k.to_string()))
+            .collect()
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("moto exited at start ({status}): is moto[server] installed in the venv?");
+            }
+            if self
+                .try_send("GET", "/")
+                .is_ok_and(|r| r.split_whitespace().nth(1) == Some("200"))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto did not answer on port {} within 60 s", self.port);
+    }
+
+    /// Sends a bodiless request; returns the HTTP status.
+    fn request(&self, method: &str, path: &str) -> u16 {
+        let response = self.send(method, path);
+        response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn get(&self, path: &str) -> String {
+        self.send("GET", path)
+    }
+
+    fn send(&self, method: &str, path: &str) -> String {
+        self.try_send(method, path).unwrap()
+    }
+
+    fn try_send(&self, method: &str, path: &str) -> std::io::Result<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        stream.write_all(request.as_bytes())?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now (the OS picks it).
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
