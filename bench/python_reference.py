@@ -284,12 +284,14 @@ def to_geotiff(src_dir, dst):
                     c = a.shape[1]
                     for b in range(bands.shape[0]):
                         ds.set_band_description(b + 1, f"{dates[b // c]} {b % c}")
-            tiles[props.get("TILE")][layer].append(str(out.relative_to(dst / layer)))
+            key = json.dumps(props.get(f"dates-{layer}")) if layer in SERIES else ""
+            tiles[props.get("TILE")][layer].append((str(out.relative_to(dst / layer)), key))
             manifest["patches"].setdefault(str(pid), {})[layer] = str(a.dtype)
-    for tile, layers in tiles.items():
+    for tile, layers in tiles.items():  # like pastis-bridge: no mosaic of series whose dates differ
         for layer, files in layers.items():
-            subprocess.run(["gdalbuildvrt", "-q", f"{layer}_{tile}.vrt", *files],
-                           cwd=dst / layer, check=True)
+            if len({key for _, key in files}) == 1:
+                subprocess.run(["gdalbuildvrt", "-q", f"{layer}_{tile}.vrt", *(f for f, _ in files)],
+                               cwd=dst / layer, check=True)
     (dst / "pastis-geotiff.json").write_text(json.dumps(manifest))
 
 

@@ -7,13 +7,15 @@
 # Environment: SIZES (patch counts, default "50 200"), RUNS (runs per measurement, default 2),
 # JOBS (threads for pastis-bridge, zstd and pigz; default nproc), PYTHON (default .venv/bin/python),
 # SKIP_BUILD=1 (use the existing target/release/pastis-bridge), PYTHON_SIZES (sizes at which the
-# Python route runs; default: all SIZES), RESULTS (default bench/RESULTS.md).
+# Python route runs; default: all SIZES), TASKS (default "floor zarr hdf5 geotiff parcels"; zarr
+# includes reading back), RESULTS (default bench/RESULTS.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"50 200"}
 PYTHON_SIZES=${PYTHON_SIZES:-$SIZES}
 RUNS=${RUNS:-2}
+TASKS=${TASKS:-"floor zarr hdf5 geotiff parcels"}
 JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-.venv/bin/python}
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -58,6 +60,41 @@ measure() {
     done
 }
 
+task_floor() {
+    local files="find '$SRC' -name '*.npy' -print0 | sort -z | xargs -0 cat"
+    measure "$N" cat floor "" bash -c "$files > /dev/null"
+    measure "$N" zstd floor "$OUT/all.zst" bash -c "$files | zstd -q -3 -T$JOBS -c > '$OUT/all.zst'"
+    measure "$N" deflate floor "$OUT/all.gz" bash -c "$files | pigz -5 -p $JOBS -c > '$OUT/all.gz'"
+}
+
+# Zarr, then reading back the store pastis-bridge wrote to a PASTIS folder, by both sides.
+task_zarr() {
+    measure "$N" zarr ours "$OUT/ours.zarr" "$BIN" convert "$SRC" "$OUT/ours.zarr" --jobs "$JOBS" --quiet
+    py && measure "$N" zarr python "$OUT/py.zarr" "$PYTHON" "$REF" zarr "$SRC" "$OUT/py.zarr"
+    rm -rf "$OUT/py.zarr"
+    measure "$N" read ours "$OUT/ours-back" \
+        "$BIN" convert "$OUT/ours.zarr" "$OUT/ours-back" --to pastis --jobs "$JOBS" --quiet
+    py && measure "$N" read python "$OUT/py-back" "$PYTHON" "$REF" read "$OUT/ours.zarr" "$OUT/py-back"
+}
+
+task_hdf5() {
+    measure "$N" hdf5 ours "$OUT/ours.h5" "$BIN" convert "$SRC" "$OUT/ours.h5" --jobs "$JOBS" --quiet
+    py && measure "$N" hdf5 python "$OUT/py.h5" "$PYTHON" "$REF" hdf5 "$SRC" "$OUT/py.h5"
+}
+
+task_geotiff() {
+    measure "$N" geotiff ours "$OUT/ours-tif" \
+        "$BIN" convert "$SRC" "$OUT/ours-tif" --to geotiff --jobs "$JOBS" --quiet
+    py && measure "$N" geotiff python "$OUT/py-tif" "$PYTHON" "$REF" geotiff "$SRC" "$OUT/py-tif"
+}
+
+task_parcels() {
+    measure "$N" parcels ours "$OUT/ours.geojson" "$BIN" parcels "$SRC" "$OUT/ours.geojson" --jobs "$JOBS" --quiet
+    py && measure "$N" parcels python "$OUT/py.geojson" "$PYTHON" "$REF" parcels "$SRC" "$OUT/py.geojson"
+}
+
+py() { [[ " $PYTHON_SIZES " == *" $N "* ]]; }
+
 echo -e "size\ttask\tside\trun\twall_s\tmax_rss_kb\tuser_s\tsys_s\toutput_bytes\tload1" > "$TSV"
 for N in $SIZES; do
     SRC=$DATA/synth-$N
@@ -66,35 +103,13 @@ for N in $SIZES; do
         echo "generating $SRC"
         "$BIN" synth "$SRC" --patches "$N" --radar --size 128 --date-scale 1.0 --seed 1 --quiet --overwrite
     fi
-    rm -rf "$OUT" && mkdir -p "$OUT"
     input=$(npy_files "$SRC" | xargs -0 cat | wc -c)
     printf '%s\tinput\t-\t0\t0\t0\t0\t0\t%s\t0\n' "$N" "$input" >> "$TSV"
     echo "== $N patches: $((input / 1000000)) MB of .npy, cache $CACHE, $JOBS threads"
-    py() { [[ " $PYTHON_SIZES " == *" $N "* ]]; }
-
-    measure "$N" cat floor "" bash -c "find '$SRC' -name '*.npy' -print0 | sort -z | xargs -0 cat > /dev/null"
-    measure "$N" zstd floor "$OUT/all.zst" bash -c \
-        "find '$SRC' -name '*.npy' -print0 | sort -z | xargs -0 cat | zstd -q -3 -T$JOBS -c > '$OUT/all.zst'"
-    measure "$N" deflate floor "$OUT/all.gz" bash -c \
-        "find '$SRC' -name '*.npy' -print0 | sort -z | xargs -0 cat | pigz -5 -p $JOBS -c > '$OUT/all.gz'"
-
-    measure "$N" zarr ours "$OUT/ours.zarr" "$BIN" convert "$SRC" "$OUT/ours.zarr" --jobs "$JOBS" --quiet
-    py && measure "$N" zarr python "$OUT/py.zarr" "$PYTHON" "$REF" zarr "$SRC" "$OUT/py.zarr"
-    # Reading back: the same store (written by pastis-bridge) to a PASTIS folder, by both sides.
-    measure "$N" read ours "$OUT/ours-back" "$BIN" convert "$OUT/ours.zarr" "$OUT/ours-back" --to pastis --jobs "$JOBS" --quiet
-    py && measure "$N" read python "$OUT/py-back" "$PYTHON" "$REF" read "$OUT/ours.zarr" "$OUT/py-back"
-    rm -rf "$OUT/ours-back" "$OUT/py-back" "$OUT/py.zarr" "$OUT/all.zst" "$OUT/all.gz"
-
-    measure "$N" hdf5 ours "$OUT/ours.h5" "$BIN" convert "$SRC" "$OUT/ours.h5" --jobs "$JOBS" --quiet
-    py && measure "$N" hdf5 python "$OUT/py.h5" "$PYTHON" "$REF" hdf5 "$SRC" "$OUT/py.h5"
-    rm -rf "$OUT/ours.h5" "$OUT/py.h5"
-
-    measure "$N" geotiff ours "$OUT/ours-tif" "$BIN" convert "$SRC" "$OUT/ours-tif" --to geotiff --jobs "$JOBS" --quiet
-    py && measure "$N" geotiff python "$OUT/py-tif" "$PYTHON" "$REF" geotiff "$SRC" "$OUT/py-tif"
-    rm -rf "$OUT/ours-tif" "$OUT/py-tif"
-
-    measure "$N" parcels ours "$OUT/ours.geojson" "$BIN" parcels "$SRC" "$OUT/ours.geojson" --jobs "$JOBS" --quiet
-    py && measure "$N" parcels python "$OUT/py.geojson" "$PYTHON" "$REF" parcels "$SRC" "$OUT/py.geojson"
+    for task in $TASKS; do
+        rm -rf "$OUT" && mkdir -p "$OUT"
+        "task_$task"
+    done
     rm -rf "$OUT"
 done
 
