@@ -3,13 +3,14 @@
 # gives identical bytes (tests/synth.rs checks this).
 #
 #   bash scripts/make-fixtures.sh            # uses target/debug/pastis-bridge (builds it)
-#   PASTIS_BRIDGE=path/to/bin bash scripts/make-fixtures.sh
+#   PASTIS_BRIDGE=path/to/bin bash scripts/make-fixtures.sh [OUT_DIR]   # OUT_DIR default: fixtures
 set -euo pipefail
+out="$(realpath -m "${1:-$(dirname "$0")/../fixtures}")"
 cd "$(dirname "$0")/.."
 if [[ -z "${PASTIS_BRIDGE:-}" ]]; then
     cargo build --quiet --bin pastis-bridge
     PASTIS_BRIDGE=target/debug/pastis-bridge
 fi
-"$PASTIS_BRIDGE" synth fixtures/PASTIS-R --patches 4 --radar --size 64 --date-scale 0.15 --seed 7 \
+"$PASTIS_BRIDGE" synth "$out/PASTIS-R" --patches 4 --radar --size 64 --date-scale 0.15 --seed 7 \
     --overwrite --quiet
-echo "wrote fixtures/PASTIS-R ($(du -sh fixtures/PASTIS-R | cut -f1))"
+echo "wrote $out/PASTIS-R ($(du -sh "$out/PASTIS-R" | cut -f1))"

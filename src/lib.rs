@@ -21,6 +21,8 @@ pub mod journal;
 pub mod model;
 pub mod npy;
 pub mod output;
+pub mod parcels;
+pub mod preview;
 pub mod synth;
 pub mod verify;
 

@@ -5,6 +5,7 @@
 mod convert;
 mod inspect;
 mod parcels;
+mod preview;
 mod progress;
 mod synth;
 mod verify;
@@ -66,6 +67,8 @@ enum Command {
     Verify(VerifyArgs),
     /// Generate a realistic synthetic PASTIS-R-like dataset.
     Synth(SynthArgs),
+    /// Draw one PNG sheet per patch: S2 true colour, classes, parcels, S1 (see docs/preview.md).
+    Preview(PreviewArgs),
 }
 
 /// Arguments of `inspect`.
@@ -177,6 +180,9 @@ pub struct RasterizeArgs {
     /// Output format; default from DST's extension, else pastis.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<Format>,
+    /// Patches of the grid dataset to rebuild (default: all).
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -221,6 +227,34 @@ pub struct SynthArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The dataset to read (any supported format).
+    pub src: PathBuf,
+    /// The folder to write `preview_{ID}.png` into (created if missing).
+    pub outdir: PathBuf,
+    /// Only these patches (ID_PATCH, comma-separated); default: every patch.
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub patches: Option<Vec<i64>>,
+    /// The S2 date shown: an index into the patch's S2 series, or YYYY-MM-DD (the nearest S2
+    /// acquisition). Default: the least cloudy date. S1 panels show their nearest date.
+    #[arg(long, value_name = "N|YYYY-MM-DD")]
+    pub date: Option<pastis_bridge::preview::DateChoice>,
+    /// Add a strip of small true-colour thumbnails, one per S2 date.
+    #[arg(long)]
+    pub timeline: bool,
+    /// Enlargement of each patch pixel (nearest neighbour).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
+    /// Replace existing previews.
+    #[arg(long)]
+    pub overwrite: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
@@ -230,6 +264,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Rasterize(a) => parcels::run_rasterize(a),
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Preview(a) => preview::run(a),
     }
 }
 

@@ -231,3 +231,80 @@ fn interior(label: &[u16], size: usize, p: usize) -> bool {
         && (x == 0 || label[p - 1] == l)
         && (x + 1 == size || label[p + 1] == l)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_validated() {
+        let ok = SynthOptions::default();
+        ok.validate().unwrap();
+        let bad = |o: SynthOptions| o.validate().unwrap_err().to_string();
+        assert!(bad(SynthOptions {
+            patches: 0,
+            ..ok.clone()
+        })
+        .contains("--patches"));
+        assert!(bad(SynthOptions {
+            size: 7,
+            ..ok.clone()
+        })
+        .contains("--size 7"));
+        for scale in [0.0, -1.0, 1.01, f64::NAN] {
+            let o = SynthOptions {
+                date_scale: scale,
+                ..ok.clone()
+            };
+            assert!(bad(o).contains("--date-scale"));
+        }
+    }
+
+    #[test]
+    fn a_patch_is_consistent_and_reproducible() {
+        let options = SynthOptions {
+            patches: 2,
+            radar: true,
+            size: 16,
+            date_scale: 0.2,
+            ..SynthOptions::default()
+        };
+        let meta = dataset_meta(&options).unwrap();
+        let patch = build_patch(&options, 1, meta.patches[1].clone());
+        validate_patch(&patch).unwrap();
+        assert_eq!(patch.arrays.len(), 8);
+        assert_eq!(patch, build_patch(&options, 1, meta.patches[1].clone()));
+        let s2 = patch.get(Layer::S2).unwrap().as_ndarray::<i16>().unwrap();
+        assert!(s2
+            .iter()
+            .all(|&v| v == series::S2_NODATA || (0..10_000).contains(&v)));
+        let s1 = patch
+            .get(Layer::S1A)
+            .unwrap()
+            .as_ndarray::<half::f16>()
+            .unwrap();
+        assert!(s1.iter().all(|v| v.is_finite() && v.to_f32().abs() < 60.0));
+    }
+
+    #[test]
+    fn norms_cover_every_fold_and_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SynthOptions {
+            patches: 2,
+            radar: true,
+            size: 8,
+            date_scale: 0.05,
+            ..SynthOptions::default()
+        };
+        generate(&dir.path().join("d"), &options, false, &|_| {}).unwrap();
+        for (file, channels) in [("NORM_S2_patch.json", 10), ("NORM_S1D_patch.json", 3)] {
+            let text = std::fs::read_to_string(dir.path().join("d").join(file)).unwrap();
+            let norm: serde_json::Value = serde_json::from_str(&text).unwrap();
+            for fold in 1..=5 {
+                let f = &norm[format!("Fold_{fold}")];
+                assert_eq!(f["mean"].as_array().unwrap().len(), channels, "{file}");
+                assert!(f["std"][0].as_f64().unwrap() > 0.0, "{file}");
+            }
+        }
+    }
+}

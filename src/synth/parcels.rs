@@ -68,6 +68,17 @@ pub fn generate(rng: &mut ChaCha8Rng, size: usize) -> ParcelMap {
     map
 }
 
+/// What [`generate`] managed to plant: holes carved, and whether a parcel was split.
+#[cfg(test)]
+fn generate_reporting(rng: &mut ChaCha8Rng, size: usize) -> (ParcelMap, usize, bool) {
+    let mut used = BTreeSet::new();
+    let mut map = voronoi(rng, size, &mut used);
+    let locked = plant_diagonals(rng, &mut map, &mut used);
+    let holes = carve_holes(rng, &mut map, &mut used, &locked);
+    let split = split_one(rng, &mut map, &locked);
+    (map, holes, split)
+}
+
 /// A random LPIS-like id (large positive int32), unique within the patch.
 fn fresh_id(rng: &mut ChaCha8Rng, used: &mut BTreeSet<i32>) -> i32 {
     loop {
@@ -277,7 +288,7 @@ fn carve_holes(
     map: &mut ParcelMap,
     used: &mut BTreeSet<i32>,
     locked: &[bool],
-) {
+) -> usize {
     let size = map.size;
     let radius = (size / 32).clamp(1, 3);
     let mut carved = 0;
@@ -299,14 +310,15 @@ fn carve_holes(
         }
         carved += 1;
         if carved == 2 {
-            return;
+            break;
         }
     }
+    carved
 }
 
 /// Cuts a large parcel in two with a background strip through its centre, so one parcel id
 /// covers several disconnected regions. Tries parcels from the largest until the cut splits one.
-fn split_one(rng: &mut ChaCha8Rng, map: &mut ParcelMap, locked: &[bool]) {
+fn split_one(rng: &mut ChaCha8Rng, map: &mut ParcelMap, locked: &[bool]) -> bool {
     let size = map.size;
     let width = (size / 64).max(1);
     for l in by_area(map, locked).into_iter().take(6) {
@@ -324,9 +336,10 @@ fn split_one(rng: &mut ChaCha8Rng, map: &mut ParcelMap, locked: &[bool]) {
         }
         if components(&trial, size, l) >= 2 {
             map.label = trial;
-            return;
+            return true;
         }
     }
+    false
 }
 
 /// Number of 4-connected regions of parcel `l`.
@@ -364,4 +377,85 @@ pub fn components(label: &[u16], size: usize, l: u16) -> usize {
         }
     }
     count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn map(seed: u64, size: usize) -> ParcelMap {
+        generate(&mut ChaCha8Rng::seed_from_u64(seed), size)
+    }
+
+    fn has_hole(map: &ParcelMap, l: u16) -> bool {
+        // A pixel of another label with no 4-connected path to the edge outside parcel `l`.
+        let other: Vec<u16> = map.label.iter().map(|&v| u16::from(v != l)).collect();
+        let edge_regions = |p: usize| {
+            let (y, x, s) = (p / map.size, p % map.size, map.size);
+            y == 0 || x == 0 || y + 1 == s || x + 1 == s
+        };
+        let mut reached = vec![false; other.len()];
+        let mut stack: Vec<usize> = (0..other.len())
+            .filter(|&p| other[p] == 1 && edge_regions(p))
+            .collect();
+        for &p in &stack {
+            reached[p] = true;
+        }
+        while let Some(p) = stack.pop() {
+            let (y, x, s) = (p / map.size, p % map.size, map.size);
+            let near = [
+                (y > 0).then(|| p - s),
+                (y + 1 < s).then(|| p + s),
+                (x > 0).then(|| p - 1),
+                (x + 1 < s).then(|| p + 1),
+            ];
+            for q in near.into_iter().flatten() {
+                if other[q] == 1 && !reached[q] {
+                    reached[q] = true;
+                    stack.push(q);
+                }
+            }
+        }
+        (0..other.len()).any(|p| other[p] == 1 && !reached[p])
+    }
+
+    #[test]
+    fn every_patch_has_holes_splits_and_corner_contacts() {
+        for size in [8, 16, 32, 64, 128] {
+            for seed in 0..if size > 64 { 2 } else { 6 } {
+                let (m, holes, split) =
+                    generate_reporting(&mut ChaCha8Rng::seed_from_u64(seed), size);
+                let labels = 1..m.parcels.len() as u16;
+                if size >= 32 {
+                    assert_eq!(holes, 2, "size {size} seed {seed}: holes");
+                    assert!(
+                        labels.clone().any(|l| has_hole(&m, l)),
+                        "size {size} seed {seed}"
+                    );
+                    assert!(split, "size {size} seed {seed}: no parcel split");
+                }
+                let self_touching = labels
+                    .clone()
+                    .filter(|&l| components(&m.label, size, l) >= 2);
+                assert!(
+                    self_touching.count() >= 1,
+                    "size {size} seed {seed}: multi-part"
+                );
+                let ids: BTreeSet<i32> = m.parcels.iter().map(|p| p.id).collect();
+                assert_eq!(ids.len(), m.parcels.len(), "ids are unique");
+                assert!(m.parcels[1..].iter().all(|p| p.id >= 10_000_000));
+                assert!(m
+                    .parcels
+                    .iter()
+                    .all(|p| p.class <= 19 && (p.id != 0 || p.class == 0)));
+            }
+        }
+    }
+
+    #[test]
+    fn generation_is_deterministic() {
+        assert_eq!(map(3, 32).label, map(3, 32).label);
+        assert_ne!(map(3, 32).label, map(4, 32).label);
+    }
 }

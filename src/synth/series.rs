@@ -6,7 +6,7 @@ use super::parcels::ParcelMap;
 use super::plan::day_offset;
 use crate::model::Date;
 use half::f16;
-use ndarray::{Array4, ArrayD};
+use ndarray::{Array4, ArrayD, Axis};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
 
@@ -138,8 +138,8 @@ pub fn sentinel2(rng: &mut ChaCha8Rng, map: &ParcelMap, dates: &[Date]) -> Array
                 .collect();
             noise(rng, &mut buf, 8.0);
             let gain = 20.0 + 4.0 * b as f32;
-            let band = out.index_axis_mut(ndarray::Axis(0), t);
-            let mut band = band.index_axis_move(ndarray::Axis(0), b);
+            let band = out.index_axis_mut(Axis(0), t);
+            let mut band = band.index_axis_move(Axis(0), b);
             let plane = band.as_slice_mut().unwrap_or(&mut []);
             for (p, o) in plane.iter_mut().enumerate() {
                 let mut value = table[map.label[p] as usize] + texture[p] * gain + buf[p];
@@ -180,13 +180,17 @@ pub fn sentinel1(rng: &mut ChaCha8Rng, map: &ParcelMap, dates: &[Date]) -> Array
             .collect();
         noise(rng, &mut vv_noise, 1.5);
         noise(rng, &mut vh_noise, 1.5);
+        let mut frame = out.index_axis_mut(Axis(0), t);
+        let planes = frame.as_slice_mut().unwrap_or(&mut []);
+        let (vv_plane, rest) = planes.split_at_mut(size * size);
+        let (vh_plane, ratio_plane) = rest.split_at_mut(size * size);
         for p in 0..size * size {
-            let (y, x, l) = (p / size, p % size, map.label[p] as usize);
+            let l = map.label[p] as usize;
             let a = vv[l] + texture[p] + vv_noise[p];
             let b = vh[l] + texture[p] + vh_noise[p];
-            out[[t, 0, y, x]] = f16::from_f32(a);
-            out[[t, 1, y, x]] = f16::from_f32(b);
-            out[[t, 2, y, x]] = f16::from_f32(a - b);
+            vv_plane[p] = f16::from_f32(a);
+            vh_plane[p] = f16::from_f32(b);
+            ratio_plane[p] = f16::from_f32(a - b);
         }
     }
     out.into_dyn()

@@ -1,7 +1,7 @@
 //! NORM_*_patch.json from the generated data: per fold, the average of the per-patch channel
 //! means and standard deviations. A fold without patches gets the average over all patches.
 
-use crate::model::{DatasetMeta, Layer, Patch};
+use crate::model::{Array, DatasetMeta, Layer, Patch};
 use ndarray::{ArrayD, Axis};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ impl PatchStats {
             .arrays
             .iter()
             .filter(|(l, _)| l.is_series())
-            .map(|(l, a)| (*l, channel_stats(&a.to_f64())))
+            .map(|(l, a)| (*l, array_stats(a)))
             .collect();
         PatchStats {
             fold: patch.meta.fold.unwrap_or(1),
@@ -36,13 +36,22 @@ impl PatchStats {
     }
 }
 
-fn channel_stats(a: &ArrayD<f64>) -> Channels {
+/// Channel statistics without copying the series (S2 is int16, S1 float16).
+fn array_stats(a: &Array) -> Channels {
+    match a {
+        Array::I16(a) => channel_stats(a, f64::from),
+        Array::F16(a) => channel_stats(a, f64::from),
+        other => channel_stats(&other.to_f64(), |v| v),
+    }
+}
+
+fn channel_stats<T: Copy>(a: &ArrayD<T>, to_f64: impl Fn(T) -> f64) -> Channels {
     let (mean, std) = a
         .axis_iter(Axis(1))
         .map(|c| {
             let n = c.len().max(1) as f64;
-            let mean = c.sum() / n;
-            let var = c.fold(0.0, |s, v| s + (v - mean) * (v - mean)) / n;
+            let mean = c.fold(0.0, |s, &v| s + to_f64(v)) / n;
+            let var = c.fold(0.0, |s, &v| s + (to_f64(v) - mean).powi(2)) / n;
             (mean, var.sqrt())
         })
         .unzip();

@@ -1,0 +1,39 @@
+//! `pastis-bridge preview SRC OUTDIR`: one PNG sheet per patch.
+
+use super::{progress, Outcome, PreviewArgs};
+use anyhow::Context;
+use pastis_bridge::preview::{preview, PreviewOptions};
+
+/// Runs `preview`.
+pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
+    let PreviewArgs {
+        src,
+        outdir,
+        patches,
+        date,
+        timeline,
+        scale,
+        overwrite,
+        quiet,
+    } = args;
+    let options = PreviewOptions {
+        date,
+        timeline,
+        scale,
+    };
+    let bar = progress::bar(quiet);
+    let outputs = preview(
+        &src,
+        &outdir,
+        patches.as_deref(),
+        &options,
+        overwrite,
+        &progress::callback(&bar, "drawing"),
+    )
+    .with_context(|| format!("previewing {}", src.display()))?;
+    bar.finish_and_clear();
+    if !quiet {
+        eprintln!("wrote {} previews to {}", outputs.len(), outdir.display());
+    }
+    Ok(Outcome::Success)
+}

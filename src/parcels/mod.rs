@@ -1,0 +1,146 @@
+//! Parcel polygons: INSTANCES vectorised along pixel edges, and rasterised back exactly.
+//!
+//! [`write_parcels`] traces every instance of every selected patch on the patch's exact grid
+//! ([`crate::georef::patch_grid`]) into one feature with its attributes (see [`Parcel`]) and writes
+//! GeoJSON (streamed with the `geojson` crate), GeoPackage or FlatGeobuf (GDAL/OGR).
+//! [`rasterize`] burns such polygons back onto the grids of a dataset, pixel-centre rule, and
+//! writes INSTANCES and TARGET: the round trip gives back the source pixels exactly.
+
+mod extract;
+pub mod fill;
+pub mod geometry;
+mod json;
+mod ogr;
+mod rasterize;
+pub mod trace;
+
+pub use extract::{patch_parcels, write_parcels, write_parcels_with};
+pub use rasterize::{rasterize, rasterize_with, RasterizeOptions, RasterizeSummary};
+
+use crate::convert::Selection;
+use crate::georef::PatchGrid;
+use crate::model::{classes::CLASS_NAMES, PatchMeta};
+use crate::{Error, Result};
+use geo_types::MultiPolygon;
+use std::path::Path;
+
+/// The grid of each patch: [`crate::georef::patch_grid`], or another function in tests.
+pub type GridFn = dyn Fn(&PatchMeta, usize, usize) -> Result<Option<PatchGrid>> + Sync;
+
+/// EPSG code of WGS84 longitude/latitude.
+pub const WGS84: u32 = 4326;
+
+/// Coordinates of the written polygons.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputCrs {
+    /// WGS84 longitude/latitude (RFC 7946 GeoJSON).
+    Wgs84,
+    /// Each patch's own grid CRS (UTM): no coordinate is reprojected.
+    Native,
+}
+
+/// A vector format for parcels, named by the file's extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorFormat {
+    /// `.geojson` / `.json`.
+    GeoJson,
+    /// `.gpkg`: one layer `parcels_{EPSG}` per grid CRS, always in the native CRS.
+    GeoPackage,
+    /// `.fgb`: one layer, one CRS.
+    FlatGeobuf,
+}
+
+impl VectorFormat {
+    /// The format of `path` from its extension.
+    pub fn from_path(path: &Path) -> Result<VectorFormat> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext.to_ascii_lowercase().as_str() {
+            "geojson" | "json" => Ok(VectorFormat::GeoJson),
+            "gpkg" => Ok(VectorFormat::GeoPackage),
+            "fgb" => Ok(VectorFormat::FlatGeobuf),
+            _ => Err(Error::Usage(format!(
+                "{}: unknown parcel format, expected a .geojson, .gpkg or .fgb file",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// One parcel: the polygons of one instance of one patch, with its attributes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parcel {
+    /// `ID_PATCH`.
+    pub patch: i64,
+    /// The instance id in INSTANCES.
+    pub instance: i64,
+    /// The LPIS parcel id: the most frequent ParcelIDs value under the instance.
+    pub parcel_id: Option<i64>,
+    /// The semantic class: the most frequent TARGET channel 0 value under the instance.
+    pub class_id: Option<i64>,
+    /// Pixel count.
+    pub pixels: u64,
+    /// Area in m², in the patch's grid CRS.
+    pub area_m2: f64,
+    /// Fold 1..5.
+    pub fold: Option<i64>,
+    /// Sentinel-2 tile.
+    pub tile: Option<String>,
+    /// EPSG code of the coordinates of `geometry`.
+    pub epsg: u32,
+    /// The polygons (one per 4-connected region), RFC 7946 orientation.
+    pub geometry: MultiPolygon<f64>,
+}
+
+impl Parcel {
+    /// The name of the class, if it is one of PASTIS' 20.
+    pub fn class_name(&self) -> Option<&'static str> {
+        let id = usize::try_from(self.class_id?).ok()?;
+        CLASS_NAMES.get(id).copied()
+    }
+}
+
+/// Attribute names, in the order they are written.
+pub mod fields {
+    /// `ID_PATCH` (integer).
+    pub const PATCH: &str = "ID_PATCH";
+    /// Instance id (integer).
+    pub const INSTANCE: &str = "instance_id";
+    /// LPIS parcel id (integer).
+    pub const PARCEL: &str = "parcel_id";
+    /// Class id (integer).
+    pub const CLASS: &str = "class_id";
+    /// Class name (string).
+    pub const CLASS_NAME: &str = "class_name";
+    /// Pixel count (integer).
+    pub const PIXELS: &str = "pixels";
+    /// Area in m² (real).
+    pub const AREA: &str = "area_m2";
+    /// Fold (integer).
+    pub const FOLD: &str = "Fold";
+    /// Tile (string).
+    pub const TILE: &str = "TILE";
+}
+
+/// How to write parcels.
+#[derive(Clone, Debug)]
+pub struct ParcelOptions {
+    /// CRS of the coordinates (GeoPackage always keeps the native CRS).
+    pub crs: OutputCrs,
+    /// Patches to vectorise (layers are ignored).
+    pub selection: Selection,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+    /// Replace an existing output.
+    pub overwrite: bool,
+}
+
+/// What [`write_parcels`] did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ParcelSummary {
+    /// Patches vectorised.
+    pub patches: usize,
+    /// Features written.
+    pub parcels: u64,
+    /// Wall time.
+    pub seconds: f64,
+}

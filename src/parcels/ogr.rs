@@ -1,0 +1,239 @@
+//! GeoPackage and FlatGeobuf output through GDAL/OGR, and reading any parcel file back.
+//!
+//! A layer has one CRS, so parcels go to one layer per EPSG code, `parcels_{EPSG}`
+//! (`parcels_32631`...). GeoPackage writes in one transaction; FlatGeobuf holds one layer only.
+
+use super::extract::PatchResult;
+use super::geometry::{srs, transform};
+use super::{fields, Parcel};
+use crate::{Error, Result};
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform};
+use gdal::vector::{Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
+use gdal::{Dataset, DriverManager};
+use geo_types::MultiPolygon;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+/// Writes every patch's parcels to `path` with the OGR `driver`; returns the number of features.
+/// `path` is a staging name (`x.gpkg.partial`): GDAL writes `x.gpkg.partial.gpkg`, which keeps
+/// the extension drivers expect, and it is renamed to `path` once closed.
+pub fn write(path: &Path, driver: &str, patches: impl Iterator<Item = PatchResult>) -> Result<u64> {
+    let ext = if driver == "GPKG" { "gpkg" } else { "fgb" };
+    let tmp = path.with_extension(format!("partial.{ext}"));
+    let ds = DriverManager::get_driver_by_name(driver)
+        .and_then(|d| d.create_vector_only(&tmp))
+        .map_err(|e| Error::library(path, "GDAL", e))?;
+    let count = write_into(ds, &tmp, driver, patches).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    Ok(count)
+}
+
+/// Writes the features and closes the dataset.
+fn write_into(
+    mut ds: Dataset,
+    path: &Path,
+    driver: &str,
+    patches: impl Iterator<Item = PatchResult>,
+) -> Result<u64> {
+    let lib = |e: gdal::errors::GdalError| Error::library(path, "GDAL", e);
+    let transactions = driver == "GPKG";
+    if transactions {
+        start(&ds, path)?;
+    }
+    let mut layers = BTreeSet::new();
+    let mut count = 0;
+    for (_, parcels) in patches {
+        let parcels = parcels?;
+        let Some(first) = parcels.first() else {
+            continue;
+        };
+        let name = format!("parcels_{}", first.epsg);
+        if layers.insert(first.epsg) {
+            if driver == "FlatGeobuf" && layers.len() > 1 {
+                return Err(one_crs_only(first, &layers));
+            }
+            create_layer(&mut ds, &name, first.epsg, path)?;
+        }
+        let layer = ds.layer_by_name(&name).map_err(lib)?;
+        for parcel in &parcels {
+            write_feature(&layer, parcel).map_err(lib)?;
+            count += 1;
+        }
+    }
+    if transactions {
+        commit(&ds, path)?;
+    }
+    ds.close().map_err(lib)?;
+    Ok(count)
+}
+
+fn one_crs_only(parcel: &Parcel, layers: &BTreeSet<u32>) -> Error {
+    Error::Unsupported {
+        format: "FlatGeobuf",
+        what: format!(
+            "patch {} lies in EPSG:{} but earlier patches in {:?}: a FlatGeobuf file holds one CRS; \
+             write WGS84 (--crs wgs84) or a .gpkg (one layer per CRS)",
+            parcel.patch, parcel.epsg, layers
+        ),
+    }
+}
+
+// The safe `Transaction` borrows the dataset mutably for its whole life, which the layer
+// lookups in the loop cannot share; the raw calls keep one transaction around the whole write.
+fn start(ds: &Dataset, path: &Path) -> Result<()> {
+    // SAFETY: a valid dataset handle owned by `ds`.
+    let rv = unsafe { gdal_sys::GDALDatasetStartTransaction(ds.c_dataset(), 1) };
+    ogr_ok(rv, "GDALDatasetStartTransaction", path)
+}
+
+fn commit(ds: &Dataset, path: &Path) -> Result<()> {
+    // SAFETY: a valid dataset handle owned by `ds`, with a transaction started by `start`.
+    let rv = unsafe { gdal_sys::GDALDatasetCommitTransaction(ds.c_dataset()) };
+    ogr_ok(rv, "GDALDatasetCommitTransaction", path)
+}
+
+fn ogr_ok(rv: gdal_sys::OGRErr::Type, what: &str, path: &Path) -> Result<()> {
+    if rv == gdal_sys::OGRErr::OGRERR_NONE {
+        Ok(())
+    } else {
+        Err(Error::library(
+            path,
+            "GDAL",
+            format!("{what} failed ({rv})"),
+        ))
+    }
+}
+
+fn create_layer(ds: &mut Dataset, name: &str, epsg: u32, path: &Path) -> Result<()> {
+    let srs = srs(epsg, path)?;
+    let layer = ds
+        .create_layer(LayerOptions {
+            name,
+            srs: Some(&srs),
+            ty: gdal_sys::OGRwkbGeometryType::wkbMultiPolygon,
+            options: None,
+        })
+        .map_err(|e| Error::library(path, "GDAL", e))?;
+    let int64 = OGRFieldType::OFTInteger64;
+    layer
+        .create_defn_fields(&[
+            (fields::PATCH, int64),
+            (fields::INSTANCE, int64),
+            (fields::PARCEL, int64),
+            (fields::CLASS, int64),
+            (fields::CLASS_NAME, OGRFieldType::OFTString),
+            (fields::PIXELS, int64),
+            (fields::AREA, OGRFieldType::OFTReal),
+            (fields::FOLD, int64),
+            (fields::TILE, OGRFieldType::OFTString),
+        ])
+        .map_err(|e| Error::library(path, "GDAL", e))
+}
+
+fn write_feature<L: LayerAccess>(layer: &L, p: &Parcel) -> gdal::errors::Result<()> {
+    let mut f = Feature::new(layer.defn())?;
+    let int = |v: Option<i64>| v.map(FieldValue::Integer64Value);
+    let text = |v: Option<&str>| v.map(|s| FieldValue::StringValue(s.to_string()));
+    let values = [
+        int(Some(p.patch)),
+        int(Some(p.instance)),
+        int(p.parcel_id),
+        int(p.class_id),
+        text(p.class_name()),
+        int(Some(p.pixels as i64)),
+        Some(FieldValue::RealValue(p.area_m2)),
+        int(p.fold),
+        text(p.tile.as_deref()),
+    ];
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => f.set_field(i, v)?,
+            None => f.set_field_null(i)?,
+        }
+    }
+    f.set_geometry(p.geometry.to_gdal()?)?;
+    f.create(layer)
+}
+
+/// A parcel read back from a file, its polygons in the grid CRS asked for.
+#[derive(Clone, Debug)]
+pub struct ReadParcel {
+    /// `ID_PATCH`.
+    pub patch: i64,
+    /// Instance id.
+    pub instance: i64,
+    /// Class id, if the file has one.
+    pub class_id: Option<i64>,
+    /// The polygons, in the CRS `epsg_of(patch)` gave.
+    pub geometry: MultiPolygon<f64>,
+}
+
+/// Reads every feature of every layer of `path`, transformed to the CRS `epsg_of` gives for its
+/// patch; features for which it gives `None` are skipped.
+pub fn read(path: &Path, epsg_of: &dyn Fn(i64) -> Result<Option<u32>>) -> Result<Vec<ReadParcel>> {
+    let ds = Dataset::open(path).map_err(|e| Error::library(path, "GDAL", e))?;
+    let mut out = Vec::new();
+    for mut layer in ds.layers() {
+        let Some(mut from) = layer.spatial_ref() else {
+            return Err(Error::invalid(
+                path,
+                format!("layer {} has no CRS", layer.name()),
+            ));
+        };
+        from.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        let mut transforms: HashMap<u32, CoordTransform> = HashMap::new();
+        for feature in layer.features() {
+            let Some(parcel) = read_feature(&feature, path, epsg_of)? else {
+                continue;
+            };
+            let (epsg, mut parcel) = parcel;
+            let ct = match transforms.entry(epsg) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(transform(&from, &srs(epsg, path)?, path)?),
+            };
+            super::geometry::reproject(&mut parcel.geometry, ct, path)?;
+            out.push(parcel);
+        }
+    }
+    Ok(out)
+}
+
+fn read_feature(
+    f: &Feature,
+    path: &Path,
+    epsg_of: &dyn Fn(i64) -> Result<Option<u32>>,
+) -> Result<Option<(u32, ReadParcel)>> {
+    let fid = f.fid().unwrap_or_default();
+    let bad = |what: String| Error::invalid(path, format!("feature {fid}: {what}"));
+    let int = |name: &str| -> Result<Option<i64>> {
+        let i = f
+            .field_index(name)
+            .map_err(|_| bad(format!("no field {name}")))?;
+        f.field_as_integer64(i).map_err(|e| bad(e.to_string()))
+    };
+    let patch = int(fields::PATCH)?.ok_or_else(|| bad(format!("{} is null", fields::PATCH)))?;
+    let Some(epsg) = epsg_of(patch)? else {
+        return Ok(None);
+    };
+    let instance =
+        int(fields::INSTANCE)?.ok_or_else(|| bad(format!("{} is null", fields::INSTANCE)))?;
+    let class_id = int(fields::CLASS).unwrap_or(None);
+    let geometry = f.geometry().ok_or_else(|| bad("no geometry".into()))?;
+    let geometry = match geo_types::Geometry::try_from(geometry).map_err(|e| bad(e.to_string()))? {
+        geo_types::Geometry::MultiPolygon(mp) => mp,
+        geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        _ => return Err(bad("geometry is not a (multi)polygon".into())),
+    };
+    Ok(Some((
+        epsg,
+        ReadParcel {
+            patch,
+            instance,
+            class_id,
+            geometry,
+        },
+    )))
+}

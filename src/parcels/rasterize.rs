@@ -1,0 +1,269 @@
+//! Parcel polygons back to INSTANCES and TARGET on the grids of a dataset.
+//!
+//! Each feature is transformed to its patch's grid CRS, mapped to pixel coordinates and burnt with
+//! the pixel-centre rule ([`super::fill`]). INSTANCES keeps the grid dataset's dtype; TARGET has 3
+//! channels, channel 0 rebuilt from `class_id`, channels 1-2 zero (polygons do not carry them).
+
+use super::fill::burn;
+use super::geometry::inverse;
+use super::ogr::{self, ReadParcel};
+use super::GridFn;
+use crate::convert::{thread_pool, Progress, Selection};
+use crate::formats::{self, DatasetReader, Format, WriteOptions};
+use crate::georef::{patch_grid, PatchGrid};
+use crate::model::{Array, ArraySpec, DType, DatasetLayout, Layer, LayerLayout, Patch, PatchMeta};
+use crate::{Error, Result};
+use geo::MapCoords;
+use ndarray::{Array2, Array3, ArrayD};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::time::Instant;
+
+/// How to rasterise.
+#[derive(Clone, Debug)]
+pub struct RasterizeOptions {
+    /// Output format.
+    pub to: Format,
+    /// Options of the writer.
+    pub write: WriteOptions,
+    /// Patches of the grid dataset to rebuild (layers are ignored).
+    pub selection: Selection,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+}
+
+/// What [`rasterize`] did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RasterizeSummary {
+    /// Patches written.
+    pub patches: usize,
+    /// Features burnt.
+    pub parcels: usize,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// What a patch of the grid dataset fixes: its grid, size and dtypes.
+struct Target {
+    grid: PatchGrid,
+    instances: ArraySpec,
+    target_dtype: DType,
+}
+
+/// Rasterises the parcels file `parcels` on the grids of the dataset `grid_src` into `dst`.
+pub fn rasterize(
+    parcels: &Path,
+    grid_src: &Path,
+    dst: &Path,
+    options: &RasterizeOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RasterizeSummary> {
+    let reader = formats::open(grid_src)?;
+    rasterize_with(
+        parcels,
+        reader.as_ref(),
+        dst,
+        options,
+        &patch_grid,
+        progress,
+    )
+}
+
+/// Rasterises `parcels` on the grids of an opened dataset, `grid` giving each patch's grid.
+pub fn rasterize_with(
+    parcels: &Path,
+    reader: &dyn DatasetReader,
+    dst: &Path,
+    options: &RasterizeOptions,
+    grid: &GridFn,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<RasterizeSummary> {
+    let start = Instant::now();
+    let meta = options.selection.apply(reader.metadata())?;
+    let pool = thread_pool(options.jobs)?;
+    let targets: Vec<Target> = pool.install(|| {
+        meta.patches
+            .par_iter()
+            .map(|p| target(reader, p, grid))
+            .collect::<Result<_>>()
+    })?;
+    let groups = read_grouped(parcels, reader, &meta.patches, &targets)?;
+    let count = groups.iter().map(Vec::len).sum();
+    let writer = formats::create(options.to, dst, &meta, &layout(&targets), &options.write)?;
+    progress(Progress::Start {
+        total: meta.patches.len(),
+    });
+    pool.install(|| {
+        meta.patches
+            .par_iter()
+            .zip(&targets)
+            .zip(&groups)
+            .enumerate()
+            .try_for_each(|(index, ((m, t), g))| {
+                let patch = burn_patch(m, t, g)?;
+                writer.write_patch(index, &patch)?;
+                let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
+                progress(Progress::Patch { id: m.id, bytes });
+                Ok::<_, Error>(())
+            })
+    })?;
+    progress(Progress::Finishing);
+    writer.finish()?;
+    Ok(RasterizeSummary {
+        patches: meta.patches.len(),
+        parcels: count,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn target(reader: &dyn DatasetReader, meta: &PatchMeta, grid: &GridFn) -> Result<Target> {
+    let specs = reader.specs(meta.id)?;
+    let instances = specs
+        .get(&Layer::Instances)
+        .filter(|s| s.shape.len() == 2)
+        .cloned()
+        .ok_or_else(|| Error::patch(meta.id, "has no 2-D INSTANCES to take the grid from"))?;
+    let grid = grid(meta, instances.shape[0], instances.shape[1])?
+        .ok_or_else(|| Error::patch(meta.id, "has no footprint to georeference its grid"))?;
+    let target_dtype = specs.get(&Layer::Target).map_or(DType::U8, |s| s.dtype);
+    Ok(Target {
+        grid,
+        instances,
+        target_dtype,
+    })
+}
+
+/// Reads the parcels, transformed to each patch's grid CRS, grouped by selected patch.
+fn read_grouped(
+    path: &Path,
+    reader: &dyn DatasetReader,
+    patches: &[PatchMeta],
+    targets: &[Target],
+) -> Result<Vec<Vec<ReadParcel>>> {
+    let index: HashMap<i64, usize> = patches.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
+    let known: HashSet<i64> = reader.metadata().ids().into_iter().collect();
+    let epsg_of = |id: i64| match index.get(&id) {
+        Some(&i) => Ok(Some(targets[i].grid.epsg)),
+        None if known.contains(&id) => Ok(None),
+        None => Err(Error::invalid(
+            path,
+            format!("has parcels of patch {id}, which the grid dataset lacks"),
+        )),
+    };
+    let mut groups: Vec<Vec<ReadParcel>> = patches.iter().map(|_| Vec::new()).collect();
+    for parcel in ogr::read(path, &epsg_of)? {
+        if let Some(&i) = index.get(&parcel.patch) {
+            groups[i].push(parcel);
+        }
+    }
+    Ok(groups)
+}
+
+/// Burns one patch's parcels into INSTANCES and TARGET.
+fn burn_patch(meta: &PatchMeta, t: &Target, parcels: &[ReadParcel]) -> Result<Patch> {
+    let (h, w) = (t.instances.shape[0], t.instances.shape[1]);
+    let to_pixels = inverse(&t.grid.geotransform)
+        .ok_or_else(|| Error::patch(meta.id, "has a singular geotransform"))?;
+    let mut instances = Array2::<i64>::zeros((h, w));
+    let mut classes = HashMap::new();
+    for p in parcels {
+        burn(
+            &mut instances,
+            &p.geometry.map_coords(&to_pixels),
+            p.instance,
+        );
+        classes.insert(p.instance, p.class_id.unwrap_or(0));
+    }
+    let mut target = Array3::<i64>::zeros((3, h, w));
+    for ((r, c), &i) in instances.indexed_iter() {
+        if i != 0 {
+            target[[0, r, c]] = classes.get(&i).copied().unwrap_or(0);
+        }
+    }
+    let mut arrays = BTreeMap::new();
+    let instances = instances.into_dyn();
+    arrays.insert(
+        Layer::Instances,
+        cast(t.instances.dtype, instances, meta.id, Layer::Instances)?,
+    );
+    arrays.insert(
+        Layer::Target,
+        cast(t.target_dtype, target.into_dyn(), meta.id, Layer::Target)?,
+    );
+    Ok(Patch {
+        meta: meta.clone(),
+        arrays,
+    })
+}
+
+/// Integer values as an array of `dtype`; fails on a value the dtype cannot hold.
+fn cast(dtype: DType, a: ArrayD<i64>, id: i64, layer: Layer) -> Result<Array> {
+    macro_rules! cast {
+        ($t:ty) => {{
+            let mut bad = None;
+            let b = a.mapv(|v| {
+                <$t>::try_from(v).unwrap_or_else(|_| {
+                    bad = Some(v);
+                    0
+                })
+            });
+            match bad {
+                Some(v) => Err(Error::patch(
+                    id,
+                    format!("{layer} value {v} does not fit {dtype}"),
+                )),
+                None => Ok(Array::from_ndarray(b)),
+            }
+        }};
+    }
+    match dtype {
+        DType::U8 => cast!(u8),
+        DType::U16 => cast!(u16),
+        DType::U32 => cast!(u32),
+        DType::U64 => cast!(u64),
+        DType::I8 => cast!(i8),
+        DType::I16 => cast!(i16),
+        DType::I32 => cast!(i32),
+        DType::I64 => Ok(Array::from_ndarray(a)),
+        _ => Err(Error::Unsupported {
+            format: "rasterize",
+            what: format!("patch {id}: {layer} of dtype {dtype} (integers only)"),
+        }),
+    }
+}
+
+/// The shapes of INSTANCES and TARGET across the patches, for the writer.
+fn layout(targets: &[Target]) -> DatasetLayout {
+    let instances = targets.iter().map(|t| t.instances.clone()).collect();
+    let target = targets
+        .iter()
+        .map(|t| ArraySpec {
+            dtype: t.target_dtype,
+            shape: vec![3, t.instances.shape[0], t.instances.shape[1]],
+        })
+        .collect();
+    let mut layout = DatasetLayout::default();
+    for (layer, specs) in [(Layer::Instances, instances), (Layer::Target, target)] {
+        if let Some(l) = layer_layout(layer, specs) {
+            layout.layers.insert(layer, l);
+        }
+    }
+    layout
+}
+
+fn layer_layout(layer: Layer, specs: Vec<ArraySpec>) -> Option<LayerLayout> {
+    let first = specs.first()?.clone();
+    let conflict = specs.iter().find(|s| **s != first).map(|s| {
+        format!(
+            "{layer} is {} {:?} in one patch and {} {:?} in another: patches cannot be stacked",
+            first.dtype, first.shape, s.dtype, s.shape
+        )
+    });
+    Some(LayerLayout {
+        dtype: first.dtype,
+        shape: first.shape,
+        per_patch: specs.into_iter().map(|s| Some(s.shape)).collect(),
+        conflict,
+    })
+}

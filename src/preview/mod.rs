@@ -1,0 +1,215 @@
+//! Preview sheets: one PNG per patch that a person can look at before trusting a conversion.
+//!
+//! A sheet shows, side by side and enlarged (nearest neighbour, 4x by default): the S2 true
+//! colour composite (B4, B3, B2, each band stretched between its 2nd and 98th percentile over
+//! valid pixels, no-data in magenta); the semantic map (TARGET channel 0) in the PASTIS class
+//! colours with a legend of the classes present; the parcels (INSTANCES) outlined in yellow over
+//! the true colour picture; and, for each Sentinel-1 orbit present, a VV/VH false colour
+//! composite (R = VV, G = VH, B = VV/VH ratio, stretched likewise). The header names the patch,
+//! tile, fold and dates. Optionally a timeline of small thumbnails, one per S2 date.
+//!
+//! The S2 date shown is `--date` (an index or the nearest acquisition to a day), by default the
+//! least cloudy: the lowest mean blue (B2) reflectance among dates at most 10 % no-data. Each S1
+//! orbit shows its date nearest to the S2 date shown. See `docs/preview.md`.
+
+mod composite;
+mod content;
+mod dates;
+mod draw;
+mod sheet;
+
+pub use composite::{NODATA_COLOR, STRETCH_PERCENTILES};
+pub use content::OUTLINE_COLOR;
+pub use dates::DateChoice;
+
+use crate::convert::Progress;
+use crate::formats::{self, DatasetReader};
+use crate::model::{Layer, Patch};
+use crate::output::StagedPath;
+use crate::{Error, Result};
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ImageEncoder, RgbImage};
+use rayon::prelude::*;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// The layers a preview reads; the others are never loaded.
+pub const LAYERS: [Layer; 5] = [
+    Layer::S2,
+    Layer::Target,
+    Layer::Instances,
+    Layer::S1A,
+    Layer::S1D,
+];
+
+/// How sheets are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PreviewOptions {
+    /// The S2 date shown; `None` = the least cloudy.
+    pub date: Option<DateChoice>,
+    /// Add a strip of thumbnails, one per S2 date.
+    pub timeline: bool,
+    /// Enlargement of the panels, 1..=16 (each patch pixel becomes `scale` x `scale`).
+    pub scale: u32,
+}
+
+impl Default for PreviewOptions {
+    fn default() -> Self {
+        PreviewOptions {
+            date: None,
+            timeline: false,
+            scale: 4,
+        }
+    }
+}
+
+/// What a panel of a sheet shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PanelKind {
+    /// S2 true colour.
+    TrueColour,
+    /// TARGET classes in the PASTIS colours.
+    Semantic,
+    /// INSTANCES outlines over the true colour picture.
+    Parcels,
+    /// A Sentinel-1 VV/VH composite of this orbit (S1A or S1D).
+    Radar(Layer),
+}
+
+/// Where a panel's picture lies on its sheet, in sheet pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Panel {
+    /// What it shows.
+    pub kind: PanelKind,
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width: patch width x scale.
+    pub width: u32,
+    /// Height: patch height x scale.
+    pub height: u32,
+}
+
+/// A drawn sheet.
+#[derive(Clone, Debug)]
+pub struct Sheet {
+    /// The picture.
+    pub image: RgbImage,
+    /// Where each panel lies on it.
+    pub panels: Vec<Panel>,
+}
+
+impl Sheet {
+    /// The panel of a kind, if the sheet has one.
+    pub fn panel(&self, kind: PanelKind) -> Option<&Panel> {
+        self.panels.iter().find(|p| p.kind == kind)
+    }
+}
+
+/// One written preview.
+#[derive(Clone, Debug)]
+pub struct PreviewOutput {
+    /// `ID_PATCH`.
+    pub id: i64,
+    /// The PNG written.
+    pub path: PathBuf,
+    /// Where each panel lies on it.
+    pub panels: Vec<Panel>,
+    /// Its size in pixels (width, height).
+    pub size: (u32, u32),
+}
+
+/// Draws the sheet of a patch read with (at least) [`LAYERS`].
+pub fn render_patch(patch: &Patch, options: &PreviewOptions) -> Result<Sheet> {
+    if !(1..=16).contains(&options.scale) {
+        return Err(Error::Usage(format!(
+            "scale {} is outside 1..=16",
+            options.scale
+        )));
+    }
+    Ok(sheet::render(content::build(patch, options)?))
+}
+
+/// The file a patch's preview is written to: `OUTDIR/preview_{ID}.png`.
+pub fn preview_path(outdir: &Path, id: i64) -> PathBuf {
+    outdir.join(format!("preview_{id}.png"))
+}
+
+/// Writes `OUTDIR/preview_{ID}.png` for each patch of `patches` (all if `None`) of the dataset
+/// at `src`, in parallel. Refuses existing previews unless `overwrite`, before drawing any.
+pub fn preview(
+    src: &Path,
+    outdir: &Path,
+    patches: Option<&[i64]>,
+    options: &PreviewOptions,
+    overwrite: bool,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<PreviewOutput>> {
+    let reader = formats::open(src)?;
+    let ids = chosen_ids(reader.as_ref(), src, patches)?;
+    let staged = ids
+        .iter()
+        .map(|&id| StagedPath::new(&preview_path(outdir, id), overwrite))
+        .collect::<Result<Vec<_>>>()?;
+    progress(Progress::Start { total: ids.len() });
+    let outputs = ids
+        .par_iter()
+        .zip(staged)
+        .map(|(&id, staged)| {
+            let out = write_one(reader.as_ref(), id, options, staged)?;
+            progress(Progress::Patch { id, bytes: 0 });
+            Ok(out)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    progress(Progress::Finishing);
+    Ok(outputs)
+}
+
+fn chosen_ids(reader: &dyn DatasetReader, src: &Path, patches: Option<&[i64]>) -> Result<Vec<i64>> {
+    let all = reader.metadata().ids();
+    let Some(wanted) = patches else {
+        return Ok(all);
+    };
+    match wanted.iter().find(|id| !all.contains(id)) {
+        Some(id) => Err(Error::Usage(format!(
+            "patch {id} is not in {}",
+            src.display()
+        ))),
+        None => Ok(wanted.to_vec()),
+    }
+}
+
+fn write_one(
+    reader: &dyn DatasetReader,
+    id: i64,
+    options: &PreviewOptions,
+    staged: StagedPath,
+) -> Result<PreviewOutput> {
+    let patch = reader.read_patch(id, &LAYERS)?;
+    let sheet = render_patch(&patch, options)?;
+    if let Err(e) = write_png(&sheet.image, staged.path()) {
+        let _ = std::fs::remove_file(staged.path());
+        return Err(e);
+    }
+    Ok(PreviewOutput {
+        id,
+        size: sheet.image.dimensions(),
+        panels: sheet.panels,
+        path: staged.commit()?,
+    })
+}
+
+/// Encodes `image` as PNG at `path` (best compression: sheets are mostly flat colour).
+pub fn write_png(image: &RgbImage, path: &Path) -> Result<()> {
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let encoder = PngEncoder::new_with_quality(
+        BufWriter::new(file),
+        CompressionType::Best,
+        FilterType::Adaptive,
+    );
+    let (w, h) = image.dimensions();
+    encoder
+        .write_image(image.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .map_err(|e| Error::library(path, "PNG", e))
+}
