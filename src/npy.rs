@@ -91,11 +91,17 @@ pub fn read_npy(path: &Path) -> Result<Array> {
     decode_payload(path, &header, bytes)
 }
 
+/// Bytes of the payload. ndarray needs the product of the non-zero axes to fit an `isize` even
+/// when another axis is 0, so that is checked too.
 fn payload_len(path: &Path, spec: &ArraySpec) -> Result<usize> {
-    spec.shape
-        .iter()
-        .try_fold(spec.dtype.size(), |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= isize::MAX as usize)
+    let product = |f: fn(usize) -> usize| {
+        spec.shape
+            .iter()
+            .try_fold(spec.dtype.size(), |acc, &d| acc.checked_mul(f(d)))
+            .filter(|&n| n <= isize::MAX as usize)
+    };
+    product(|d| d.max(1))
+        .and(product(|d| d))
         .ok_or_else(|| Error::invalid(path, format!("shape {:?} is too large", spec.shape)))
 }
 

@@ -39,6 +39,12 @@ impl StagedPath {
             .file_name()
             .ok_or_else(|| Error::Usage(format!("{}: not a file name", target.display())))?;
         if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if parent.exists() && !parent.is_dir() {
+                return Err(Error::invalid(
+                    parent,
+                    "is a file, not a folder: the output cannot be created inside it",
+                ));
+            }
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         Ok(StagedPath {

@@ -26,6 +26,9 @@ pub enum ArrayError {
     /// A boolean byte other than 0 or 1.
     #[error("boolean array holds the byte {0}, expected 0 or 1")]
     Bool(u8),
+    /// A shape whose size overflows memory addresses.
+    #[error("shape {0:?} is too large")]
+    TooLarge(Vec<usize>),
 }
 
 /// An n-dimensional, C-ordered array of one of the [`DType`]s.
@@ -233,8 +236,11 @@ impl Array {
 
     /// Builds an array from C-ordered little-endian bytes.
     pub fn from_le_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<Array, ArrayError> {
-        let n: usize = shape.iter().product();
-        let expected = n * dtype.size();
+        let too_large = || ArrayError::TooLarge(shape.to_vec());
+        let expected = shape
+            .iter()
+            .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+            .ok_or_else(too_large)?;
         if bytes.len() != expected {
             return Err(ArrayError::Size {
                 got: bytes.len(),
@@ -252,12 +258,13 @@ impl Array {
                     other => Err(ArrayError::Bool(other)),
                 })
                 .collect::<Result<Vec<bool>, _>>()?;
-            return Ok(Array::Bool(shaped(shape, values)));
+            return Ok(Array::Bool(shaped(shape, values).ok_or_else(too_large)?));
         }
-        Ok(with_pod_dtype!(dtype, T => {
+        with_pod_dtype!(dtype, T => {
             let values: Vec<T> = bytemuck::pod_collect_to_vec(bytes);
-            T::wrap(shaped(shape, values))
-        }))
+            shaped(shape, values).map(T::wrap)
+        })
+        .ok_or_else(too_large)
     }
 
     /// The payload as C-ordered little-endian bytes.
@@ -314,7 +321,7 @@ impl Array {
                 .iter()
                 .map(|&v| i64::try_from(v).ok())
                 .collect::<Option<Vec<_>>>()
-                .map(|v| shaped(a.shape(), v)),
+                .and_then(|v| shaped(a.shape(), v)),
             Array::I8(a) => Some(a.mapv(i64::from)),
             Array::I16(a) => Some(a.mapv(i64::from)),
             Array::I32(a) => Some(a.mapv(i64::from)),
@@ -396,8 +403,9 @@ macro_rules! with_pod_dtype {
 }
 use with_pod_dtype;
 
-fn shaped<T>(shape: &[usize], values: Vec<T>) -> ArrayD<T> {
-    ArrayD::from_shape_vec(IxDyn(shape), values).expect("length checked against the shape")
+/// `None` when ndarray refuses the shape (the product of its non-zero axes overflows `isize`).
+fn shaped<T>(shape: &[usize], values: Vec<T>) -> Option<ArrayD<T>> {
+    ArrayD::from_shape_vec(IxDyn(shape), values).ok()
 }
 
 fn pod_bytes<T: bytemuck::Pod>(a: &ArrayD<T>) -> Vec<u8> {

@@ -104,7 +104,8 @@ impl DType {
     /// Parses a numpy type descriptor; returns the type and whether it is big-endian.
     /// `None` for descriptors pastis-bridge does not support (objects, strings, structs...).
     pub fn from_npy_descr(descr: &str) -> Option<(DType, bool)> {
-        let (order, code) = descr.split_at(descr.len().min(1));
+        // `split_at_checked`: a descriptor starting with a multi-byte character is not a panic.
+        let (order, code) = descr.split_at_checked(1)?;
         let big_endian = match order {
             "<" | "|" | "=" => false,
             ">" => true,
@@ -153,5 +154,7 @@ mod tests {
         assert_eq!(DType::from_npy_descr(">i2"), Some((DType::I16, true)));
         assert_eq!(DType::from_npy_descr("|O"), None);
         assert_eq!(DType::from_npy_descr("<U10"), None);
+        assert_eq!(DType::from_npy_descr("é2"), None);
+        assert_eq!(DType::from_npy_descr(""), None);
     }
 }

@@ -10,6 +10,7 @@ use crate::{Error, Result};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform};
 use gdal::vector::{Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
 use gdal::{Dataset, DriverManager};
+use geo::Validation;
 use geo_types::MultiPolygon;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
@@ -227,6 +228,9 @@ fn read_feature(
         geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
         _ => return Err(bad("geometry is not a (multi)polygon".into())),
     };
+    if let Err(e) = geometry.check_validation() {
+        return Err(bad(format!("invalid geometry: {e}")));
+    }
     Ok(Some((
         epsg,
         ReadParcel {

@@ -131,3 +131,44 @@ impl Manifest {
         Ok(meta)
     }
 }
+
+/// Folder of the staging output holding each finished patch's entry, so that a run killed
+/// mid-way and resumed (`--resume`) still lists the patches written before the kill.
+const ENTRIES: &str = ".patch-entries";
+
+impl PatchEntry {
+    /// Saves the entry of patch `id` under `root` (written aside, then renamed: all or nothing).
+    pub fn save(&self, root: &Path, id: i64) -> Result<()> {
+        let folder = root.join(ENTRIES);
+        std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+        let path = folder.join(format!("{id}.json"));
+        let aside = folder.join(format!("{id}.json.tmp"));
+        let value = serde_json::to_value(self)
+            .map_err(|e| Error::invalid(&path, format!("cannot serialise: {e}")))?;
+        write_json(&aside, &value)?;
+        std::fs::rename(&aside, &path).map_err(|e| Error::io(&path, e))
+    }
+
+    /// Adds to `patches` the saved entries of the patches of `meta` it lacks (those written by an
+    /// interrupted run), then removes the saved entries.
+    pub fn load_saved(
+        root: &Path,
+        meta: &DatasetMeta,
+        patches: &mut BTreeMap<i64, PatchEntry>,
+    ) -> Result<()> {
+        let folder = root.join(ENTRIES);
+        if !folder.is_dir() {
+            return Ok(());
+        }
+        for id in meta.ids() {
+            let path = folder.join(format!("{id}.json"));
+            if patches.contains_key(&id) || !path.is_file() {
+                continue;
+            }
+            let entry = serde_json::from_value(read_json(&path)?)
+                .map_err(|e| Error::invalid(&path, format!("not a patch entry: {e}")))?;
+            patches.insert(id, entry);
+        }
+        std::fs::remove_dir_all(&folder).map_err(|e| Error::io(&folder, e))
+    }
+}

@@ -42,6 +42,10 @@ impl GeoTiffReader {
             return Ok(Array::zeros(entry.dtype, &entry.shape));
         };
         let path = self.root.join(file);
+        if !path.is_file() {
+            let what = format!("missing: the manifest lists it for {layer} of patch {id}");
+            return Err(Error::invalid(&path, what));
+        }
         let ds = Dataset::open(&path).map_err(gdal_error(&path))?;
         check_size(&ds, &path, &entry.shape)?;
         let stored = read_array(&ds, entry.stored_as, &entry.shape).map_err(gdal_error(&path))?;

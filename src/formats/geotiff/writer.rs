@@ -211,6 +211,7 @@ impl DatasetWriter for GeoTiffWriter {
                 .insert(layer, self.write_layer(patch, layer, array, &mut grids)?);
         }
         entry.grid = grids.values().flatten().next().map(GridEntry::from);
+        entry.save(self.staged.path(), patch.id())?;
         let mut patches = self
             .patches
             .lock()
@@ -223,6 +224,7 @@ impl DatasetWriter for GeoTiffWriter {
         let root = self.staged.path();
         let mut manifest = Manifest::new(&self.meta);
         manifest.patches = self.patches.into_inner().map_err(|_| poisoned(root))?;
+        PatchEntry::load_saved(root, &self.meta, &mut manifest.patches)?;
         manifest.warnings = self.warnings.into_inner().map_err(|_| poisoned(root))?;
         let (mosaics, warnings) = mosaic::build_all(root, &self.meta, &manifest.patches)?;
         for w in &warnings {

@@ -56,6 +56,8 @@ impl Hdf5Reader {
             if file.link_exists(layer.name()) {
                 let stored = StoredLayer::open(path, &file, layer, meta.patches.len())?;
                 layers.insert(layer, stored);
+            } else {
+                check_no_column(path, &file, layer)?;
             }
         }
         Ok(Hdf5Reader {
@@ -195,6 +197,21 @@ impl StoredLayer {
         .map_err(h5err(path))?;
         Ok(Some(array))
     }
+}
+
+/// Fails if the per-patch column of `layer` exists without its dataset (a damaged file).
+fn check_no_column(path: &Path, file: &File, layer: Layer) -> Result<()> {
+    let column = match layer.is_series() {
+        true => stacked::length_name(layer),
+        false => stacked::present_name(layer),
+    };
+    if file.link_exists(&column) {
+        return Err(Error::invalid(
+            path,
+            format!("dataset {layer} is missing, but {column} says which patches have it"),
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a 1-D per-patch column of `n` values.

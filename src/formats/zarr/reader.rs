@@ -47,6 +47,8 @@ impl ZarrReader {
         for layer in Layer::ALL {
             if exists(path, &store, layer.name())? {
                 layers.insert(layer, stored_layer(path, &store, layer, ids.len())?);
+            } else {
+                check_no_column(path, &store, layer)?;
             }
         }
         let rows = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
@@ -141,6 +143,15 @@ fn stored_layer(path: &Path, store: &Store, layer: Layer, n: usize) -> Result<St
             .collect()
     };
     check_rows(path, layer, &extent, n)?;
+    if array.shape().first() != Some(&(n as u64)) {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "{layer} has shape {:?}, expected {n} patches first",
+                array.shape()
+            ),
+        ));
+    }
     Ok(StoredLayer {
         array,
         dtype,
@@ -160,6 +171,21 @@ fn check_rows(path: &Path, layer: Layer, extent: &[Option<usize>], n: usize) -> 
             ),
         ))
     }
+}
+
+/// Fails if the per-patch column of `layer` exists without its data array (a damaged store).
+fn check_no_column(path: &Path, store: &Store, layer: Layer) -> Result<()> {
+    let column = match layer.is_series() {
+        true => length_name(layer),
+        false => present_name(layer),
+    };
+    if exists(path, store, &column)? {
+        return Err(Error::invalid(
+            path,
+            format!("array {layer} is missing, but {column} says which patches have it"),
+        ));
+    }
+    Ok(())
 }
 
 fn open_array(path: &Path, store: &Store, name: &str) -> Result<ZArray> {

@@ -1,0 +1,299 @@
+//! Every case of `fixtures/corrupt/` (see its README): a clear error naming the file or patch and
+//! the problem, the documented exit code, no panic, and no output left by a failed `convert`.
+#![allow(clippy::unwrap_used)] // test helpers: a failure should panic with its message
+
+mod common;
+
+use common::{bin, fixture};
+use pastis_bridge::model::{Array, Layer};
+use pastis_bridge::npy::read_npy;
+use std::path::Path;
+
+/// Runs the binary; returns (exit code, stderr + stdout). Fails on any panic.
+fn run(args: &[&Path]) -> (i32, String) {
+    let out = bin().args(args).output().expect("the binary runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!text.contains("panicked"), "panic: {text}");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// `convert CASE DST --to pastis` must fail with exit 2, say `needles`, and leave nothing.
+fn convert_fails(case: &str, needles: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let src = fixture(&format!("corrupt/{case}"));
+    let (code, text) = run(&[
+        Path::new("convert"),
+        &src,
+        &dst,
+        Path::new("--to"),
+        Path::new("pastis"),
+        Path::new("-q"),
+    ]);
+    assert_eq!(code, 2, "{case}: {text}");
+    for needle in needles {
+        assert!(text.contains(needle), "{case}: no {needle:?} in {text}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{case}: left {left:?}");
+}
+
+/// `inspect CASE` must exit `code` and say `needles`.
+fn inspect_says(case: &str, code: i32, needles: &[&str]) {
+    let (got, text) = run(&[Path::new("inspect"), &fixture(&format!("corrupt/{case}"))]);
+    assert_eq!(got, code, "{case}: {text}");
+    for needle in needles {
+        assert!(text.contains(needle), "{case}: no {needle:?} in {text}");
+    }
+}
+
+#[test]
+fn base_is_clean() {
+    inspect_says("base", 0, &["no problems found"]);
+}
+
+#[test]
+fn damaged_npy_files_are_named() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "npy-truncated",
+            "S2_20000.npy",
+            "truncated: shape [3, 10, 8, 8] of int16 needs 3840 bytes",
+        ),
+        ("npy-bad-magic", "S2_20000.npy", "not a valid .npy header"),
+        (
+            "npy-version-9",
+            "S2_20000.npy",
+            "unknown version number: 9.0",
+        ),
+        (
+            "npy-object-dtype",
+            "HEATMAP_20000.npy",
+            "unsupported dtype '|O'",
+        ),
+        (
+            "npy-complex-dtype",
+            "HEATMAP_20000.npy",
+            "unsupported dtype '<c16'",
+        ),
+    ];
+    for (case, file, problem) in cases {
+        inspect_says(case, 1, &["unreadable", file, problem]);
+        convert_fails(case, &[file, problem]);
+    }
+}
+
+#[test]
+fn patch_inconsistencies_are_named() {
+    inspect_says(
+        "shapes-disagree",
+        1,
+        &["ZONES_20000.npy", "ZONES is [8, 9] pixels"],
+    );
+    convert_fails(
+        "shapes-disagree",
+        &["patch 20000", "ZONES is [8, 9] pixels but S2 is [8, 8]"],
+    );
+    let dates = "S2 has 3 frames but dates-S2 lists 2 dates";
+    inspect_says("metadata-dates-mismatch", 1, &["S2_20000.npy", dates]);
+    convert_fails("metadata-dates-mismatch", &["patch 20000", dates]);
+}
+
+#[test]
+fn bad_metadata_stops_inspect_and_convert() {
+    let cases = [
+        ("metadata-not-json", "not valid JSON"),
+        (
+            "metadata-no-id-patch",
+            "feature 1: has no ID_PATCH property",
+        ),
+        (
+            "metadata-duplicate-ids",
+            "feature 1: ID_PATCH 10000 appears more than once",
+        ),
+    ];
+    for (case, problem) in cases {
+        inspect_says(case, 2, &["metadata.geojson", problem]);
+        convert_fails(case, &["metadata.geojson", problem]);
+    }
+}
+
+#[test]
+fn damaged_stores_are_named() {
+    let cases = [
+        (
+            "zarr-missing-array.zarr",
+            "array S2 is missing, but S2_length",
+        ),
+        (
+            "zarr-wrong-shape.zarr",
+            "TARGET has shape [1, 3, 8, 8], expected 2 patches first",
+        ),
+        (
+            "hdf5-missing-dataset.h5",
+            "dataset S2 is missing, but S2_length",
+        ),
+        (
+            "hdf5-wrong-shape.h5",
+            "TARGET has shape [1, 3, 8, 8], expected 2 patches first",
+        ),
+    ];
+    for (case, problem) in cases {
+        inspect_says(case, 2, &[case, problem]);
+        convert_fails(case, &[case, problem]);
+    }
+    let tif = "TARGET/TARGET_20000.tif: missing: the manifest lists it for TARGET of patch 20000";
+    inspect_says("geotiff-missing-files", 1, &["unreadable", tif]);
+    convert_fails("geotiff-missing-files", &[tif]);
+}
+
+/// HEATMAP NaN/inf: `inspect` reports a `values` problem; `convert` keeps the values bit for bit
+/// (they are data, and every format stores them), so it succeeds.
+#[test]
+fn heatmap_nan_is_flagged_and_kept() {
+    inspect_says(
+        "heatmap-nan",
+        1,
+        &[
+            "values",
+            "HEATMAP_20000.npy: HEATMAP holds NaN or infinite values",
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let src = fixture("corrupt/heatmap-nan");
+    let (code, text) = run(&[Path::new("convert"), &src, &dst, Path::new("-q")]);
+    assert_eq!(code, 0, "{text}");
+    let name = "INSTANCE_ANNOTATIONS/HEATMAP_20000.npy";
+    let back = read_npy(&dst.join(name)).unwrap();
+    assert_eq!(
+        back.to_le_bytes(),
+        read_npy(&src.join(name)).unwrap().to_le_bytes()
+    );
+    let Array::F64(h) = back else {
+        panic!("HEATMAP is float64")
+    };
+    assert!(h[[0, 0]].is_nan() && h[[1, 1]] == f64::INFINITY);
+}
+
+/// Big-endian and Fortran-ordered files are converted to the base's exact values.
+#[test]
+fn big_endian_and_fortran_are_converted() {
+    let base = fixture("corrupt/base");
+    let cases = [
+        (
+            "npy-big-endian",
+            [Layer::S2, Layer::Heatmap, Layer::ParcelIds],
+        ),
+        ("npy-fortran", [Layer::S2, Layer::Target, Layer::Zones]),
+    ];
+    for (case, layers) in cases {
+        let src = fixture(&format!("corrupt/{case}"));
+        for layer in layers {
+            let rel = Path::new(layer.folder()).join(format!("{}_20000.npy", layer.name()));
+            let raw = std::fs::read(src.join(&rel)).unwrap();
+            assert_ne!(
+                raw,
+                std::fs::read(base.join(&rel)).unwrap(),
+                "{case} {layer}"
+            );
+            assert_eq!(
+                read_npy(&src.join(&rel)).unwrap(),
+                read_npy(&base.join(&rel)).unwrap()
+            );
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join("out.zarr");
+        let (code, text) = run(&[Path::new("convert"), &src, &dst, Path::new("-q")]);
+        assert_eq!(code, 0, "{case}: {text}");
+        let (code, text) = run(&[Path::new("verify"), &base, &dst]);
+        assert_eq!(code, 0, "{case}: {text}");
+    }
+    // Spot values: S2 of patch 20000 read from each encoding, element by element.
+    let rel = "DATA_S2/S2_20000.npy";
+    let want = read_npy(&base.join(rel)).unwrap();
+    let Array::I16(w) = &want else {
+        panic!("S2 is int16")
+    };
+    for case in ["npy-big-endian", "npy-fortran"] {
+        let got = read_npy(&fixture(&format!("corrupt/{case}")).join(rel)).unwrap();
+        let Array::I16(g) = &got else {
+            panic!("S2 is int16")
+        };
+        for idx in [[0, 0, 0, 0], [2, 9, 7, 7], [1, 3, 2, 5]] {
+            assert_eq!(g[idx], w[idx], "{case} {idx:?}");
+        }
+    }
+}
+
+/// `--keep-going` converts the readable patch, names the bad one and exits 1; without it, exit 2
+/// and nothing is left.
+#[test]
+fn keep_going_converts_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let src = fixture("corrupt/npy-truncated");
+    let args = [
+        Path::new("convert"),
+        &src,
+        &dst,
+        Path::new("--keep-going"),
+        Path::new("-q"),
+    ];
+    let (code, text) = run(&args);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("patch 20000 skipped") && text.contains("S2_20000.npy: truncated"),
+        "{text}"
+    );
+    assert!(text.contains("1 patches failed: 20000"), "{text}");
+    assert!(dst.join("DATA_S2/S2_10000.npy").is_file());
+    assert!(!dst.join("DATA_S2/S2_20000.npy").exists());
+    let meta = std::fs::read_to_string(dst.join("metadata.geojson")).unwrap();
+    assert!(meta.contains("10000") && !meta.contains("\"ID_PATCH\": 20000"));
+    for to in ["zarr", "hdf5", "geotiff"] {
+        let dst = tmp.path().join(format!("out-{to}"));
+        let args = [
+            Path::new("convert"),
+            &src,
+            &dst,
+            Path::new("--to"),
+            Path::new(to),
+            Path::new("--keep-going"),
+            Path::new("-q"),
+        ];
+        let (code, text) = run(&args);
+        assert_eq!(code, 1, "{to}: {text}");
+        assert!(dst.exists(), "{to}");
+    }
+    convert_fails("npy-truncated", &["S2_20000.npy"]);
+}
+
+#[test]
+fn invalid_parcel_geometry_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let parcels = fixture("corrupt/parcels-self-intersecting.geojson");
+    let (code, text) = run(&[
+        Path::new("rasterize"),
+        &parcels,
+        &dst,
+        Path::new("--grid"),
+        &fixture("corrupt/base"),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    for needle in [
+        "parcels-self-intersecting.geojson",
+        "feature 0",
+        "invalid geometry",
+        "self-intersection",
+    ] {
+        assert!(text.contains(needle), "no {needle:?} in {text}");
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+}
