@@ -37,6 +37,12 @@ ANNOTATIONS = {
     "ZONES": "INSTANCE_ANNOTATIONS",
 }
 LAYERS = {**SERIES, **ANNOTATIONS}
+CLASS_NAMES = [
+    "Background", "Meadow", "Soft winter wheat", "Corn", "Winter barley", "Winter rapeseed",
+    "Spring barley", "Sunflower", "Grapevine", "Beet", "Winter triticale", "Winter durum wheat",
+    "Fruits, vegetables, flowers", "Potatoes", "Leguminous fodder", "Soybeans", "Orchard",
+    "Mixed cereal", "Sorghum", "Void label",
+]
 ANNOTATION_PATCHES_PER_SHARD = 32
 ZSTD_LEVEL = 3
 DEFLATE_LEVEL = 5  # pastis-bridge's HDF5 default (shuffle + deflate 5)
@@ -324,7 +330,8 @@ def to_parcels(src_dir, dst):
                 geom = transform_geom(f"EPSG:{epsg}", "EPSG:4326", geom)
                 props = {"ID_PATCH": pid, "instance_id": k,
                          "parcel_id": int(pids[pcounts.argmax()]),
-                         "class_id": int(classes[counts.argmax()]), "pixels": pixels,
+                         "class_id": int(classes[counts.argmax()]),
+                         "class_name": CLASS_NAMES[int(classes[counts.argmax()])], "pixels": pixels,
                          "area_m2": pixels * abs(grid.a * grid.e),
                          "Fold": feature["properties"].get("Fold"),
                          "TILE": feature["properties"].get("TILE")}

@@ -118,6 +118,13 @@ def targets(best, size):
             ok = r is not None and r <= limit
             measured = f"ours / {against} = {fmt_ratio(r)} wall, {fmt_ratio(c)} CPU"
         out.append(f"| {task}: {what} | {measured} | {'yes' if ok else '**no**'} |")
+    sizes = sorted({k[0] for k in best})
+    growth = [best[(sizes[-1], t, "ours")]["rss"] / best[(sizes[0], t, "ours")]["rss"]
+              for t, _, _ in TASKS if (sizes[0], t, "ours") in best and (sizes[-1], t, "ours") in best]
+    if len(sizes) > 1 and growth:
+        ok = max(growth) <= 1.25
+        out.append(f"| peak RSS does not grow from {sizes[0]} to {sizes[-1]} patches (≤ 1.25x) | "
+                   f"largest growth {max(growth):.2f}x | {'yes' if ok else '**no**'} |")
     return out
 
 
@@ -125,15 +132,16 @@ def rss_table(best, sizes):
     out = [
         "## Peak RSS against dataset size (MB)",
         "",
-        "| task | side | " + " | ".join(f"{s} patches" for s in sizes) + " |",
-        "|---|---|" + "---|" * len(sizes),
+        "| task | side | " + " | ".join(f"{s} patches" for s in sizes) + " | largest / smallest |",
+        "|---|---|" + "---|" * (len(sizes) + 1),
     ]
     for task, label, _ in TASKS:
         for side in ("ours", "python"):
             vals = [best.get((s, task, side)) for s in sizes]
             if any(vals):
                 cells = " | ".join(f"{v['rss']:,.0f}" if v else "–" for v in vals)
-                out.append(f"| {label} | {side} | {cells} |")
+                growth = vals[-1]["rss"] / vals[0]["rss"] if vals[0] and vals[-1] else None
+                out.append(f"| {label} | {side} | {cells} | {fmt_ratio(growth)} |")
     return out
 
 
@@ -160,8 +168,10 @@ def machine(args):
         + ("(dropped before every run)." if args.cache == "cold" else
            "(`/proc/sys/vm/drop_caches` is read-only in this sandbox, so every run reads the input "
            "once beforehand: all runs start with the input in memory)."),
-        f"- Each time is the best of {args.runs} runs (all runs listed); RSS is the largest of them "
+        f"- Each time is the best of {args.runs} runs (all runs listed), except measurements whose "
+        f"first run took over {args.repeat_below} s, run once; RSS is the largest of the runs "
         "(`/usr/bin/time` maximum resident set size).",
+        f"- The whole benchmark took {args.elapsed // 60} min {args.elapsed % 60} s.",
     ]
 
 
@@ -172,6 +182,8 @@ def main():
     p.add_argument("--jobs", required=True)
     p.add_argument("--cache", required=True)
     p.add_argument("--runs", required=True)
+    p.add_argument("--repeat-below", required=True)
+    p.add_argument("--elapsed", type=int, required=True)
     args = p.parse_args()
     best = load(args.tsv)
     sizes = sorted({k[0] for k in best})

@@ -4,17 +4,19 @@
 #   bash bench/run.sh                 # full run: 50 and 200 patches, best of 2, writes bench/RESULTS.md
 #   SIZES="8" RUNS=1 bash bench/run.sh  # a quick smoke run
 #
-# Environment: SIZES (patch counts, default "50 200"), RUNS (runs per measurement, default 2),
+# Environment: SIZES (patch counts, default "50 200"), RUNS (runs per measurement, default 2;
+# a measurement whose first run takes more than REPEAT_BELOW seconds, default 60, runs once),
 # JOBS (threads for pastis-bridge, zstd and pigz; default nproc), PYTHON (default .venv/bin/python),
 # SKIP_BUILD=1 (use the existing target/release/pastis-bridge), PYTHON_SIZES (sizes at which the
-# Python route runs; default: all SIZES), TASKS (default "floor zarr hdf5 geotiff parcels"; zarr
+# Python route runs; default: the largest size), TASKS (default "floor zarr hdf5 geotiff parcels"; zarr
 # includes reading back), RESULTS (default bench/RESULTS.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"50 200"}
-PYTHON_SIZES=${PYTHON_SIZES:-$SIZES}
+PYTHON_SIZES=${PYTHON_SIZES:-${SIZES##* }}
 RUNS=${RUNS:-2}
+REPEAT_BELOW=${REPEAT_BELOW:-60}
 TASKS=${TASKS:-"floor zarr hdf5 geotiff parcels"}
 JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -57,6 +59,7 @@ measure() {
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
             "$size" "$task" "$side" "$run" "$wall" "$rss" "$user" "$sys" "$bytes" "$load" >> "$TSV"
         printf '  %-8s %-7s run %s: %6.1f s  %7d KB RSS  (load %s)\n' "$task" "$side" "$run" "$wall" "$rss" "$load"
+        if awk -v w="$wall" -v m="$REPEAT_BELOW" 'BEGIN { exit !(w > m) }'; then break; fi
     done
 }
 
@@ -70,27 +73,27 @@ task_floor() {
 # Zarr, then reading back the store pastis-bridge wrote to a PASTIS folder, by both sides.
 task_zarr() {
     measure "$N" zarr ours "$OUT/ours.zarr" "$BIN" convert "$SRC" "$OUT/ours.zarr" --jobs "$JOBS" --quiet
-    py && measure "$N" zarr python "$OUT/py.zarr" "$PYTHON" "$REF" zarr "$SRC" "$OUT/py.zarr"
+    if py; then measure "$N" zarr python "$OUT/py.zarr" "$PYTHON" "$REF" zarr "$SRC" "$OUT/py.zarr"; fi
     rm -rf "$OUT/py.zarr"
     measure "$N" read ours "$OUT/ours-back" \
         "$BIN" convert "$OUT/ours.zarr" "$OUT/ours-back" --to pastis --jobs "$JOBS" --quiet
-    py && measure "$N" read python "$OUT/py-back" "$PYTHON" "$REF" read "$OUT/ours.zarr" "$OUT/py-back"
+    if py; then measure "$N" read python "$OUT/py-back" "$PYTHON" "$REF" read "$OUT/ours.zarr" "$OUT/py-back"; fi
 }
 
 task_hdf5() {
     measure "$N" hdf5 ours "$OUT/ours.h5" "$BIN" convert "$SRC" "$OUT/ours.h5" --jobs "$JOBS" --quiet
-    py && measure "$N" hdf5 python "$OUT/py.h5" "$PYTHON" "$REF" hdf5 "$SRC" "$OUT/py.h5"
+    if py; then measure "$N" hdf5 python "$OUT/py.h5" "$PYTHON" "$REF" hdf5 "$SRC" "$OUT/py.h5"; fi
 }
 
 task_geotiff() {
     measure "$N" geotiff ours "$OUT/ours-tif" \
         "$BIN" convert "$SRC" "$OUT/ours-tif" --to geotiff --jobs "$JOBS" --quiet
-    py && measure "$N" geotiff python "$OUT/py-tif" "$PYTHON" "$REF" geotiff "$SRC" "$OUT/py-tif"
+    if py; then measure "$N" geotiff python "$OUT/py-tif" "$PYTHON" "$REF" geotiff "$SRC" "$OUT/py-tif"; fi
 }
 
 task_parcels() {
     measure "$N" parcels ours "$OUT/ours.geojson" "$BIN" parcels "$SRC" "$OUT/ours.geojson" --jobs "$JOBS" --quiet
-    py && measure "$N" parcels python "$OUT/py.geojson" "$PYTHON" "$REF" parcels "$SRC" "$OUT/py.geojson"
+    if py; then measure "$N" parcels python "$OUT/py.geojson" "$PYTHON" "$REF" parcels "$SRC" "$OUT/py.geojson"; fi
 }
 
 py() { [[ " $PYTHON_SIZES " == *" $N "* ]]; }
@@ -113,5 +116,6 @@ for N in $SIZES; do
     rm -rf "$OUT"
 done
 
-"$PYTHON" bench/report.py "$TSV" "$RESULTS" --jobs "$JOBS" --cache "$CACHE" --runs "$RUNS"
+"$PYTHON" bench/report.py "$TSV" "$RESULTS" --jobs "$JOBS" --cache "$CACHE" --runs "$RUNS" \
+    --repeat-below "$REPEAT_BELOW" --elapsed "$SECONDS"
 echo "wrote $RESULTS"
