@@ -2,10 +2,11 @@
 //! [`stacked`](super::stacked)). See docs/hdf5-layout.md.
 //!
 //! HDF5 is not thread-safe: the `hdf5` crate serialises every call behind one global lock, and
-//! the writer keeps its file behind a `Mutex`, so patches are read and checked in parallel but
-//! written one at a time.
+//! the writer keeps its file behind a `Mutex`, so patches are stored one at a time. They are read,
+//! checked and (for shuffle + deflate or no compression) compressed in parallel: see [`chunks`].
 
 mod attrs;
+mod chunks;
 mod dims;
 mod reader;
 mod writer;

@@ -2,6 +2,7 @@
 //! created, each patch's hyperslabs as it comes, and the rename into place on finish.
 
 use super::attrs::{write_json_attrs, write_string_list_attr, write_strings};
+use super::chunks::{encode_patch, write_chunk, ChunkCodec, EncodedChunk};
 use super::{filters, h5err, patch_selection, type_descriptor};
 use crate::formats::stacked::{self, names, PatchColumns, StackedArray};
 use crate::formats::{DatasetWriter, WriteOptions};
@@ -20,10 +21,15 @@ use std::sync::Mutex;
 const SOURCE: &str = "pastis-bridge";
 
 /// Writes one HDF5 file under a staging name; `write_patch` may be called from many threads.
+///
+/// Each patch is checked and (for shuffle + deflate or no compression) its chunks encoded in the
+/// calling thread; only storing them takes the file's lock.
 #[derive(Debug)]
 pub struct Hdf5Writer {
     staged: StagedPath,
     ids: Vec<i64>,
+    specs: BTreeMap<Layer, StackedArray>,
+    codec: ChunkCodec,
     state: Mutex<State>,
 }
 
@@ -37,7 +43,6 @@ struct State {
 /// The datasets of one layer: the stacked data, presence and (series) true lengths.
 #[derive(Debug)]
 struct LayerSets {
-    spec: StackedArray,
     data: Dataset,
     present: Dataset,
     length: Option<Dataset>,
@@ -67,13 +72,15 @@ impl Hdf5Writer {
             if spec.layer.is_series() {
                 write_dates(&out, &file, meta, spec)?;
             }
-            let sets = LayerSets::create(&out, &file, spec.clone(), &filters)?;
+            let sets = LayerSets::create(&out, &file, spec, &filters)?;
             layers.insert(spec.layer, sets);
         }
         super::dims::label_layout(&out, &file, &meta.ids(), &specs)?;
         Ok(Hdf5Writer {
             staged,
             ids: meta.ids(),
+            specs: specs.into_iter().map(|s| (s.layer, s)).collect(),
+            codec: ChunkCodec::for_compression(options.compression),
             state: Mutex::new(State { file, layers }),
         })
     }
@@ -81,6 +88,48 @@ impl Hdf5Writer {
     fn path(&self) -> PathBuf {
         self.staged.path().to_path_buf()
     }
+
+    /// Checks one layer of a patch and, where the codec allows, encodes its chunks (no lock).
+    fn prepare<'a>(
+        &self,
+        id: i64,
+        row: usize,
+        layer: Layer,
+        array: &'a Array,
+    ) -> Result<Prepared<'a>> {
+        let spec = self.specs.get(&layer).ok_or_else(|| {
+            Error::patch(
+                id,
+                format!("has {layer}, which the dataset survey did not find"),
+            )
+        })?;
+        let len = check(spec, id, array)?;
+        // An empty stacked array is contiguous (see `data_dataset`): it has no chunks.
+        let chunked = spec.shape.iter().all(|&d| d > 0);
+        let data = match self.codec {
+            ChunkCodec::Direct { .. } if chunked => {
+                Data::Chunks(encode_patch(self.codec, array, row, layer.is_series()))
+            }
+            _ => Data::Slice(array),
+        };
+        Ok(Prepared { layer, len, data })
+    }
+}
+
+/// One layer of a patch, checked and ready to store.
+struct Prepared<'a> {
+    layer: Layer,
+    /// The true length of a series.
+    len: Option<usize>,
+    data: Data<'a>,
+}
+
+/// The data of a [`Prepared`] layer.
+enum Data<'a> {
+    /// Chunks already filtered, stored as they are.
+    Chunks(Vec<EncodedChunk>),
+    /// An array left to HDF5's filter pipeline.
+    Slice(&'a Array),
 }
 
 impl DatasetWriter for Hdf5Writer {
@@ -92,18 +141,20 @@ impl DatasetWriter for Hdf5Writer {
             ));
         }
         let path = self.path();
+        let prepared = patch
+            .arrays
+            .iter()
+            .map(|(layer, array)| self.prepare(patch.id(), index, *layer, array))
+            .collect::<Result<Vec<_>>>()?;
         let state = self
             .state
             .lock()
             .map_err(|_| Error::library(&path, super::LIBRARY, "an earlier write panicked"))?;
-        for (layer, array) in &patch.arrays {
-            let sets = state.layers.get(layer).ok_or_else(|| {
-                Error::patch(
-                    patch.id(),
-                    format!("has {layer}, which the dataset survey did not find"),
-                )
-            })?;
-            sets.write(&path, patch.id(), index, array)?;
+        for write in &prepared {
+            // `prepare` found the layer among the specs, from which the datasets were made.
+            if let Some(sets) = state.layers.get(&write.layer) {
+                sets.write(&path, patch.id(), index, write)?;
+            }
         }
         Ok(())
     }
@@ -124,9 +175,9 @@ impl DatasetWriter for Hdf5Writer {
 
 impl LayerSets {
     /// Creates the stacked dataset of one layer and its per-patch columns.
-    fn create(path: &Path, file: &File, spec: StackedArray, filters: &[Filter]) -> Result<Self> {
+    fn create(path: &Path, file: &File, spec: &StackedArray, filters: &[Filter]) -> Result<Self> {
         let layer = spec.layer;
-        let data = data_dataset(path, file, &spec, filters)?;
+        let data = data_dataset(path, file, spec, filters)?;
         let names: Vec<&str> = spec.dimension_names.iter().map(String::as_str).collect();
         write_string_list_attr(path, &data, "dimension_names", &names)?;
         let n = spec.shape[0];
@@ -141,21 +192,28 @@ impl LayerSets {
             false => None,
         };
         Ok(LayerSets {
-            spec,
             data,
             present,
             length,
         })
     }
 
-    /// Writes one patch's array into row `row`, after checking it fits the stacked shape.
-    fn write(&self, path: &Path, id: i64, row: usize, array: &Array) -> Result<()> {
-        let len = self.check(id, array)?;
-        let selection = patch_selection(&self.spec.shape, row, len);
-        with_array!(array, a => self
-            .data
-            .write_slice(&a.as_standard_layout(), selection))
-        .map_err(h5err(path))?;
+    /// Stores one prepared layer of a patch into row `row`, then its presence and length.
+    fn write(&self, path: &Path, id: i64, row: usize, prepared: &Prepared) -> Result<()> {
+        match &prepared.data {
+            Data::Chunks(chunks) => chunks
+                .iter()
+                .try_for_each(|c| write_chunk(&self.data, c))
+                .map_err(h5err(path))?,
+            Data::Slice(array) => {
+                let shape = self.data.shape();
+                let selection = patch_selection(&shape, row, prepared.len);
+                with_array!(array, a => self
+                    .data
+                    .write_slice(&a.as_standard_layout(), selection))
+                .map_err(h5err(path))?
+            }
+        }
         let one = |ds: &Dataset, v: i32| -> hdf5::Result<()> {
             match ds.dtype()?.size() {
                 1 => ds.write_slice(&[v as u8][..], row..row + 1),
@@ -163,38 +221,39 @@ impl LayerSets {
             }
         };
         one(&self.present, 1).map_err(h5err(path))?;
-        if let (Some(ds), Some(len)) = (&self.length, len) {
+        if let (Some(ds), Some(len)) = (&self.length, prepared.len) {
+            let layer = prepared.layer;
             let len = i32::try_from(len)
-                .map_err(|_| Error::patch(id, format!("{} has {len} dates", self.spec.layer)))?;
+                .map_err(|_| Error::patch(id, format!("{layer} has {len} dates")))?;
             one(ds, len).map_err(h5err(path))?;
         }
         Ok(())
     }
+}
 
-    /// Checks dtype and shape against the stacked array; returns a series' true length.
-    fn check(&self, id: i64, array: &Array) -> Result<Option<usize>> {
-        let (layer, expected) = (self.spec.layer, &self.spec.shape[1..]);
-        let shape = array.shape();
-        let fits = match layer.is_series() {
-            true => {
-                shape.len() == expected.len()
-                    && shape[1..] == expected[1..]
-                    && shape.first() <= expected.first()
-            }
-            false => shape == expected,
-        };
-        if array.dtype() != self.spec.dtype || !fits {
-            return Err(Error::patch(
-                id,
-                format!(
-                    "{layer} is {} {shape:?}, which does not fit the stacked {} {expected:?}",
-                    array.dtype(),
-                    self.spec.dtype
-                ),
-            ));
+/// Checks dtype and shape against the stacked array; returns a series' true length.
+fn check(spec: &StackedArray, id: i64, array: &Array) -> Result<Option<usize>> {
+    let (layer, expected) = (spec.layer, &spec.shape[1..]);
+    let shape = array.shape();
+    let fits = match layer.is_series() {
+        true => {
+            shape.len() == expected.len()
+                && shape[1..] == expected[1..]
+                && shape.first() <= expected.first()
         }
-        Ok(layer.is_series().then(|| shape[0]))
+        false => shape == expected,
+    };
+    if array.dtype() != spec.dtype || !fits {
+        return Err(Error::patch(
+            id,
+            format!(
+                "{layer} is {} {shape:?}, which does not fit the stacked {} {expected:?}",
+                array.dtype(),
+                spec.dtype
+            ),
+        ));
     }
+    Ok(layer.is_series().then(|| shape[0]))
 }
 
 /// The chunked, compressed, zero-filled dataset of one layer.

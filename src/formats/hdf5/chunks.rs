@@ -1,0 +1,283 @@
+//! Chunks encoded in the writer's threads and stored with HDF5's direct chunk write.
+//!
+//! HDF5 runs its filter pipeline inside `H5Dwrite`, under the library's global lock, so a
+//! compressed file is written by one core. For the pipelines whose byte format is fixed and
+//! simple (shuffle, zlib deflate, none), each chunk is encoded here, outside any lock, and only
+//! the storing (`H5Dwrite_chunk`, filter mask 0: every filter applied) is serialised. Readers see
+//! the same file as if HDF5 had filtered the chunks itself: the dataset's filter pipeline is
+//! unchanged and undoes exactly these steps.
+
+use super::DEFAULT_DEFLATE_LEVEL;
+use crate::formats::Compression;
+use crate::model::Array;
+use flate2::write::ZlibEncoder;
+use hdf5::Dataset;
+use hdf5_sys::h5::hsize_t;
+use hdf5_sys::h5d::H5Dwrite_chunk;
+use hdf5_sys::h5p::H5P_DEFAULT;
+use std::io::Write;
+
+/// How the chunks of the data arrays are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkCodec {
+    /// Encoded in the calling thread: HDF5's shuffle (if `shuffle`), then a zlib stream at
+    /// `deflate`'s level (if any), the format of HDF5's deflate filter (`compress2`).
+    Direct {
+        /// Byte transposition by element size (HDF5's shuffle filter).
+        shuffle: bool,
+        /// zlib level 1..=9, `None` for no deflate.
+        deflate: Option<u32>,
+    },
+    /// Left to HDF5's own filter pipeline (lzf, blosc), written under the lock.
+    Library,
+}
+
+impl ChunkCodec {
+    /// The codec of a compression choice; must agree with [`super::filters`].
+    /// (The encoded bytes are little-endian, the crate's only supported host order.)
+    pub fn for_compression(compression: Option<Compression>) -> ChunkCodec {
+        match compression {
+            None => ChunkCodec::Direct {
+                shuffle: true,
+                deflate: Some(u32::from(DEFAULT_DEFLATE_LEVEL)),
+            },
+            Some(Compression::Gzip(level)) if (1..=9).contains(&level) => ChunkCodec::Direct {
+                shuffle: true,
+                deflate: Some(level),
+            },
+            Some(Compression::None) => ChunkCodec::Direct {
+                shuffle: false,
+                deflate: None,
+            },
+            Some(_) => ChunkCodec::Library,
+        }
+    }
+
+    /// Encodes one chunk of raw little-endian elements of `element_size` bytes.
+    pub fn encode(self, raw: &[u8], element_size: usize) -> Vec<u8> {
+        let ChunkCodec::Direct {
+            shuffle: s,
+            deflate,
+        } = self
+        else {
+            return raw.to_vec();
+        };
+        let bytes = match s {
+            true => shuffle(raw, element_size),
+            false => raw.to_vec(),
+        };
+        match deflate {
+            Some(level) => zlib(&bytes, level),
+            None => bytes,
+        }
+    }
+}
+
+/// HDF5's shuffle filter: byte `b` of every element, for each `b` in turn. Trailing bytes that
+/// do not make a whole element are kept at the end, as HDF5 does.
+pub fn shuffle(raw: &[u8], element_size: usize) -> Vec<u8> {
+    let n = raw.len() / element_size.max(1);
+    if element_size <= 1 || n == 0 {
+        return raw.to_vec();
+    }
+    let mut out = vec![0u8; raw.len()];
+    for (b, plane) in out.chunks_exact_mut(n).take(element_size).enumerate() {
+        for (dst, element) in plane.iter_mut().zip(raw.chunks_exact(element_size)) {
+            *dst = element[b];
+        }
+    }
+    let whole = n * element_size;
+    out[whole..].copy_from_slice(&raw[whole..]);
+    out
+}
+
+/// A zlib stream (header, deflate, adler32) at `level`, as HDF5's deflate filter stores it.
+fn zlib(bytes: &[u8], level: u32) -> Vec<u8> {
+    let out = Vec::with_capacity(bytes.len() / 2 + 64);
+    let mut encoder = ZlibEncoder::new(out, flate2::Compression::new(level));
+    // Writing into a Vec cannot fail.
+    match encoder.write_all(bytes).and_then(|_| encoder.finish()) {
+        Ok(compressed) => compressed,
+        Err(e) => unreachable!("in-memory zlib: {e}"),
+    }
+}
+
+/// One encoded chunk and where it goes (offset in elements along every axis).
+#[derive(Debug)]
+pub struct EncodedChunk {
+    /// Chunk origin in elements, one entry per axis of the dataset.
+    pub offset: Vec<hsize_t>,
+    /// The filtered bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The chunks of one patch at `row` of a stacked array: one per date for series (chunk
+/// `(1, 1, ...)`, dates past the series' length left to the fill value), the whole patch
+/// otherwise (chunk `(1, ...)`). The array must already fit the stacked shape.
+pub fn encode_patch(
+    codec: ChunkCodec,
+    array: &Array,
+    row: usize,
+    series: bool,
+) -> Vec<EncodedChunk> {
+    let raw = array.to_le_bytes();
+    let shape = array.shape();
+    let element_size = array.dtype().size();
+    let (count, per_chunk) = match series {
+        true => {
+            let t = shape.first().copied().unwrap_or(0);
+            (t, raw.len().checked_div(t).unwrap_or(0))
+        }
+        false => (1, raw.len()),
+    };
+    (0..count)
+        .map(|i| {
+            let mut offset = vec![0 as hsize_t; shape.len() + 1];
+            offset[0] = row as hsize_t;
+            if series {
+                offset[1] = i as hsize_t;
+            }
+            let part = &raw[i * per_chunk..(i + 1) * per_chunk];
+            EncodedChunk {
+                offset,
+                bytes: codec.encode(part, element_size),
+            }
+        })
+        .collect()
+}
+
+/// Stores a chunk already filtered by every filter of `dataset`'s pipeline.
+pub fn write_chunk(dataset: &Dataset, chunk: &EncodedChunk) -> hdf5::Result<()> {
+    hdf5::sync::sync(|| {
+        // SAFETY: the dataset id is valid while `dataset` lives, `offset` has one entry per
+        // axis of the dataset and `bytes` outlives the call; HDF5 copies the buffer.
+        let status = unsafe {
+            H5Dwrite_chunk(
+                dataset.id(),
+                H5P_DEFAULT,
+                0,
+                chunk.offset.as_ptr(),
+                chunk.bytes.len(),
+                chunk.bytes.as_ptr().cast(),
+            )
+        };
+        hdf5::h5check(status).map(drop)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{filters, patch_selection, type_descriptor};
+    use super::*;
+    use crate::model::DType;
+    use crate::with_dtype;
+    use ndarray::IxDyn;
+
+    /// Pseudo-random element bytes (0/1 for bool) of `n` elements of `dtype`.
+    fn random_array(dtype: DType, shape: &[usize], seed: u64) -> Array {
+        let n: usize = shape.iter().product::<usize>() * dtype.size();
+        let mut x = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let bytes: Vec<u8> = (0..n)
+            .map(|i| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                // Runs of equal bytes give deflate something to find, like real imagery.
+                let b = ((x >> 33) as u8) & if i % 64 < 32 { 0x0f } else { 0xff };
+                if dtype == DType::Bool {
+                    b & 1
+                } else {
+                    b
+                }
+            })
+            .collect();
+        Array::from_le_bytes(dtype, shape, &bytes).unwrap()
+    }
+
+    /// Writes patches through direct chunks into a dataset with HDF5's pipeline for
+    /// `compression`, then checks that HDF5 reads back every patch, padding zeroed.
+    fn round_trip(compression: Option<Compression>, dtype: DType, series: bool) {
+        let codec = ChunkCodec::for_compression(compression);
+        assert!(
+            matches!(codec, ChunkCodec::Direct { .. }),
+            "{compression:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = hdf5::File::create(dir.path().join("t.h5")).unwrap();
+        let (stacked, chunk): (Vec<usize>, Vec<usize>) = match series {
+            true => (vec![3, 4, 2, 5, 6], vec![1, 1, 2, 5, 6]),
+            false => (vec![3, 2, 5, 6], vec![1, 2, 5, 6]),
+        };
+        let ds = file
+            .new_dataset_builder()
+            .chunk(chunk)
+            .set_filters(&filters(compression).unwrap())
+            .empty_as(type_descriptor(dtype))
+            .shape(stacked.clone())
+            .create("data")
+            .unwrap();
+        // Row 0 full, row 2 a short (padded) series, row 1 never written.
+        let lengths = [(0, 4, 7), (2, if series { 2 } else { 4 }, 9)];
+        let mut written = vec![];
+        for (row, len, seed) in lengths {
+            let mut shape = stacked[1..].to_vec();
+            if series {
+                shape[0] = len;
+            }
+            let array = random_array(dtype, &shape, seed);
+            for c in encode_patch(codec, &array, row, series) {
+                write_chunk(&ds, &c).unwrap();
+            }
+            written.push((row, array));
+        }
+        for (row, array) in &written {
+            let len = series.then(|| array.shape()[0]);
+            let back = with_dtype!(dtype, T => ds
+                .read_slice::<T, _, IxDyn>(patch_selection(&stacked, *row, len))
+                .map(Array::from_ndarray))
+            .unwrap();
+            assert_eq!(back.to_le_bytes(), array.to_le_bytes(), "{dtype} row {row}");
+        }
+        // Padding dates and the unwritten row read as the fill value.
+        let all = with_dtype!(dtype, T => ds
+            .read_dyn::<T>()
+            .map(Array::from_ndarray))
+        .unwrap();
+        let row_bytes = all.to_le_bytes().len() / 3;
+        let bytes = all.to_le_bytes();
+        assert!(bytes[row_bytes..2 * row_bytes].iter().all(|&b| b == 0));
+        if series {
+            let date = row_bytes / 4;
+            assert!(bytes[2 * row_bytes + 2 * date..].iter().all(|&b| b == 0));
+        }
+    }
+
+    #[test]
+    fn direct_chunks_read_back_through_the_hdf5_pipeline() {
+        let compressions = [None, Some(Compression::None), Some(Compression::Gzip(1))];
+        for compression in compressions {
+            for dtype in [DType::F16, DType::I64, DType::I16, DType::U8, DType::Bool] {
+                for series in [true, false] {
+                    round_trip(compression, dtype, series);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_compressions_stay_with_the_library() {
+        for c in [Compression::Lzf, Compression::Zstd(3)] {
+            assert_eq!(ChunkCodec::for_compression(Some(c)), ChunkCodec::Library);
+        }
+    }
+
+    #[test]
+    fn shuffle_transposes_bytes_by_element() {
+        assert_eq!(
+            shuffle(&[1, 2, 3, 4, 5, 6, 7], 2),
+            vec![1, 3, 5, 2, 4, 6, 7]
+        );
+        assert_eq!(shuffle(&[1, 2, 3], 1), vec![1, 2, 3]);
+        assert_eq!(shuffle(&[1, 2, 3], 4), vec![1, 2, 3]);
+    }
+}
