@@ -137,10 +137,22 @@ pub fn read_array(ds: &Dataset, stored: DType, shape: &[usize]) -> GdalResult<Ar
 
 fn write_bands<T: GdalType + Copy>(ds: &Dataset, a: &ArrayD<T>) -> GdalResult<()> {
     let (h, w, _) = raster_size(a.shape()).ok_or_else(|| bad_shape(a.shape()))?;
-    let data: Vec<T> = a.iter().copied().collect();
+    let owned;
+    let data = match a.as_slice() {
+        Some(data) => data,
+        None => {
+            owned = a.iter().copied().collect::<Vec<T>>();
+            &owned
+        }
+    };
+    // One plane-sized buffer, refilled per band: GDAL's `Buffer` owns its data.
+    let mut plane_buf = Vec::with_capacity(h * w);
     for (i, plane) in data.chunks(h * w).enumerate() {
-        let mut buffer = Buffer::new((w, h), plane.to_vec());
+        plane_buf.clear();
+        plane_buf.extend_from_slice(plane);
+        let mut buffer = Buffer::new((w, h), plane_buf);
         ds.rasterband(i + 1)?.write((0, 0), (w, h), &mut buffer)?;
+        plane_buf = buffer.into_shape_and_vec().1;
     }
     Ok(())
 }

@@ -119,11 +119,18 @@ impl GeoTiffWriter {
         Ok(entry)
     }
 
-    /// Fills an in-memory dataset and copies it to a GeoTIFF or COG: GTiff's `Create` cannot hold
-    /// a colour table on a multi-band file, while `CreateCopy` puts it in the `.aux.xml` sidecar.
+    /// Writes one TIFF: straight through the GTiff driver (`Create`, describe, fill) when it can
+    /// hold everything, else through an in-memory copy (see [`needs_copy`]).
     fn write_tif(&self, path: &Path, tif: &Tif) -> gdal::errors::Result<()> {
         let size = raster_size(&tif.entry.shape).unwrap_or_default();
         let (block, predictor) = (block_size(size.0, size.1), predictor(tif.entry.stored_as));
+        if !needs_copy(self.cog, tif.layer, tif.entry.stored_as, size.2) {
+            let gtiff = DriverManager::get_driver_by_name("GTiff")?;
+            let options = self.gtiff_options(block, predictor);
+            let mut ds = create_dataset(&gtiff, path, tif.entry.stored_as, size, &options)?;
+            fill(&mut ds, tif)?;
+            return ds.close();
+        }
         let mem = DriverManager::get_driver_by_name("MEM")?;
         let no_options = RasterCreationOptions::new();
         let mut ds = create_dataset(&mem, Path::new(""), tif.entry.stored_as, size, &no_options)?;
@@ -251,6 +258,13 @@ fn fill(ds: &mut Dataset, tif: &Tif) -> gdal::errors::Result<()> {
     write_array(ds, tif.stored)
 }
 
+/// True if a TIFF must be filled in memory and copied: COGs (the COG driver only copies), and a
+/// multi-band TARGET with its palette, since GTiff's `Create` refuses a colour table on a file of
+/// several samples per pixel while `CreateCopy` moves it to the `.aux.xml` sidecar.
+fn needs_copy(cog: bool, layer: Layer, stored: DType, bands: usize) -> bool {
+    cog || (layer == Layer::Target && bands > 1 && matches!(stored, DType::U8 | DType::U16))
+}
+
 /// GDAL's compression method and level for the user's choice (DEFLATE by default).
 fn compression_options(c: Option<Compression>) -> Result<(String, Option<String>)> {
     match c {
@@ -296,6 +310,11 @@ mod tests {
         assert_eq!(block_size(10980, 10980), 512);
         assert_eq!(predictor(DType::I16), 2);
         assert_eq!(predictor(DType::F64), 3);
+        assert!(needs_copy(false, Layer::Target, DType::U8, 3));
+        assert!(!needs_copy(false, Layer::Target, DType::U8, 1));
+        assert!(!needs_copy(false, Layer::Target, DType::I64, 3));
+        assert!(!needs_copy(false, Layer::S2, DType::I16, 700));
+        assert!(needs_copy(true, Layer::S2, DType::I16, 700));
         assert!(compression_options(Some(Compression::Lzf)).is_err());
         assert_eq!(compression_options(None).unwrap().0, "DEFLATE");
     }
