@@ -11,9 +11,9 @@ use gdal::Dataset;
 use geojson::{Geometry, GeometryValue};
 use half::f16;
 use ndarray::{ArrayD, IxDyn};
-use pastis_bridge::formats::{self, geotiff, Format, WriteOptions};
+use pastis_bridge::formats::geotiff;
 use pastis_bridge::georef::spatial_ref;
-use pastis_bridge::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch, PatchMeta};
+use pastis_bridge::model::{Array, DatasetMeta, Layer, Patch, PatchMeta};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -121,18 +121,7 @@ fn write_dataset(dir: &Path, patches: &[Patch]) -> PathBuf {
     meta.norms
         .insert(Layer::S2, json!({"Fold_1": {"mean": [1.0], "std": [2.0]}}));
     let src = dir.join("PASTIS");
-    let writer = formats::create(
-        Format::Pastis,
-        &src,
-        &meta,
-        &DatasetLayout::default(),
-        &WriteOptions::default(),
-    )
-    .unwrap();
-    for (i, p) in patches.iter().enumerate() {
-        writer.write_patch(i, p).unwrap();
-    }
-    writer.finish().unwrap();
+    common::write_pastis(&src, &meta, patches);
     src
 }
 
@@ -153,31 +142,12 @@ fn convert(src: &Path, dst: &Path, args: &[&str]) {
     );
 }
 
-/// Every file of a folder, relative path → bytes.
-fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(
-                    e.path().strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(e.path()).unwrap(),
-                );
-            }
-        }
-    }
-    out
-}
-
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 fn assert_same_dataset(a: &Path, b: &Path) {
-    let (fa, fb) = (files(a), files(b));
+    let (fa, fb) = (common::files(a), common::files(b));
     assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
     for (name, bytes) in &fa {
         if name.extension().is_some_and(|e| e == "npy") {

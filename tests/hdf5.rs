@@ -5,10 +5,8 @@ mod common;
 
 use common::{bin, fixture, run_python};
 use pastis_bridge::convert::{convert, ConvertOptions};
-use pastis_bridge::formats::{self, Compression, Format, WriteOptions};
-use pastis_bridge::model::{
-    Array, DType, DatasetLayout, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN,
-};
+use pastis_bridge::formats::{self, Compression, Format};
+use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -123,42 +121,13 @@ fn small_dataset(dir: &Path) -> PathBuf {
         json!({"Fold_1": {"mean": [-10.0], "std": [3.0]}}),
     );
     let root = dir.join("PASTIS-R");
-    let writer = formats::create(
-        Format::Pastis,
-        &root,
-        &meta,
-        &DatasetLayout::default(),
-        &WriteOptions::default(),
-    )
-    .unwrap();
-    for (i, p) in patches.iter().enumerate() {
-        writer.write_patch(i, p).unwrap();
-    }
-    writer.finish().unwrap();
+    common::write_pastis(&root, &meta, &patches);
     root
-}
-
-/// Every file under `root`, relative path -> bytes.
-fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 /// Asserts two PASTIS folders hold the same files with the same bytes.
 fn assert_same_folder(a: &Path, b: &Path) {
-    let (ta, tb) = (tree(a), tree(b));
+    let (ta, tb) = (common::files(a), common::files(b));
     assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
     for (name, bytes) in &ta {
         assert!(&tb[name] == bytes, "{} differs", name.display());
@@ -341,7 +310,7 @@ fn committed_fixture_round_trips_and_h5py_agrees() {
         .args(["--to", "pastis", "--quiet"])
         .assert()
         .success();
-    let (a, b) = (tree(&src), tree(&back));
+    let (a, b) = (common::files(&src), common::files(&back));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
         if name.extension().is_some_and(|e| e == "npy") {

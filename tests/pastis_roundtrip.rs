@@ -6,26 +6,7 @@ mod common;
 use common::{bin, fixture};
 use pastis_bridge::synth::{generate, SynthOptions};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-/// Every file under `root`, by relative path, with its bytes.
-fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
-                out.insert(rel, std::fs::read(&path).expect("read file"));
-            }
-        }
-    }
-    out
-}
+use std::path::Path;
 
 fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("valid JSON")
@@ -44,7 +25,7 @@ fn convert(src: &Path, dst: &Path, extra: &[&str]) {
 
 /// Asserts `dst` holds exactly the files of `src` (arrays byte for byte, JSON as values).
 fn assert_same(src: &Path, dst: &Path) {
-    let (a, b) = (files(src), files(dst));
+    let (a, b) = (common::files(src), common::files(dst));
     assert_eq!(
         a.keys().collect::<Vec<_>>(),
         b.keys().collect::<Vec<_>>(),
@@ -90,7 +71,7 @@ fn a_fold_selection_keeps_exactly_those_patches() {
     let dst = dir.path().join("folds");
     let src = fixture("PASTIS-R");
     convert(&src, &dst, &["--folds", "1,3"]);
-    let (a, b) = (files(&src), files(&dst));
+    let (a, b) = (common::files(&src), common::files(&dst));
     let meta = json(&b[Path::new("metadata.geojson")]);
     let kept: Vec<i64> = meta["features"]
         .as_array()

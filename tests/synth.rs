@@ -24,24 +24,6 @@ fn options(seed: u64) -> SynthOptions {
     }
 }
 
-/// Every file under `root`, by relative path, with its bytes.
-fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
-                out.insert(rel, std::fs::read(&path).expect("read file"));
-            }
-        }
-    }
-    out
-}
-
 fn synth_to(dir: &Path, options: &SynthOptions) -> PathBuf {
     let dst = dir.join("out");
     generate(&dst, options, false, &|_| {}).expect("generate");
@@ -74,9 +56,9 @@ fn ids(patch: &Patch) -> ndarray::Array2<i64> {
 #[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let (a, b, c) = (tempdir(), tempdir(), tempdir());
-    let first = files(&synth_to(a.path(), &options(1)));
-    let again = files(&synth_to(b.path(), &options(1)));
-    let other = files(&synth_to(c.path(), &options(2)));
+    let first = common::files(&synth_to(a.path(), &options(1)));
+    let again = common::files(&synth_to(b.path(), &options(1)));
+    let other = common::files(&synth_to(c.path(), &options(2)));
     assert_eq!(
         first.len(),
         3 * 8 + 4,
@@ -106,8 +88,8 @@ fn the_script_regenerates_the_committed_fixture_exactly() {
         .status()
         .expect("bash runs");
     assert!(status.success());
-    let fresh = files(&dir.path().join(FIXTURE));
-    let committed = files(&fixture(FIXTURE));
+    let fresh = common::files(&dir.path().join(FIXTURE));
+    let committed = common::files(&fixture(FIXTURE));
     assert_eq!(
         fresh.keys().collect::<Vec<_>>(),
         committed.keys().collect::<Vec<_>>()

@@ -9,8 +9,8 @@ mod common;
 use common::{bin, run_python};
 use half::f16;
 use ndarray::{ArrayD, IxDyn};
-use pastis_bridge::formats::{self, Format, WriteOptions};
-use pastis_bridge::model::{Array, DatasetLayout, DatasetMeta, Element, Layer, Patch, PatchMeta};
+use pastis_bridge::formats::{self, Format};
+use pastis_bridge::model::{Array, DatasetMeta, Element, Layer, Patch, PatchMeta};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -29,19 +29,7 @@ fn build_dataset(dir: &Path, n: usize, size: usize) -> PathBuf {
     let norm = json!({"Fold_1": {"mean": [1.5, 2.0], "std": [0.25, 3.0]}});
     meta.norms.insert(Layer::S2, norm.clone());
     meta.norms.insert(Layer::S1A, norm);
-    let options = WriteOptions::default();
-    let writer = formats::create(
-        Format::Pastis,
-        &root,
-        &meta,
-        &DatasetLayout::default(),
-        &options,
-    )
-    .unwrap();
-    for (i, p) in patches.iter().enumerate() {
-        writer.write_patch(i, p).unwrap();
-    }
-    writer.finish().unwrap();
+    common::write_pastis(&root, &meta, &patches);
     root
 }
 

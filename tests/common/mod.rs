@@ -71,3 +71,43 @@ fn copy_dir(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// Every file under `root`, by relative path, with its bytes.
+pub fn files(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
+                out.insert(rel, std::fs::read(&path).expect("read file"));
+            }
+        }
+    }
+    out
+}
+
+/// Writes `patches` with `meta` as a PASTIS folder at `root`, through the library's writer.
+pub fn write_pastis(
+    root: &Path,
+    meta: &pastis_bridge::model::DatasetMeta,
+    patches: &[pastis_bridge::model::Patch],
+) {
+    use pastis_bridge::formats::{self, Format, WriteOptions};
+    let layout = pastis_bridge::model::DatasetLayout::default();
+    let writer = formats::create(
+        Format::Pastis,
+        root,
+        meta,
+        &layout,
+        &WriteOptions::default(),
+    )
+    .expect("create the PASTIS writer");
+    for (i, p) in patches.iter().enumerate() {
+        writer.write_patch(i, p).expect("write a patch");
+    }
+    writer.finish().expect("finish the PASTIS folder");
+}
