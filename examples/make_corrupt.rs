@@ -111,28 +111,6 @@ fn case(base: &Path, out: &Path, name: &str) -> Res<PathBuf> {
     Ok(dst)
 }
 
-/// A `.npy` file from a header dictionary and a payload, padded as numpy pads (version 1.0).
-fn raw_npy(dict: &str, payload: &[u8]) -> Vec<u8> {
-    let mut dict = dict.to_string();
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(dict.as_bytes());
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    }
-}
-
 fn npy_file(dir: &Path, layer: Layer) -> PathBuf {
     dir.join(layer.folder())
         .join(format!("{}_{}.npy", layer.name(), IDS[1]))
@@ -148,9 +126,9 @@ fn write_big_endian(dir: &Path, layer: Layer) -> Res {
     let descr = a.dtype().npy_descr().replacen('<', ">", 1);
     let dict = format!(
         "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}, }}",
-        shape_text(a.shape())
+        pastis_bridge::npy::shape_literal(a.shape())
     );
-    std::fs::write(&path, raw_npy(&dict, &payload))?;
+    std::fs::write(&path, npy_file_bytes(&dict, &payload))?;
     Ok(())
 }
 
@@ -166,9 +144,9 @@ fn write_fortran(dir: &Path, layer: Layer) -> Res {
     let dict = format!(
         "{{'descr': '{}', 'fortran_order': True, 'shape': {}, }}",
         a.dtype().npy_descr(),
-        shape_text(a.shape())
+        pastis_bridge::npy::shape_literal(a.shape())
     );
-    std::fs::write(&path, raw_npy(&dict, &payload))?;
+    std::fs::write(&path, npy_file_bytes(&dict, &payload))?;
     Ok(())
 }
 
@@ -190,11 +168,17 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
 
     let dir = case(base, out, "npy-object-dtype")?;
     let dict = "{'descr': '|O', 'fortran_order': False, 'shape': (8, 8), }";
-    std::fs::write(npy_file(&dir, Layer::Heatmap), raw_npy(dict, &[0; 64]))?;
+    std::fs::write(
+        npy_file(&dir, Layer::Heatmap),
+        npy_file_bytes(dict, &[0; 64]),
+    )?;
 
     let dir = case(base, out, "npy-complex-dtype")?;
     let dict = "{'descr': '<c16', 'fortran_order': False, 'shape': (8, 8), }";
-    std::fs::write(npy_file(&dir, Layer::Heatmap), raw_npy(dict, &[0; 1024]))?;
+    std::fs::write(
+        npy_file(&dir, Layer::Heatmap),
+        npy_file_bytes(dict, &[0; 1024]),
+    )?;
 
     // Readable, to be converted: the same values as the base.
     let dir = case(base, out, "npy-big-endian")?;
@@ -317,4 +301,11 @@ fn parcels_cases(out: &Path) -> Res {
     let path = out.join("parcels-self-intersecting.geojson");
     std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")?;
     Ok(())
+}
+
+/// A `.npy` file from a header dictionary and a payload (format 1.0, padded as numpy pads).
+fn npy_file_bytes(dict: &str, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = pastis_bridge::npy::wrap_header(dict);
+    bytes.extend_from_slice(payload);
+    bytes
 }

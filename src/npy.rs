@@ -91,17 +91,24 @@ pub fn read_npy(path: &Path) -> Result<Array> {
     decode_payload(path, &header, bytes)
 }
 
-/// Bytes of the payload. ndarray needs the product of the non-zero axes to fit an `isize` even
-/// when another axis is 0, so that is checked too.
+/// Bytes of the payload. ndarray also needs the product of the non-zero axes (in elements, as
+/// `Array::from_le_bytes` checks it) to fit an `isize` even when another axis is 0.
 fn payload_len(path: &Path, spec: &ArraySpec) -> Result<usize> {
-    let product = |f: fn(usize) -> usize| {
-        spec.shape
-            .iter()
-            .try_fold(spec.dtype.size(), |acc, &d| acc.checked_mul(f(d)))
-            .filter(|&n| n <= isize::MAX as usize)
-    };
-    product(|d| d.max(1))
-        .and(product(|d| d))
+    let fits = |n: &usize| *n <= isize::MAX as usize;
+    let nonzero_elements = spec
+        .shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(fits);
+    let bytes = spec
+        .shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .and_then(|n| n.checked_mul(spec.dtype.size()))
+        .filter(fits);
+    nonzero_elements
+        .and(bytes)
         .ok_or_else(|| Error::invalid(path, format!("shape {:?} is too large", spec.shape)))
 }
 
@@ -132,34 +139,39 @@ fn decode_payload(path: &Path, header: &NpyHeader, mut bytes: Vec<u8>) -> Result
 /// keys sorted, room for the first axis to grow, padded with spaces to a multiple of 64 bytes.
 pub fn numpy_header(spec: &ArraySpec) -> Vec<u8> {
     const GROWTH_AXIS_MAX_DIGITS: usize = 21;
-    const ARRAY_ALIGN: usize = 64;
-    let shape = match spec.shape.len() {
-        0 => "()".to_string(),
-        1 => format!("({},)", spec.shape[0]),
-        _ => format!(
-            "({})",
-            spec.shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
     let mut dict = format!(
-        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
-        spec.dtype.npy_descr()
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+        spec.dtype.npy_descr(),
+        shape_literal(&spec.shape)
     );
     if let Some(first) = spec.shape.first() {
         let digits = first.to_string().len();
         dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
     }
+    wrap_header(&dict)
+}
+
+/// A shape as the Python tuple literal numpy writes: `()`, `(3,)`, `(3, 128, 128)`.
+pub fn shape_literal(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    }
+}
+
+/// A format-1.0 header around any header dictionary text, padded with spaces and a newline to a
+/// multiple of 64 bytes as numpy pads. The dictionary is not checked, so tests and the corrupt
+/// corpus can build hostile headers with it; a length beyond `u16` is written as `u16::MAX`.
+pub fn wrap_header(dict: &str) -> Vec<u8> {
+    const ARRAY_ALIGN: usize = 64;
     let prefix_len = 6 + 2 + 2; // magic, version, u16 header length
     let hlen = dict.len() + 1;
     let padlen = (ARRAY_ALIGN - (prefix_len + hlen) % ARRAY_ALIGN) % ARRAY_ALIGN;
     let header_len = hlen + padlen;
     let mut out = Vec::with_capacity(prefix_len + header_len);
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header_len as u16).to_le_bytes());
+    out.extend_from_slice(&u16::try_from(header_len).unwrap_or(u16::MAX).to_le_bytes());
     out.extend_from_slice(dict.as_bytes());
     out.extend(std::iter::repeat_n(b' ', padlen));
     out.push(b'\n');
@@ -189,14 +201,7 @@ mod tests {
     use super::*;
 
     fn write_raw(dir: &Path, name: &str, header_dict: &str, payload: &[u8]) -> std::path::PathBuf {
-        let mut dict = header_dict.to_string();
-        while !(10 + dict.len() + 1).is_multiple_of(64) {
-            dict.push(' ');
-        }
-        dict.push('\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(dict.as_bytes());
+        let mut bytes = wrap_header(header_dict);
         bytes.extend_from_slice(payload);
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -249,6 +254,33 @@ mod tests {
             &[0, 3, 1, 4, 2, 5],
         );
         assert_eq!(read_npy(&f).unwrap().to_le_bytes(), vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn empty_arrays_with_huge_axes_read_like_ndarray_allows() {
+        // Found by tests/robustness.rs: 0 elements, but the other axis times 2 bytes overflows.
+        let dir = tempfile::tempdir().unwrap();
+        let dict = format!(
+            "{{'descr': '<u2', 'fortran_order': False, 'shape': (0, {}), }}",
+            isize::MAX
+        );
+        let path = write_raw(dir.path(), "e.npy", &dict, &[]);
+        assert_eq!(read_npy(&path).unwrap().shape(), &[0, isize::MAX as usize]);
+        let dict = format!(
+            "{{'descr': '<u4', 'fortran_order': True, 'shape': ({}, 0), }}",
+            isize::MAX
+        );
+        let path = write_raw(dir.path(), "f.npy", &dict, &[]);
+        assert_eq!(read_npy(&path).unwrap().shape(), &[isize::MAX as usize, 0]);
+        let dict = format!(
+            "{{'descr': '<u2', 'fortran_order': False, 'shape': (2, {}), }}",
+            isize::MAX
+        );
+        let path = write_raw(dir.path(), "big.npy", &dict, &[]);
+        assert!(read_npy(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
     }
 
     #[test]

@@ -26,28 +26,6 @@ fn read_bytes(dir: &Path, bytes: &[u8]) -> pastis_bridge::Result<Array> {
     read_npy(&path)
 }
 
-/// A `.npy` file with a free-form header dictionary (version 1.0, padded as numpy pads).
-fn npy_bytes(dict: &str, payload: &[u8]) -> Vec<u8> {
-    let mut dict = dict.to_string();
-    while !(10 + dict.len() + 1).is_multiple_of(64) {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend_from_slice(&(dict.len().min(u16::MAX as usize) as u16).to_le_bytes());
-    bytes.extend_from_slice(dict.as_bytes());
-    bytes.extend_from_slice(payload);
-    bytes
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    match dims.len() {
-        1 => format!("({},)", dims[0]),
-        _ => format!("({})", dims.join(", ")),
-    }
-}
-
 /// Descriptors: every supported one in both byte orders, and unsupported or malformed ones.
 fn descr() -> impl Strategy<Value = String> {
     let known: Vec<String> = DType::ALL
@@ -151,9 +129,9 @@ proptest! {
         let dict = format!(
             "{{'descr': '{quoted}', 'fortran_order': {}, 'shape': {}, }}",
             if fortran { "True" } else { "False" },
-            shape_text(&shape)
+            pastis_bridge::npy::shape_literal(&shape)
         );
-        let got = read_bytes(dir.path(), &npy_bytes(&dict, &payload));
+        let got = read_bytes(dir.path(), &npy_file_bytes(&dict, &payload));
         match (expected(&descr, fortran, &shape, &payload), got) {
             (Some(want), Ok(got)) => prop_assert_eq!(got.to_le_bytes(), want.to_le_bytes()),
             (None, Err(e)) => prop_assert!(e.to_string().contains("x.npy"), "{}", e),
@@ -284,4 +262,11 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn base_metadata() -> Value {
     let path = common::fixture("corrupt/base/metadata.geojson");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A `.npy` file from a header dictionary and a payload (format 1.0, padded as numpy pads).
+fn npy_file_bytes(dict: &str, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = pastis_bridge::npy::wrap_header(dict);
+    bytes.extend_from_slice(payload);
+    bytes
 }
