@@ -57,6 +57,10 @@ pub enum Error {
     /// A usage error: options that contradict each other, an unknown patch id...
     #[error("{0}")]
     Usage(String),
+    /// A patch cannot be georeferenced (no footprint, a footprint that is not the patch's
+    /// square in its UTM zone, a declared CRS not understood); the problem names the patch.
+    #[error(transparent)]
+    Georef(crate::georef::GeorefProblem),
 }
 
 /// `Result` with [`Error`].

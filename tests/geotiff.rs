@@ -367,11 +367,19 @@ fn patches_without_tile_or_footprint_still_round_trip() {
         "{:?}",
         manifest.warnings
     );
+    // Without a TILE the zone comes from the footprint's centre: the same UTM 30N grid.
     let fitted = manifest.patches[&1].grid.as_ref().unwrap();
-    assert_eq!(fitted.epsg, 2154);
+    assert_eq!(fitted.epsg, 32630);
+    assert_eq!(
+        fitted.geotransform,
+        [641_230.0, 10.0, 0.0, 5_301_270.0, 0.0, -10.0]
+    );
     assert!(fitted.corner_error_m < 0.05, "{}", fitted.corner_error_m);
     let wkt = gdalinfo(&tif.join("TARGET/TARGET_1.tif"))["coordinateSystem"]["wkt"].clone();
-    assert!(wkt.as_str().unwrap().contains("ID[\"EPSG\",2154]"), "{wkt}");
+    assert!(
+        wkt.as_str().unwrap().contains("ID[\"EPSG\",32630]"),
+        "{wkt}"
+    );
     assert!(gdalinfo(&tif.join("TARGET/TARGET_2.tif"))["coordinateSystem"].is_null());
     assert_eq!(manifest.patches[&3].layers[&Layer::S2].file, None);
     convert(&tif, &back, &["--to", "pastis"]);

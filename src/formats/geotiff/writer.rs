@@ -60,14 +60,12 @@ impl GeoTiffWriter {
 
     /// The grid of a patch, with a warning when it is missing or does not match the footprint.
     fn grid(&self, meta: &PatchMeta, height: usize, width: usize) -> Result<Option<PatchGrid>> {
-        let grid = patch_grid(meta, height, width)?;
-        match &grid {
-            None => self.warn(format!("patch {}: no footprint, TIFFs not georeferenced", meta.id)),
-            Some(g) if !g.is_exact() => self.warn(format!(
-                "patch {}: the {height}x{width} grid's corners are {:.2} m from the footprint (EPSG:{})",
-                meta.id, g.corner_error_m, g.epsg
-            )),
-            Some(_) => {}
+        let grid = patch_grid(self.meta.crs.as_deref(), meta, height, width)?;
+        if grid.is_none() {
+            self.warn(format!(
+                "patch {}: no footprint, TIFFs not georeferenced",
+                meta.id
+            ));
         }
         Ok(grid)
     }

@@ -343,7 +343,7 @@ fn write_grids(
     for p in &meta.patches {
         // The grid is derived from the footprint, which `feature` keeps verbatim: a footprint
         // that cannot be georeferenced gets the sentinels rather than stopping the export.
-        let grid = size.and_then(|(h, w)| patch_grid(p, h, w).ok().flatten());
+        let grid = size.and_then(|(h, w)| patch_grid(meta.crs.as_deref(), p, h, w).ok().flatten());
         epsg.push(grid.as_ref().map_or(0, |g| g.epsg as i32));
         transform.extend(grid.map_or([f64::NAN; 6], |g| g.geotransform));
     }

@@ -93,7 +93,8 @@ fn write_grids(sink: &ColumnSink, meta: &DatasetMeta, layout: &DatasetLayout) ->
         let Some((h, w)) = spatial_size(layout, i) else {
             continue;
         };
-        if let Some(grid) = patch_grid(p, h, w)? {
+        // Implausible footprints get the sentinels: the footprint itself is kept in `feature`.
+        if let Ok(Some(grid)) = patch_grid(meta.crs.as_deref(), p, h, w) {
             epsg[i] = i32::try_from(grid.epsg).unwrap_or(0);
             transform[i * 6..i * 6 + 6].copy_from_slice(&grid.geotransform);
         }
