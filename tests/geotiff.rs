@@ -375,6 +375,15 @@ fn patches_without_tile_or_footprint_still_round_trip() {
         [641_230.0, 10.0, 0.0, 5_301_270.0, 0.0, -10.0]
     );
     assert!(fitted.corner_error_m < 0.05, "{}", fitted.corner_error_m);
+    assert!(
+        fitted
+            .zone
+            .starts_with("no TILE: zone from the footprint centre (lon -1.1"),
+        "{}",
+        fitted.zone
+    );
+    let tiled = manifest.patches[&3].grid.as_ref().unwrap();
+    assert_eq!(tiled.zone, "zone from TILE t30uxv");
     let wkt = gdalinfo(&tif.join("TARGET/TARGET_1.tif"))["coordinateSystem"]["wkt"].clone();
     assert!(
         wkt.as_str().unwrap().contains("ID[\"EPSG\",32630]"),

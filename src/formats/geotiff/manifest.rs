@@ -54,6 +54,10 @@ pub struct GridEntry {
     pub geotransform: [f64; 6],
     /// Distance between the raster corners and the footprint, in metres.
     pub corner_error_m: f64,
+    /// Where the UTM zone came from (`zone from TILE t30uxv`, or the footprint's centre when
+    /// the patch has no TILE); empty in manifests written before it was recorded.
+    #[serde(default)]
+    pub zone: String,
 }
 
 impl From<&PatchGrid> for GridEntry {
@@ -62,6 +66,7 @@ impl From<&PatchGrid> for GridEntry {
             epsg: g.epsg,
             geotransform: g.geotransform,
             corner_error_m: g.corner_error_m,
+            zone: g.zone.to_string(),
         }
     }
 }
