@@ -35,13 +35,13 @@ impl Moto {
             .expect("moto starts: pip install -r scripts/requirements-interop.txt");
         let stderr = child.stderr.take().expect("stderr is piped");
         let port = match read_port(stderr) {
-            Some(port) => port,
-            None => {
+            Ok(port) => port,
+            Err(said) => {
                 let _ = child.kill();
                 let status = child.wait();
                 panic!(
-                    "moto did not report its port within {START_TIMEOUT:?} ({status:?}): \
-                     is moto[server] installed in the venv?"
+                    "moto did not report its port ({status:?}): is moto[server] installed in \
+                     the venv? {said}"
                 );
             }
         };
@@ -142,21 +142,37 @@ impl Drop for Moto {
 }
 
 /// The port of werkzeug's start-up line ` * Running on http://127.0.0.1:PORT`, read from moto's
-/// stderr; `None` if moto ends or stays silent for [`START_TIMEOUT`]. A thread keeps draining
-/// stderr afterwards (moto logs every request there), so moto never blocks on a full pipe.
-fn read_port(stderr: ChildStderr) -> Option<u16> {
+/// stderr; otherwise what moto said before it ended or stayed silent for [`START_TIMEOUT`]. A
+/// thread keeps draining stderr afterwards (moto logs every request there), so moto never blocks
+/// on a full pipe.
+fn read_port(stderr: ChildStderr) -> Result<u16, String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        let mut seen = String::new();
         let mut tx = Some(tx);
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            let port = line
-                .split_once(" * Running on http://127.0.0.1:")
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let port = text
+                .split_once("Running on http://127.0.0.1:")
                 .and_then(|(_, rest)| rest.trim().parse::<u16>().ok());
-            if let (Some(port), Some(sender)) = (port, tx.take()) {
-                let _ = sender.send(port);
+            match (port, tx.take()) {
+                (Some(port), Some(sender)) => {
+                    let _ = sender.send(Ok(port));
+                }
+                (None, Some(sender)) => {
+                    seen.push_str(&text);
+                    tx = Some(sender);
+                }
+                (_, None) => {}
             }
+            line.clear();
+        }
+        if let Some(sender) = tx {
+            let _ = sender.send(Err(format!("moto's stderr ended:\n{seen}")));
         }
     });
-    rx.recv_timeout(START_TIMEOUT).ok()
+    rx.recv_timeout(START_TIMEOUT)
+        .unwrap_or_else(|_| Err(format!("moto said nothing within {START_TIMEOUT:?}")))
 }
