@@ -51,27 +51,6 @@ const KNOWN_GAPS: &[(&str, &str, &str)] = &[
         "chain",
         "verify src a.zarr: S1A is only in A",
     ),
-    // Issue #13, Point footprints: HDF5 and PASTIS carry them; Zarr and GeoTIFF fail on the grid.
-    (
-        "footprint-Point",
-        "zarr3",
-        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
-    ),
-    (
-        "footprint-Point",
-        "zarr2",
-        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
-    ),
-    (
-        "footprint-Point",
-        "geotiff",
-        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
-    ),
-    (
-        "footprint-Point",
-        "chain",
-        "exit 2 at PASTIS -> Zarr, as above",
-    ),
 ];
 
 fn is_known_gap(case: &str, writer: &str) -> bool {

@@ -403,7 +403,25 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
     ]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("patch 20000: footprint centre"), "{stderr}");
-    // The ungeoreferenceable patches alone are refused too; the good one converts.
+    // With --no-georef the export succeeds: no CRS anywhere, each patch's reason in the manifest.
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        tif.as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+        os("--no-georef"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    for (id, words) in planted(&dir.path().join("again")).1 {
+        let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
+        assert!(info["coordinateSystem"].is_null(), "{id}: {info}");
+        let why = manifest.patches[&id].not_georeferenced.as_deref().unwrap();
+        assert!(why.contains(words), "{id}: {why}");
+    }
+    // The good patches alone convert, georeferenced.
     let (code, stderr) = run(&[
         os("convert"),
         root.as_os_str(),

@@ -127,6 +127,11 @@ pub struct ConvertArgs {
     /// GeoTIFF: write Cloud Optimized GeoTIFFs.
     #[arg(long)]
     pub cog: bool,
+    /// GeoTIFF: write the TIFFs without CRS, on a pixel grid (origin 0,0, 1 unit per pixel), for
+    /// datasets whose footprints do not give the patches' grids; the manifest records why.
+    /// Without it such a patch stops the export (exit 2).
+    #[arg(long)]
+    pub no_georef: bool,
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
     pub modalities: Option<Vec<Layer>>,

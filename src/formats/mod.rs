@@ -201,6 +201,10 @@ pub struct WriteOptions {
     pub zarr_version: u8,
     /// GeoTIFF: write Cloud Optimized GeoTIFFs.
     pub cog: bool,
+    /// GeoTIFF: write every TIFF without CRS, on the pixel grid `[0, 1, 0, 0, 0, -1]`, and record
+    /// in the manifest why (each patch's [`crate::georef::GeorefProblem`]); without it a patch
+    /// whose grid cannot be recovered stops the export. Never a guessed CRS.
+    pub no_georef: bool,
     /// Continue an interrupted output (`NAME.partial`) instead of starting over; only for
     /// formats where [`Format::can_resume`].
     pub resume: bool,
@@ -213,6 +217,7 @@ impl Default for WriteOptions {
             compression: None,
             zarr_version: 3,
             cog: false,
+            no_georef: false,
             resume: false,
         }
     }

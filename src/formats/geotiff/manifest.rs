@@ -39,8 +39,11 @@ pub struct Manifest {
 /// One patch of the manifest.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PatchEntry {
-    /// The pixel grid the TIFFs were georeferenced with, if the patch has a footprint.
+    /// The pixel grid the TIFFs were georeferenced with (none with `--no-georef`).
     pub grid: Option<GridEntry>,
+    /// Why the TIFFs have no CRS (`--no-georef`, and the patch's georeferencing problem if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_georeferenced: Option<String>,
     /// Each layer written.
     pub layers: BTreeMap<Layer, LayerEntry>,
 }

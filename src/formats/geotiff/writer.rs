@@ -4,7 +4,7 @@ use super::manifest::{GridEntry, LayerEntry, Manifest, PatchEntry};
 use super::raster::{create_dataset, raster_size, stored_dtype, to_stored, write_array};
 use super::{bands, gdal_error, mosaic, tif_name, FORMAT};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
-use crate::georef::{patch_grid, spatial_ref, PatchGrid};
+use crate::georef::{recover_grid, spatial_ref, FootprintCrs, PatchGrid};
 use crate::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta};
 use crate::output::StagedPath;
 use crate::{Error, Result};
@@ -21,6 +21,7 @@ pub struct GeoTiffWriter {
     staged: StagedPath,
     meta: DatasetMeta,
     cog: bool,
+    no_georef: bool,
     compression: (String, Option<String>),
     patches: Mutex<BTreeMap<i64, PatchEntry>>,
     warnings: Mutex<Vec<String>>,
@@ -45,29 +46,25 @@ impl GeoTiffWriter {
             staged,
             meta: meta.clone(),
             cog: options.cog,
+            no_georef: options.no_georef,
             compression,
             patches: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
         })
     }
 
-    fn warn(&self, message: String) {
-        eprintln!("warning: {message}");
-        if let Ok(mut w) = self.warnings.lock() {
-            w.push(message);
-        }
-    }
-
-    /// The grid of a patch, with a warning when it is missing or does not match the footprint.
-    fn grid(&self, meta: &PatchMeta, height: usize, width: usize) -> Result<Option<PatchGrid>> {
-        let grid = patch_grid(self.meta.crs.as_deref(), meta, height, width)?;
-        if grid.is_none() {
-            self.warn(format!(
-                "patch {}: no footprint, TIFFs not georeferenced",
-                meta.id
-            ));
-        }
-        Ok(grid)
+    /// The grid of a patch, or (with `no_georef`) why its TIFFs have none. Errors: the
+    /// [`crate::georef::GeorefProblem`] of a patch whose grid cannot be recovered, unless
+    /// `no_georef`.
+    fn grid(&self, meta: &PatchMeta, height: usize, width: usize) -> Result<GridOrWhyNot> {
+        let grid = FootprintCrs::from_declared(self.meta.crs.as_deref())
+            .and_then(|crs| recover_grid(crs, meta, height, width));
+        Ok(match (grid, self.no_georef) {
+            (Ok(_), true) => Err(NO_GEOREF.to_string()),
+            (Err(problem), true) => Err(format!("{NO_GEOREF}; {problem}")),
+            (Ok(grid), false) => Ok(grid),
+            (Err(problem), false) => return Err(Error::Georef(problem)),
+        })
     }
 
     fn write_layer(
@@ -110,7 +107,7 @@ impl GeoTiffWriter {
             meta: &patch.meta,
             entry: &entry,
             stored: &stored,
-            grid: grid.as_ref(),
+            grid: grid.as_ref().ok(),
         };
         self.write_tif(&path, &tif).map_err(gdal_error(&path))?;
         entry.file = Some(name);
@@ -203,8 +200,18 @@ impl Drop for QuietErrors {
     }
 }
 
+/// Why a patch's TIFFs have no CRS when written with `no_georef`.
+const NO_GEOREF: &str = "written with --no-georef: no CRS, pixel grid [0, 1, 0, 0, 0, -1]";
+
+/// A patch's grid, or why its TIFFs are not georeferenced.
+type GridOrWhyNot = std::result::Result<PatchGrid, String>;
+
 /// Grids of a patch per raster size (layers almost always share one).
-type Grids = BTreeMap<(usize, usize), Option<PatchGrid>>;
+type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
+
+/// The geotransform of TIFFs without CRS: pixel (column, row) at (x, y) = (column, -row), as
+/// GDAL and QGIS show a raster that is not georeferenced.
+pub const PIXEL_GRID: [f64; 6] = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0];
 
 impl DatasetWriter for GeoTiffWriter {
     fn write_patch(&self, _index: usize, patch: &Patch) -> Result<()> {
@@ -216,6 +223,7 @@ impl DatasetWriter for GeoTiffWriter {
                 .insert(layer, self.write_layer(patch, layer, array, &mut grids)?);
         }
         entry.grid = grids.values().flatten().next().map(GridEntry::from);
+        entry.not_georeferenced = grids.values().find_map(|g| g.as_ref().err().cloned());
         entry.save(self.staged.path(), patch.id())?;
         let mut patches = self
             .patches
@@ -251,6 +259,9 @@ fn fill(ds: &mut Dataset, tif: &Tif) -> gdal::errors::Result<()> {
         ds.set_geo_transform(&gt)?;
         let error = format!("{:.4}", grid.corner_error_m);
         gdal::Metadata::set_metadata_item(ds, "CORNER_ERROR_M", &error, "")?;
+    } else {
+        let gt: GeoTransform = PIXEL_GRID;
+        ds.set_geo_transform(&gt)?;
     }
     bands::describe(ds, tif.layer, tif.meta, tif.entry)?;
     write_array(ds, tif.stored)
