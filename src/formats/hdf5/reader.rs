@@ -50,6 +50,14 @@ impl Source<'_> {
 }
 
 impl StackedSource for Source<'_> {
+    fn container(&self) -> &'static str {
+        "HDF5 file"
+    }
+
+    fn item(&self) -> &'static str {
+        "dataset"
+    }
+
     fn layout_attribute(&self) -> Result<Option<String>> {
         read_string_attr(self.path, self.file, "pastis_bridge_layout")
     }
@@ -89,7 +97,7 @@ impl Hdf5Reader {
     pub fn open(path: &Path) -> Result<Hdf5Reader> {
         let file = super::file_options().open(path).map_err(h5err(path))?;
         let source = Source { path, file: &file };
-        let stacked = stacked::read::interpret(path, "HDF5 file", &source)?;
+        let stacked = stacked::read::interpret(path, &source)?;
         let mut layers = BTreeMap::new();
         for (layer, index) in stacked.layers {
             let data = file.dataset(layer.name()).map_err(h5err(path))?;

@@ -23,6 +23,10 @@ pub enum LayoutVersion {
 
 /// How a format gives access to the arrays of a stacked dataset, by name.
 pub trait StackedSource {
+    /// What the dataset is, for errors: "Zarr store", "HDF5 file".
+    fn container(&self) -> &'static str;
+    /// What one of its arrays is called, for errors: "array", "dataset".
+    fn item(&self) -> &'static str;
     /// The root's `pastis_bridge_layout` attribute, `None` if it has none.
     fn layout_attribute(&self) -> Result<Option<String>>;
     /// The dataset attributes the metadata is rebuilt from (`crs`, `collection`, `norm`).
@@ -63,10 +67,10 @@ pub struct Stacked {
     pub layers: BTreeMap<Layer, LayerIndex>,
 }
 
-/// Reads and checks the layout of the dataset at `path` (`what` names the kind of container in
-/// errors: "Zarr store", "HDF5 file").
-pub fn interpret(path: &Path, what: &str, source: &dyn StackedSource) -> Result<Stacked> {
-    let version = layout_version(path, what, source.layout_attribute()?.as_deref())?;
+/// Reads and checks the layout of the dataset at `path`.
+pub fn interpret(path: &Path, source: &dyn StackedSource) -> Result<Stacked> {
+    let attribute = source.layout_attribute()?;
+    let version = layout_version(path, source.container(), attribute.as_deref())?;
     let features = source.strings(names::FEATURE)?;
     let meta = dataset_meta(path, &source.attributes()?, &features)?;
     let ids = source.i64s(names::ID_PATCH)?;
@@ -81,7 +85,7 @@ pub fn interpret(path: &Path, what: &str, source: &dyn StackedSource) -> Result<
         if source.has(layer.name())? {
             layers.insert(layer, layer_index(path, version, &meta, layer, source)?);
         } else {
-            check_no_column(path, what, layer, source)?;
+            check_no_column(path, layer, source)?;
         }
     }
     let rows = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
@@ -261,12 +265,7 @@ fn per_patch<T>(path: &Path, name: &str, values: Vec<T>, n: usize) -> Result<Vec
 }
 
 /// Fails if a per-patch column of `layer` exists without its data array (a damaged dataset).
-fn check_no_column(
-    path: &Path,
-    what: &str,
-    layer: Layer,
-    source: &dyn StackedSource,
-) -> Result<()> {
+fn check_no_column(path: &Path, layer: Layer, source: &dyn StackedSource) -> Result<()> {
     let mut columns = vec![];
     if layer.is_series() {
         columns.extend([length_name(layer), dates_name(layer)]);
@@ -274,14 +273,10 @@ fn check_no_column(
     columns.push(present_name(layer));
     for column in columns {
         if source.has(&column)? {
-            let kind = if what.starts_with("HDF5") {
-                "dataset"
-            } else {
-                "array"
-            };
+            let item = source.item();
             return Err(Error::invalid(
                 path,
-                format!("{kind} {layer} is missing, but {column} says which patches have it"),
+                format!("{item} {layer} is missing, but {column} says which patches have it"),
             ));
         }
     }

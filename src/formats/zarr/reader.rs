@@ -37,6 +37,14 @@ struct Source<'a> {
 }
 
 impl StackedSource for Source<'_> {
+    fn container(&self) -> &'static str {
+        "Zarr store"
+    }
+
+    fn item(&self) -> &'static str {
+        "array"
+    }
+
     fn layout_attribute(&self) -> Result<Option<String>> {
         Ok(self
             .group
@@ -87,7 +95,7 @@ impl ZarrReader {
             store: &store,
             group,
         };
-        let stacked = stacked::read::interpret(path, "Zarr store", &source)?;
+        let stacked = stacked::read::interpret(path, &source)?;
         let mut layers = BTreeMap::new();
         for (layer, index) in stacked.layers {
             let array = open_array(path, &store, layer.name())?;
