@@ -3,8 +3,8 @@
 //! per-patch metadata as arrays. Both formats build their arrays from these descriptions, so the
 //! two layouts cannot drift apart. docs/zarr-layout.md and docs/hdf5-layout.md explain it.
 
-use crate::formats::pastis::metadata::{metadata_document, parse_metadata};
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
+use crate::model::metadata_geojson::{metadata_document, parse_metadata};
 use crate::model::{DType, DatasetLayout, DatasetMeta, Layer, PatchMeta};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
