@@ -4,6 +4,7 @@
 //! A conversion is always `writer.write_patch(reader.read_patch(id))`, patch by patch; no format
 //! knows about another, and nothing above the formats names one: it asks its driver.
 
+mod driver;
 pub mod geotiff;
 pub mod hdf5;
 pub mod location;
@@ -13,8 +14,8 @@ pub mod registry;
 pub mod stacked;
 pub mod zarr;
 
+pub use driver::{Capabilities, Driver};
 pub use options::{Compression, CreationOption, CreationOptions, WriteOptions};
-pub use registry::{Capabilities, Driver};
 
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::warnings::Warnings;
