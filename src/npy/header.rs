@@ -46,9 +46,10 @@ pub enum HeaderError {
         /// Bytes in the file.
         available: u64,
     },
-    /// Longer than numpy reads by default.
-    #[error("the header holds {0} characters; numpy.load refuses more than {MAX_HEADER_CHARS}")]
-    TooLong(usize),
+    /// Longer than numpy reads by default: the length in characters, or in bytes when the
+    /// header could not even hold few enough characters (more than 4 bytes per character).
+    #[error("the header is {0} long; numpy.load refuses more than {MAX_HEADER_CHARS} characters")]
+    TooLong(String),
     /// A format-3.0 header that is not UTF-8.
     #[error("a format 3.0 header must be UTF-8")]
     NotUtf8,
@@ -131,6 +132,10 @@ pub fn read<R: Read>(reader: &mut R, file_len: u64) -> Result<RawHeader, ReadErr
     if data_offset > file_len {
         return Err(truncated(data_offset).into());
     }
+    // UTF-8 takes at most 4 bytes a character: a longer header is refused before it is read.
+    if header_len > 4 * MAX_HEADER_CHARS as u64 {
+        return Err(HeaderError::TooLong(format!("{header_len} bytes")).into());
+    }
     let mut bytes = vec![0u8; header_len as usize];
     read_exact_or(reader, &mut bytes, || truncated(data_offset))?;
     let text = decode(&bytes, version)?;
@@ -171,7 +176,7 @@ fn decode(bytes: &[u8], version: (u8, u8)) -> Result<String, HeaderError> {
     };
     let chars = text.chars().count();
     if chars > MAX_HEADER_CHARS {
-        return Err(HeaderError::TooLong(chars));
+        return Err(HeaderError::TooLong(format!("{chars} characters")));
     }
     Ok(text)
 }
@@ -529,7 +534,10 @@ mod tests {
         );
         big.extend((dict.len() as u32).to_le_bytes());
         big.extend(dict.as_bytes());
-        assert!(read_bytes(&big).contains("refuses more than 10000"));
+        assert!(read_bytes(&big).contains("characters long; numpy.load refuses more than 10000"));
+        let mut huge = b"\x93NUMPY\x02\x00\x00\x00\x01\x00".to_vec();
+        huge.resize(0x10000 + 12, b' ');
+        assert!(read_bytes(&huge).contains("is 65536 bytes long"));
         let mut v3 = b"\x93NUMPY\x03\x00\x02\x00\x00\x00".to_vec();
         v3.extend(b"\xff\n");
         assert!(read_bytes(&v3).contains("must be UTF-8"));
