@@ -8,13 +8,20 @@ use pastis_bridge::formats::pastis::metadata::parse_metadata;
 use pastis_bridge::model::{Array, DType};
 use pastis_bridge::npy::{numpy_header, read_npy, write_npy};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+/// 200 cases per property; every failing case found is saved to the committed
+/// `proptest-regressions/robustness.txt` and replayed first on every later run. (proptest's default
+/// `SourceParallel` looks for a `lib.rs` beside the test, which `tests/` lacks, so the path is given.)
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 200,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/robustness.txt"
+        )))),
         ..ProptestConfig::default()
     }
 }

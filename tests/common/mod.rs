@@ -111,3 +111,5 @@ pub fn write_pastis(
     }
     writer.finish().expect("finish the PASTIS folder");
 }
+
+pub mod awkward;

@@ -1,14 +1,19 @@
 //! A real S3-compatible server for the object-storage tests: moto's standalone server (PyPI
 //! `moto[server]`, pinned in scripts/requirements-interop.txt) from the interoperability venv,
-//! on a free port of 127.0.0.1, killed when dropped. The tests talk to it over HTTP through the
+//! on 127.0.0.1, killed when dropped. moto binds port 0 itself and the port is read back from its
+//! start-up line, so no other process can take the port between choosing and binding it. The tests talk to it over HTTP through the
 //! same `object_store` client as real S3; nothing of the client is mocked.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use super::common::python;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStderr, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How long moto may take to start (a cold venv imports boto and flask).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running moto server with one bucket.
 pub struct Moto {
@@ -19,23 +24,27 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto on a free loopback port, waits until it answers and creates `bucket`.
+    /// Starts moto on a port the OS gives it, waits until it answers and creates `bucket`.
     /// Panics (the test fails loudly) if moto is not installed or does not start.
     pub fn start(bucket: &str) -> Moto {
-        let port = free_port();
-        let child = python()
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+        let mut child = python()
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("moto starts: pip install -r scripts/requirements-interop.txt");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let port = match read_port(stderr) {
+            Ok(port) => port,
+            Err(said) => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "moto did not report its port ({status:?}): is moto[server] installed in \
+                     the venv? {said}"
+                );
+            }
+        };
         let mut moto = Moto {
             child,
             port,
@@ -79,7 +88,7 @@ impl Moto {
 
     fn wait_ready(&mut self) {
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(60) {
+        while start.elapsed() < START_TIMEOUT {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("moto exited at start ({status}): is moto[server] installed in the venv?");
             }
@@ -132,11 +141,38 @@ impl Drop for Moto {
     }
 }
 
-/// A port nobody listens on now (the OS picks it).
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port of werkzeug's start-up line ` * Running on http://127.0.0.1:PORT`, read from moto's
+/// stderr; otherwise what moto said before it ended or stayed silent for [`START_TIMEOUT`]. A
+/// thread keeps draining stderr afterwards (moto logs every request there), so moto never blocks
+/// on a full pipe.
+fn read_port(stderr: ChildStderr) -> Result<u16, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        let mut seen = String::new();
+        let mut tx = Some(tx);
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let port = text
+                .split_once("Running on http://127.0.0.1:")
+                .and_then(|(_, rest)| rest.trim().parse::<u16>().ok());
+            match (port, tx.take()) {
+                (Some(port), Some(sender)) => {
+                    let _ = sender.send(Ok(port));
+                }
+                (None, Some(sender)) => {
+                    seen.push_str(&text);
+                    tx = Some(sender);
+                }
+                (_, None) => {}
+            }
+            line.clear();
+        }
+        if let Some(sender) = tx {
+            let _ = sender.send(Err(format!("moto's stderr ended:\n{seen}")));
+        }
+    });
+    rx.recv_timeout(START_TIMEOUT)
+        .unwrap_or_else(|_| Err(format!("moto said nothing within {START_TIMEOUT:?}")))
 }

@@ -35,7 +35,7 @@ pub fn to_stored(array: &Array) -> Cow<'_, Array> {
     match array {
         Array::Bool(a) => Cow::Owned(Array::U8(a.mapv(u8::from))),
         Array::I8(a) => Cow::Owned(Array::I16(a.mapv(i16::from))),
-        Array::F16(a) => Cow::Owned(Array::F32(a.mapv(f32::from))),
+        Array::F16(a) => Cow::Owned(Array::F32(a.mapv(f16_to_f32_exact))),
         other => Cow::Borrowed(other),
     }
 }
@@ -49,9 +49,34 @@ pub fn from_stored(stored: Array, dtype: DType) -> Option<Array> {
         (Array::I16(a), DType::I8) if a.iter().all(|&v| i8::try_from(v).is_ok()) => {
             Some(Array::I8(a.mapv(|v| v as i8)))
         }
-        (Array::F32(a), DType::F16) => Some(Array::F16(a.mapv(f16::from_f32))),
+        (Array::F32(a), DType::F16) => Some(Array::F16(a.mapv(f32_to_f16_exact))),
         (a, d) if a.dtype() == d => Some(a),
         _ => None,
+    }
+}
+
+/// Widens a float16 bit for bit: NaNs keep sign and payload and stay signalling if they were
+/// (`half`'s conversion, like the F16C instruction, sets the quiet bit).
+fn f16_to_f32_exact(v: f16) -> f32 {
+    let bits = v.to_bits();
+    if v.is_nan() {
+        let (sign, payload) = (u32::from(bits & 0x8000), u32::from(bits & 0x03FF));
+        f32::from_bits(sign << 16 | 0x7F80_0000 | payload << 13)
+    } else {
+        f32::from(v)
+    }
+}
+
+/// The inverse of [`f16_to_f32_exact`] for the values it gives; other values are rounded.
+fn f32_to_f16_exact(v: f32) -> f16 {
+    if v.is_nan() {
+        let bits = v.to_bits();
+        let (sign, payload) = ((bits >> 16) & 0x8000, (bits >> 13) & 0x03FF);
+        // A payload only in the low 13 bits (not from a float16) still has to stay a NaN.
+        let payload = if payload == 0 { 0x0200 } else { payload };
+        f16::from_bits((sign | 0x7C00 | payload) as u16)
+    } else {
+        f16::from_f32(v)
     }
 }
 
@@ -185,6 +210,11 @@ mod tests {
     #[test]
     fn stored_types_round_trip() {
         let f = Array::F16(ArrayD::from_elem(IxDyn(&[2, 2]), f16::from_f32(-1.5)));
+        // Every float16 bit pattern survives, signalling NaNs included (found by tests/conformance.rs).
+        for bits in 0..=u16::MAX {
+            let v = f16::from_bits(bits);
+            assert_eq!(f32_to_f16_exact(f16_to_f32_exact(v)).to_bits(), bits);
+        }
         let stored = to_stored(&f).into_owned();
         assert_eq!(stored.dtype(), DType::F32);
         assert_eq!(from_stored(stored, DType::F16), Some(f));

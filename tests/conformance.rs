@@ -1,0 +1,390 @@
+//! The conformance suite every format runs: each awkward case of `common::awkward` is written as
+//! a PASTIS folder, converted through every writer (pastis, zarr v3, zarr v2, hdf5, geotiff) with
+//! the real binary and read back to PASTIS, and the `.npy` files compared byte for byte (so bit
+//! for bit: -0.0, NaN payloads and signalling NaNs must survive). The chain PASTIS -> Zarr -> HDF5
+//! -> PASTIS is checked with `verify`. A writer that cannot carry a case must refuse it with exit
+//! 2, a message naming the patch and layer, the same message whichever writer, and no output left.
+//!
+//! Cases that fail today because of library bugs are listed in [`KNOWN_GAPS`];
+//! `known_gaps_are_still_gaps` fails as soon as one is fixed, so the list cannot rot.
+#![allow(clippy::unwrap_used)] // test helpers: a failure should panic with its message
+
+mod common;
+
+use common::awkward::{cases, same_bits, Case, Writer, WRITERS};
+use common::bin;
+use pastis_bridge::formats;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Known library bugs: (case, writer or `chain`, what happens instead). Each one is reported to
+/// the lead; remove the line when the bug is fixed (`known_gaps_are_still_gaps` says when).
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[
+    // Issue #13, stacked layout: Zarr takes `S2_length` 0 for "absent" (HDF5 keeps the series).
+    (
+        "series-T0",
+        "zarr3",
+        "exit 0, but reads back without DATA_S2/S2_1.npy",
+    ),
+    (
+        "series-T0",
+        "zarr2",
+        "exit 0, but reads back without DATA_S2/S2_1.npy",
+    ),
+    (
+        "series-T0",
+        "chain",
+        "verify src a.zarr: patch 1 S2 is only in A",
+    ),
+    (
+        "series-T0-everywhere",
+        "zarr3",
+        "exit 0, but reads back without S1A",
+    ),
+    (
+        "series-T0-everywhere",
+        "zarr2",
+        "exit 0, but reads back without S1A",
+    ),
+    (
+        "series-T0-everywhere",
+        "chain",
+        "verify src a.zarr: S1A is only in A",
+    ),
+    // Issue #13, Point footprints: HDF5 and PASTIS carry them; Zarr and GeoTIFF fail on the grid.
+    (
+        "footprint-Point",
+        "zarr3",
+        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
+    ),
+    (
+        "footprint-Point",
+        "zarr2",
+        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
+    ),
+    (
+        "footprint-Point",
+        "geotiff",
+        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
+    ),
+    (
+        "footprint-Point",
+        "chain",
+        "exit 2 at PASTIS -> Zarr, as above",
+    ),
+];
+
+fn is_known_gap(case: &str, writer: &str) -> bool {
+    KNOWN_GAPS
+        .iter()
+        .any(|(c, w, _)| *c == case && *w == writer)
+}
+
+/// Runs `pastis-bridge ARGS`; returns the exit code and stderr.
+fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let out = bin().args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn convert(src: &Path, dst: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["convert".as_ref(), src.as_os_str(), dst.as_os_str()];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    all.push("--quiet".as_ref());
+    run(&all)
+}
+
+/// `verify A B`: Ok when identical (exit 0), else its report.
+fn verify(a: &Path, b: &Path) -> Result<(), String> {
+    let out = bin().arg("verify").arg(a).arg(b).output().unwrap();
+    match out.status.code() {
+        Some(0) => Ok(()),
+        code => Err(format!(
+            "verify {} {} exits {code:?}: {}{}",
+            a.display(),
+            b.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+    }
+}
+
+/// Where two PASTIS folders differ: files present in one only, `.npy` bytes (the first differing
+/// byte), JSON files value for value.
+fn differences(a: &Path, b: &Path) -> Vec<String> {
+    let (fa, fb) = (common::files(a), common::files(b));
+    let mut out = Vec::new();
+    for name in fa.keys().filter(|n| !fb.contains_key(*n)) {
+        out.push(format!("{} missing after the round trip", name.display()));
+    }
+    for name in fb.keys().filter(|n| !fa.contains_key(*n)) {
+        out.push(format!("{} appeared in the round trip", name.display()));
+    }
+    for (name, bytes) in &fa {
+        let Some(other) = fb.get(name) else { continue };
+        if name
+            .extension()
+            .is_some_and(|e| e == "json" || e == "geojson")
+        {
+            let (va, vb): (serde_json::Value, serde_json::Value) = (
+                serde_json::from_slice(bytes).unwrap(),
+                serde_json::from_slice(other).unwrap(),
+            );
+            if va != vb {
+                out.push(format!("{}: {va} became {vb}", name.display()));
+            }
+        } else if bytes != other {
+            let at = bytes
+                .iter()
+                .zip(other)
+                .position(|(x, y)| x != y)
+                .unwrap_or(bytes.len().min(other.len()));
+            out.push(format!(
+                "{}: differs from byte {at} ({} vs {} bytes)",
+                name.display(),
+                bytes.len(),
+                other.len()
+            ));
+        }
+    }
+    out
+}
+
+/// The refusal text with the writer's format name and the temp paths replaced, so that refusals
+/// of different writers compare equal when they say the same thing.
+fn normalised(stderr: &str, writer: &Writer, dir: &Path) -> String {
+    stderr
+        .trim()
+        .replace(&dir.display().to_string(), "DIR")
+        .replace(writer.output, "OUTPUT")
+        .replace(&format!("to {}", writer.format), "to FORMAT")
+        .replace(&format!("{}: ", writer.format), "FORMAT: ")
+}
+
+/// What happened to one case through one writer: `Ok(Some(refusal))` for an expected refusal,
+/// `Ok(None)` for an exact round trip, `Err` for anything else.
+fn through(case: &Case, writer: &Writer) -> Result<Option<String>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    case.write(&src);
+    let out = dir.path().join(writer.output);
+    let back = dir.path().join("back");
+    let (code, stderr) = convert(&src, &out, writer.args);
+    if case.is_refused_by(writer.name) {
+        return check_refusal(case, writer, dir.path(), &out, code, &stderr).map(Some);
+    }
+    if code != Some(0) {
+        return Err(format!("convert exits {code:?}: {}", stderr.trim()));
+    }
+    let (code, stderr) = convert(&out, &back, &["--to", "pastis"]);
+    if code != Some(0) {
+        return Err(format!("reading back exits {code:?}: {}", stderr.trim()));
+    }
+    match differences(&src, &back) {
+        d if d.is_empty() => Ok(None),
+        d => Err(d.join("; ")),
+    }
+}
+
+/// Exit 2, naming what the case says, nothing left behind.
+fn check_refusal(
+    case: &Case,
+    writer: &Writer,
+    dir: &Path,
+    out: &Path,
+    code: Option<i32>,
+    stderr: &str,
+) -> Result<String, String> {
+    if code != Some(2) {
+        return Err(format!(
+            "expected a refusal (exit 2), got exit {code:?}: {}",
+            stderr.trim()
+        ));
+    }
+    let missing: Vec<_> = case
+        .refusal_mentions
+        .iter()
+        .filter(|m| !stderr.contains(m.as_str()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the refusal does not name {missing:?}: {}",
+            stderr.trim()
+        ));
+    }
+    let partial = PathBuf::from(format!("{}.partial", out.display()));
+    if out.exists() || partial.exists() {
+        return Err("the refusal left an output behind".into());
+    }
+    Ok(normalised(stderr, writer, dir))
+}
+
+/// Runs every case through `writer`, except known gaps; fails listing every violation.
+fn conforms(writer_name: &str) {
+    let writer = WRITERS.iter().find(|w| w.name == writer_name).unwrap();
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter(|c| !is_known_gap(&c.name, writer.name))
+        .filter_map(|c| {
+            through(c, writer)
+                .err()
+                .map(|e| format!("{} through {}: {e}", c.name, writer.name))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn pastis_writer_conforms() {
+    conforms("pastis");
+}
+
+#[test]
+fn zarr_v3_writer_conforms() {
+    conforms("zarr3");
+}
+
+#[test]
+fn zarr_v2_writer_conforms() {
+    conforms("zarr2");
+}
+
+#[test]
+fn hdf5_writer_conforms() {
+    conforms("hdf5");
+}
+
+#[test]
+fn geotiff_writer_conforms() {
+    conforms("geotiff");
+}
+
+/// PASTIS -> Zarr -> HDF5 -> PASTIS: `verify` finds every step identical to the source, and Zarr
+/// and HDF5 identical to each other.
+fn chain(case: &Case) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    case.write(&src);
+    let (zarr, h5, back) = (
+        dir.path().join("a.zarr"),
+        dir.path().join("b.h5"),
+        dir.path().join("back"),
+    );
+    for (from, to, args) in [
+        (&src, &zarr, &["--to", "zarr"]),
+        (&zarr, &h5, &["--to", "hdf5"]),
+        (&h5, &back, &["--to", "pastis"]),
+    ] {
+        let (code, stderr) = convert(from, to, args);
+        if code != Some(0) {
+            return Err(format!(
+                "{} -> {} exits {code:?}: {}",
+                from.display(),
+                to.display(),
+                stderr.trim()
+            ));
+        }
+    }
+    verify(&src, &zarr)?;
+    verify(&zarr, &h5)?;
+    verify(&src, &back)
+}
+
+#[test]
+fn zarr_to_hdf5_to_pastis_chain_is_identical_for_every_case() {
+    let failures: Vec<String> = cases()
+        .iter()
+        .filter(|c| {
+            !c.refused_by
+                .iter()
+                .any(|w| w.starts_with("zarr") || *w == "hdf5")
+        })
+        .filter(|c| !is_known_gap(&c.name, "chain"))
+        .filter_map(|c| chain(c).err().map(|e| format!("{}: {e}", c.name)))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn refusals_are_the_same_whichever_writer() {
+    for case in cases().iter().filter(|c| !c.refused_by.is_empty()) {
+        let refusals: BTreeMap<&str, String> = WRITERS
+            .iter()
+            .filter(|w| case.is_refused_by(w.name) && !is_known_gap(&case.name, w.name))
+            .map(|w| {
+                let refusal = through(case, w)
+                    .unwrap_or_else(|e| panic!("{} through {}: {e}", case.name, w.name))
+                    .unwrap_or_else(|| panic!("{} through {}: not refused", case.name, w.name));
+                (w.name, refusal)
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = refusals.values().collect();
+        assert!(
+            distinct.len() <= 1,
+            "{}: the writers refuse differently: {refusals:#?}",
+            case.name
+        );
+    }
+}
+
+#[test]
+fn known_gaps_are_still_gaps() {
+    let all = cases();
+    for (case_name, writer_name, observed) in KNOWN_GAPS {
+        let case = all
+            .iter()
+            .find(|c| c.name == *case_name)
+            .unwrap_or_else(|| panic!("KNOWN_GAPS names an unknown case {case_name}"));
+        let result = match *writer_name {
+            "chain" => chain(case),
+            name => {
+                let writer = WRITERS
+                    .iter()
+                    .find(|w| w.name == name)
+                    .unwrap_or_else(|| panic!("KNOWN_GAPS names an unknown writer {name}"));
+                through(case, writer).map(|_| ())
+            }
+        };
+        assert!(
+            result.is_err(),
+            "{case_name} through {writer_name} conforms now (was: {observed}): remove it from KNOWN_GAPS"
+        );
+    }
+}
+
+/// The carrier itself: the PASTIS folder of every case reads back, through the library's reader,
+/// to exactly the builder's arrays and metadata (or to the refusal every writer must give).
+#[test]
+fn every_case_is_carried_by_its_pastis_folder_bit_for_bit() {
+    for case in cases() {
+        let dir = tempfile::tempdir().unwrap();
+        case.write(dir.path().join("src").as_path());
+        let reader = formats::open(&dir.path().join("src")).unwrap();
+        assert_eq!(reader.metadata(), &case.meta, "{}", case.name);
+        let refused_by_all = WRITERS.iter().all(|w| case.is_refused_by(w.name));
+        for patch in &case.patches {
+            let read = reader.read_patch(patch.id(), &pastis_bridge::model::Layer::ALL);
+            if refused_by_all {
+                assert!(read.is_err(), "{}: patch {} reads", case.name, patch.id());
+                continue;
+            }
+            let read = read.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            assert_eq!(
+                read.arrays.keys().collect::<Vec<_>>(),
+                patch.arrays.keys().collect::<Vec<_>>(),
+                "{}",
+                case.name
+            );
+            for (layer, array) in &patch.arrays {
+                assert!(
+                    same_bits(array, &read.arrays[layer]),
+                    "{}: {layer} of patch {}",
+                    case.name,
+                    patch.id()
+                );
+            }
+        }
+    }
+}
