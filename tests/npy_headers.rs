@@ -9,6 +9,7 @@ use pastis_bridge::model::{ArraySpec, DType};
 use pastis_bridge::npy::header::{parse, HeaderDict};
 use pastis_bridge::npy::{read_header, read_npy};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -379,8 +380,20 @@ fn spacing() -> impl Strategy<Value = String> {
     proptest::sample::select(vec!["", " ", "  ", "\t", "\n", " \r\n "]).prop_map(String::from)
 }
 
+/// 300 cases; failing cases are kept in the committed proptest-regressions/npy_headers.txt.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 300,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/proptest-regressions/npy_headers.txt"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     /// Key order, quotes, spacing, `u` prefixes, trailing commas, `L` suffixes (format 1.0 and
     /// 2.0) and the format version never change what a header says; `L` in 3.0 is refused.
