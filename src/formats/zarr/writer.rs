@@ -82,11 +82,13 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
+    /// Patches whose pixel grid is unknown (see [`crate::formats::stacked::Columns::warnings`]).
+    warnings: Vec<String>,
 }
 
 /// The Zarr version asked for.
 pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
-    match options.zarr_version {
+    match super::ZarrOptions::of(options)?.version {
         2 => Ok(Version::V2),
         3 => Ok(Version::V3),
         v => Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
@@ -183,14 +185,14 @@ impl ZarrWriter {
         let (target, store) = open_whole(path, options)?;
         let attributes = dataset_attributes(meta, "PASTIS");
         let role = Role::Whole { attributes };
-        let writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
+        let mut writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
         let sink = ColumnSink {
             root: writer.root(),
             store: &writer.store,
             version: writer.version,
             compression: compression_of(options)?,
         };
-        write_columns(&sink, meta, layout)?;
+        writer.warnings = write_columns(&sink, meta, layout)?;
         Ok(writer)
     }
 
@@ -243,6 +245,7 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
+            warnings: Vec::new(),
         })
     }
 
@@ -339,15 +342,16 @@ impl ZarrWriter {
 }
 
 impl DatasetWriter for ZarrWriter {
-    fn write_patch(&self, index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
+        let id = patch.id();
         let mut annotations = BTreeMap::new();
-        for (&layer, array) in &patch.arrays {
-            let data = self.check(patch.id(), layer, array)?;
+        for (layer, array) in patch.arrays {
+            let data = self.check(id, layer, &array)?;
             if layer.is_series() {
-                let block = padded_row(array, data.spec.shape[1]);
+                let block = padded_row(&array, data.spec.shape[1]);
                 write_block(self.root(), &data.array, index, &block)?;
             } else {
-                annotations.insert(layer, array.clone());
+                annotations.insert(layer, array);
             }
         }
         self.buffer_annotations(index, annotations)
@@ -356,6 +360,10 @@ impl DatasetWriter for ZarrWriter {
     /// A v3 annotation shard holds a group of patches: one worker writes a whole group.
     fn group_size(&self) -> usize {
         self.patches_per_group
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
@@ -402,6 +410,7 @@ fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
         chunk,
         shard: (version == Version::V3).then(|| shard.iter().map(|&c| c.max(1)).collect()),
         dimension_names: spec.dimension_names.clone(),
+        attributes: Map::new(),
     }
 }
 
