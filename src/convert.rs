@@ -170,8 +170,20 @@ pub fn convert_from(
     let pool = thread_pool(options.jobs)?;
     let mut meta = options.selection.apply(reader.metadata())?;
     let failed = if options.keep_going {
-        let failed = pool.install(|| screen(reader, &meta, &layers));
+        let mut failed = pool.install(|| screen(reader, &meta, &layers));
         meta = meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        if options.to.is_stacked() {
+            // Patches that cannot be stacked with the others (a dtype no type holds with the
+            // rest, a band count that differs) are skipped too.
+            let odd = pool
+                .install(|| survey(reader, &meta, &layers))?
+                .odd_patches();
+            failed.extend(odd.iter().map(|(&row, conflict)| FailedPatch {
+                id: meta.patches[row].id,
+                error: conflict.clone(),
+            }));
+            meta = meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        }
         failed
     } else {
         Vec::new()
@@ -406,53 +418,15 @@ pub fn survey(
         .par_iter()
         .map(|p| reader.specs(p.id))
         .collect::<Result<_>>()?;
+    let ids = meta.ids();
     let mut layout = DatasetLayout::default();
     for &layer in layers {
         let per_patch: Vec<Option<&ArraySpec>> = specs.iter().map(|s| s.get(&layer)).collect();
-        if let Some(l) = layer_layout(layer, meta, &per_patch) {
+        if let Some(l) = LayerLayout::survey(layer, &ids, &per_patch) {
             layout.layers.insert(layer, l);
         }
     }
     Ok(layout)
-}
-
-fn layer_layout(
-    layer: Layer,
-    meta: &DatasetMeta,
-    per_patch: &[Option<&ArraySpec>],
-) -> Option<LayerLayout> {
-    let (first_index, first) = per_patch
-        .iter()
-        .enumerate()
-        .find_map(|(i, s)| s.map(|s| (i, s)))?;
-    let mut shape = first.shape.clone();
-    let mut conflict = None;
-    for (i, spec) in per_patch.iter().enumerate() {
-        let Some(spec) = spec else { continue };
-        let differs = spec.dtype != first.dtype
-            || spec.shape.len() != first.shape.len()
-            || (spec.shape.len() > 1 && spec.shape[1..] != first.shape[1..])
-            || (!layer.is_series() && spec.shape != first.shape);
-        if differs && conflict.is_none() {
-            conflict = Some(format!(
-                "{layer} of patch {} is {} {:?} but {layer} of patch {} is {} {:?}: patches cannot be stacked",
-                meta.patches[i].id, spec.dtype, spec.shape,
-                meta.patches[first_index].id, first.dtype, first.shape
-            ));
-        }
-        if let (Some(s0), Some(t)) = (shape.first_mut(), spec.shape.first()) {
-            *s0 = (*s0).max(*t);
-        }
-    }
-    Some(LayerLayout {
-        dtype: first.dtype,
-        shape,
-        per_patch: per_patch
-            .iter()
-            .map(|s| s.map(|s| s.shape.clone()))
-            .collect(),
-        conflict,
-    })
 }
 
 /// Total size in bytes of a file or of every file under a folder.

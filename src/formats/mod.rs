@@ -78,6 +78,12 @@ impl Format {
         !matches!(self, Format::Hdf5)
     }
 
+    /// True for the formats that stack every patch of a layer into one array (Zarr, HDF5): their
+    /// patches must agree in every axis but a series' time, and hold their dtypes in one.
+    pub fn is_stacked(self) -> bool {
+        matches!(self, Format::Zarr | Format::Hdf5)
+    }
+
     /// Guesses the format of an output from its name: `.zarr`, `.h5`/`.hdf5`; `None` otherwise.
     pub fn from_extension(path: &Path) -> Option<Format> {
         match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {

@@ -264,6 +264,7 @@ fn layer_layout(layer: Layer, specs: Vec<ArraySpec>) -> Option<LayerLayout> {
         dtype: first.dtype,
         shape: first.shape,
         per_patch: specs.into_iter().map(|s| Some(s.shape)).collect(),
+        dtypes: Vec::new(),
         conflict,
     })
 }
