@@ -6,6 +6,7 @@ pub mod classes;
 mod dtype;
 mod layer;
 mod metadata;
+pub mod metadata_geojson;
 mod patch;
 mod stacking;
 

@@ -89,7 +89,7 @@ pub struct ZarrWriter {
 
 /// The Zarr version asked for.
 pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
-    match options.zarr_version {
+    match super::ZarrOptions::of(options)?.version {
         2 => Ok(Version::V2),
         3 => Ok(Version::V3),
         v => Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
@@ -330,15 +330,22 @@ impl ZarrWriter {
 }
 
 impl DatasetWriter for ZarrWriter {
-    fn write_patch(&self, index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
+        let id = patch.id();
         let mut annotations = BTreeMap::new();
-        for (&layer, array) in &patch.arrays {
-            let (data, array) = self.check(patch.id(), index, layer, array)?;
+        for (layer, array) in patch.arrays {
+            let (data, stacked) = self.check(id, index, layer, &array)?;
+            // In the stacked dtype: widened where the patch's own is narrower, else as it came.
+            let widened = match stacked {
+                Cow::Owned(widened) => Some(widened),
+                Cow::Borrowed(_) => None,
+            };
+            let array = widened.unwrap_or(array);
             if layer.is_series() {
                 let block = padded_row(&array, data.spec.shape[1]);
                 write_block(self.root(), &data.array, index, &block)?;
             } else {
-                annotations.insert(layer, array.into_owned());
+                annotations.insert(layer, array);
             }
         }
         self.buffer_annotations(index, annotations)

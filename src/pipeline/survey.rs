@@ -1,0 +1,35 @@
+//! The survey: the dtype and shape of every selected layer of every patch (headers only), and
+//! from them the stacked shape and dtype of each layer (`LayerLayout::survey`: the longest series,
+//! the dtype that holds every patch's, and whether patches agree),
+//! which stacked formats need before writing anything.
+
+use super::PatchSource;
+use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
+use crate::Result;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+/// Surveys the patches of `meta` through `source` (in parallel, on the current rayon pool).
+///
+/// # Errors
+/// The first patch whose specs cannot be read.
+pub fn survey(
+    source: &dyn PatchSource,
+    meta: &DatasetMeta,
+    layers: &[Layer],
+) -> Result<DatasetLayout> {
+    let specs: Vec<BTreeMap<Layer, ArraySpec>> = meta
+        .patches
+        .par_iter()
+        .map(|p| source.specs(p))
+        .collect::<Result<_>>()?;
+    let ids = meta.ids();
+    let mut layout = DatasetLayout::default();
+    for &layer in layers {
+        let per_patch: Vec<Option<&ArraySpec>> = specs.iter().map(|s| s.get(&layer)).collect();
+        if let Some(l) = LayerLayout::survey(layer, &ids, &per_patch) {
+            layout.layers.insert(layer, l);
+        }
+    }
+    Ok(layout)
+}
