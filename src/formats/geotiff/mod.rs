@@ -10,9 +10,10 @@ mod manifest;
 mod mosaic;
 mod raster;
 mod reader;
+mod style;
 mod writer;
 
-pub use manifest::{GridEntry, LayerEntry, Manifest, PatchEntry};
+pub use manifest::{ClassesEntry, GridEntry, LayerEntry, Manifest, PatchEntry};
 pub use reader::GeoTiffReader;
 pub use writer::GeoTiffWriter;
 
@@ -50,6 +51,12 @@ pub fn create(
 /// The path of a patch's TIFF relative to the folder: `S2/S2_10000.tif`.
 pub fn tif_name(layer: Layer, id: i64) -> String {
     format!("{0}/{0}_{id}.tif", layer.name())
+}
+
+/// The path of a patch's class raster (TARGET channel 0) relative to the folder:
+/// `TARGET/TARGET_10000_class.tif`.
+pub fn classes_name(id: i64) -> String {
+    format!("{0}/{0}_{id}_class.tif", Layer::Target.name())
 }
 
 /// Wraps a GDAL error about `path`.
