@@ -1,0 +1,145 @@
+//! Every export of the fixture opened as an analyst would: in real QGIS 3.22 (headless PyQGIS,
+//! `tests/qgis/check_exports.py`, system python3) and with the GDAL 3.6 command-line tools, which
+//! must print no error or warning. QGIS missing is a failure, not a skip: run
+//! `bash scripts/setup.sh`. The map rendered by QGIS is kept as
+//! `target/tmp/qgis/target-mosaic-parcels.png`.
+
+#![allow(clippy::unwrap_used)] // test helpers: a failure should panic with its message
+
+mod common;
+
+use common::{bin, fixture};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Python QGIS ships for: Debian's python3-qgis works only with the system interpreter.
+const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// A command of the system Python with PyQGIS, headless; panics when QGIS is not installed.
+fn pyqgis() -> Command {
+    let probe = Command::new(SYSTEM_PYTHON)
+        .args(["-c", "import qgis.core"])
+        .output();
+    let ok = probe.as_ref().is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "QGIS with python3-qgis is required for these tests (run `bash scripts/setup.sh`): {probe:?}"
+    );
+    let mut cmd = Command::new(SYSTEM_PYTHON);
+    cmd.env("QT_QPA_PLATFORM", "offscreen");
+    cmd
+}
+
+/// Runs the binary with `args`; it must succeed without a word on stderr.
+fn run(args: &[&std::ffi::OsStr]) {
+    let out = bin().args(args).arg("--quiet").assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.trim().is_empty(),
+        "{args:?} wrote to stderr: {stderr}"
+    );
+}
+
+/// Runs a GDAL tool; it must succeed and print no error or warning line.
+fn gdal_tool(tool: &str, args: &[&str], path: &Path) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (gdal-bin) must be installed: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{tool} {}: {stderr}", path.display());
+    let noisy = |l: &&str| {
+        let l = l.trim_start();
+        l.starts_with("ERROR") || l.starts_with("Warning")
+    };
+    let bad: Vec<&str> = stderr.lines().chain(stdout.lines()).filter(noisy).collect();
+    assert!(
+        bad.is_empty(),
+        "{tool} {}:\n{}",
+        path.display(),
+        bad.join("\n")
+    );
+    stdout
+}
+
+/// Every file under `root` with extension `ext`.
+fn files_with(root: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = common::files(root)
+        .into_keys()
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .map(|p| root.join(p))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn fixture_exports_open_right_in_qgis_and_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let tiffs = dir.path().join("tiffs");
+    run(&[
+        "convert".as_ref(),
+        src.as_os_str(),
+        tiffs.as_os_str(),
+        "--to".as_ref(),
+        "geotiff".as_ref(),
+    ]);
+    let vectors: Vec<PathBuf> = ["geojson", "gpkg", "fgb"]
+        .iter()
+        .map(|ext| dir.path().join(format!("parcels.{ext}")))
+        .collect();
+    for v in &vectors {
+        run(&["parcels".as_ref(), src.as_os_str(), v.as_os_str()]);
+    }
+
+    // GDAL 3.6: every raster and vector opens without an error or warning line.
+    let (tifs, vrts) = (files_with(&tiffs, "tif"), files_with(&tiffs, "vrt"));
+    assert_eq!(tifs.len(), 4 * 9, "{tifs:?}"); // 8 layers + the class raster, 4 patches
+    assert_eq!(vrts.len(), 4 * 9, "{vrts:?}");
+    for raster in tifs.iter().chain(&vrts) {
+        gdal_tool("gdalinfo", &["-checksum"], raster);
+    }
+    for v in &vectors {
+        let info = gdal_tool("ogrinfo", &["-al", "-so"], v);
+        assert!(info.contains("Feature Count"), "{info}");
+    }
+
+    // QGIS 3.22: what an analyst sees.
+    let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("qgis");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let png = artifacts.join("target-mosaic-parcels.png");
+    let _ = std::fs::remove_file(&png);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qgis/check_exports.py");
+    let mut cmd = pyqgis();
+    cmd.arg(&script)
+        .arg("--pastis")
+        .arg(&src)
+        .arg("--tiffs")
+        .arg(&tiffs)
+        .arg("--png")
+        .arg(&png);
+    for v in &vectors {
+        cmd.arg("--vector").arg(v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "QGIS checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(counts["rasters"], 72, "{counts}");
+    assert!(counts["samples"].as_u64().unwrap() > 2000, "{counts}");
+    assert!(counts["features"].as_u64().unwrap() > 0, "{counts}");
+    assert!(
+        std::fs::metadata(&png).unwrap().len() > 1000,
+        "{}",
+        png.display()
+    );
+}
