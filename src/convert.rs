@@ -131,6 +131,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Patches skipped with `keep_going`, with their errors.
     pub failed: Vec<FailedPatch>,
+    /// Warnings of the writer, one line each naming the patch (e.g. a pixel grid left unknown).
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -187,13 +189,14 @@ pub fn convert_from(
         let _ = crate::output::remove_any(&crate::output::staging_path(dst));
         let _ = crate::output::remove_any(&crate::journal::journal_path(dst));
     }
-    let (patches, bytes_in) = result?;
+    let (patches, bytes_in, warnings) = result?;
     Ok(Summary {
         patches,
         bytes_in,
         bytes_out: output_size(dst, options.stage),
         seconds: start.elapsed().as_secs_f64(),
         failed,
+        warnings,
     })
 }
 
@@ -220,7 +223,7 @@ fn check_stage(dst: &Path, options: &ConvertOptions) -> Result<()> {
 
 /// Surveys, creates the writer, writes every group of patches in parallel (skipping those an
 /// interrupted run finished, with `resume`; only those of its partition, for a partition) and
-/// finishes; returns the patches written and bytes read.
+/// finishes; returns the patches written, bytes read and the writer's warnings.
 fn write_all(
     reader: &dyn DatasetReader,
     dst: &Path,
@@ -228,7 +231,7 @@ fn write_all(
     layers: &[Layer],
     options: &ConvertOptions,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(usize, u64)> {
+) -> Result<(usize, u64, Vec<String>)> {
     let layout = survey(reader, meta, layers)?;
     let resume = options.write.resume && options.to.can_resume();
     if options.write.resume && dst.exists() && !options.write.overwrite {
@@ -285,11 +288,12 @@ fn write_all(
         })
         .try_reduce(|| 0, |a, b| Ok(a + b))?;
     progress(Progress::Finishing);
+    let warnings = writer.warnings();
     writer.finish()?;
     if let Some(journal) = journal {
         journal.remove()?;
     }
-    Ok((patches, bytes_in))
+    Ok((patches, bytes_in, warnings))
 }
 
 /// The groups of `size` consecutive patches (of `n`) this run writes: all, or its partition's.
@@ -315,12 +319,12 @@ fn finalize(
     layers: &[Layer],
     options: &ConvertOptions,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(usize, u64)> {
+) -> Result<(usize, u64, Vec<String>)> {
     let layout = survey(reader, meta, layers)?;
     let fingerprint = fingerprint(reader, meta, layers, options);
     progress(Progress::Finishing);
     partition::finalize(dst, meta, &layout, &options.write, &fingerprint)?;
-    Ok((meta.patches.len(), 0))
+    Ok((meta.patches.len(), 0, Vec::new()))
 }
 
 /// Bytes of the output: on disk, or under an object-store prefix.

@@ -4,8 +4,12 @@
 
 mod common;
 
-use common::{bin, fixture};
-use std::path::Path;
+use common::{bin, fixture, run_python};
+use pastis_bridge::formats;
+use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 fn convert(src: &Path, dst: &Path, to: &str) {
     let out = bin()
@@ -85,4 +89,194 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+const SIZE: usize = 4;
+
+/// A patch with an S2 of `s2` dates (`None`: no S2 at all), a TARGET, and a footprint: a square
+/// MultiPolygon in Lambert-93, or a Point when `point`.
+fn edge_patch(id: i64, s2: Option<usize>, point: bool) -> Patch {
+    let mut meta = PatchMeta::new(id);
+    meta.feature_id = Some(json!(id.to_string()));
+    meta.fold = Some(1);
+    meta.tile = Some("t31tfj".into());
+    let (x, y) = (700000.0 + 1000.0 * id as f64, 6600000.0);
+    let s = 10.0 * SIZE as f64;
+    let footprint = match point {
+        true => json!({"type": "Point", "coordinates": [x, y]}),
+        false => json!({"type": "MultiPolygon", "coordinates":
+            [[[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]]}),
+    };
+    meta.footprint = Some(serde_json::from_value(footprint).unwrap());
+    let mut arrays = BTreeMap::new();
+    if let Some(t) = s2 {
+        meta.dates
+            .insert(Layer::S2, (0..t as u32).map(|k| 20180901 + k).collect());
+        let bytes: Vec<u8> = (0..t * 10 * SIZE * SIZE * 2)
+            .map(|k| (k * 7 + id as usize) as u8)
+            .collect();
+        let s2 = Array::from_le_bytes(DType::I16, &[t, 10, SIZE, SIZE], &bytes).unwrap();
+        arrays.insert(Layer::S2, s2);
+    }
+    let target: Vec<u8> = (0..3 * SIZE * SIZE).map(|k| (k % 20) as u8).collect();
+    let target = Array::from_le_bytes(DType::U8, &[3, SIZE, SIZE], &target).unwrap();
+    arrays.insert(Layer::Target, target);
+    Patch { meta, arrays }
+}
+
+/// Patches 1 (3 dates), 2 (S2 with 0 dates), 3 (no S2), 4 (a Point footprint).
+fn edge_dataset(dir: &Path) -> PathBuf {
+    let patches = [
+        edge_patch(1, Some(3), false),
+        edge_patch(2, Some(0), false),
+        edge_patch(3, None, false),
+        edge_patch(4, Some(2), true),
+    ];
+    let meta = DatasetMeta {
+        patches: patches.iter().map(|p| p.meta.clone()).collect(),
+        crs: Some(LAMBERT93_URN.into()),
+        ..Default::default()
+    };
+    let root = dir.join("edge");
+    common::write_pastis(&root, &meta, &patches);
+    root
+}
+
+/// Converts with the binary; returns its stderr.
+fn convert_stderr(src: &Path, dst: &Path, to: &str) -> String {
+    let out = bin()
+        .arg("convert")
+        .arg(src)
+        .arg(dst)
+        .args(["--to", to, "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "convert to {to} failed: {stderr}");
+    stderr
+}
+
+/// PASTIS -> Zarr -> HDF5 -> PASTIS keeps "S2 with 0 dates" apart from "no S2", and a Point
+/// footprint, which has no pixel grid, travels verbatim with the grid columns left unknown and a
+/// warning naming the patch (the same in both formats).
+#[test]
+fn zero_dates_absence_and_a_point_footprint_survive_zarr_and_hdf5() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = edge_dataset(dir.path());
+    assert!(src.join("DATA_S2/S2_2.npy").is_file() && !src.join("DATA_S2/S2_3.npy").exists());
+    let (zarr, h5, back) = (
+        dir.path().join("a.zarr"),
+        dir.path().join("b.h5"),
+        dir.path().join("back"),
+    );
+    for (from, to, format) in [(&src, &zarr, "zarr"), (&zarr, &h5, "hdf5")] {
+        let stderr = convert_stderr(from, to, format);
+        assert!(
+            stderr.contains("warning: patch 4:") && stderr.contains("grid_epsg 0"),
+            "{format}: {stderr}"
+        );
+        assert!(!stderr.contains("patch 1:"), "{format}: {stderr}");
+        assert_identical(&src, to);
+        let reader = formats::open(to).unwrap();
+        assert_eq!(
+            reader.specs(2).unwrap()[&Layer::S2].shape,
+            [0, 10, SIZE, SIZE]
+        );
+        assert!(!reader.specs(3).unwrap().contains_key(&Layer::S2));
+        assert_eq!(
+            reader.read_patch(2, &Layer::ALL).unwrap().arrays[&Layer::S2].shape(),
+            &[0, 10, SIZE, SIZE]
+        );
+    }
+    convert(&h5, &back, "pastis");
+    assert_identical(&src, &back);
+    assert_eq!(common::files(&src), common::files(&back));
+    let out = run_python("check_zarr.py", &[&src, &zarr]);
+    assert!(out.contains("ok zarr_format=3"), "{out}");
+    let out = run_python("check_hdf5.py", &[&src, &h5]);
+    assert!(out.contains("ok: 4 patches"), "{out}");
+}
+
+/// Rewrites the root attribute `pastis_bridge_layout` of a v3 store and removes `arrays`, from
+/// the store and from its consolidated metadata.
+fn edit_zarr(store: &Path, layout: &str, arrays: &[&str]) {
+    let root = store.join("zarr.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
+    doc["attributes"]["pastis_bridge_layout"] = json!(layout);
+    for name in arrays {
+        std::fs::remove_dir_all(store.join(name)).unwrap();
+        let consolidated = doc["consolidated_metadata"]["metadata"]
+            .as_object_mut()
+            .unwrap();
+        consolidated.remove(*name).unwrap();
+    }
+    std::fs::write(&root, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+}
+
+/// A layout-1 store (no `S2_present`: a series of length 0 is absent) and a layout-1 file (it
+/// had `S2_present`) still read; what they hold reads back as the source.
+#[test]
+fn layout_1_stores_and_files_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = edge_dataset(dir.path());
+    let (zarr, h5) = (dir.path().join("v1.zarr"), dir.path().join("v1.h5"));
+    convert(&src, &zarr, "zarr");
+    convert(&src, &h5, "hdf5");
+    edit_zarr(&zarr, "pastis-bridge-stacked/1", &["S2_present"]);
+    let store = formats::open(&zarr).unwrap();
+    assert!(
+        !store.specs(2).unwrap().contains_key(&Layer::S2),
+        "v1: length 0 = absent"
+    );
+    let source = formats::open(&src).unwrap();
+    for id in [1, 3, 4] {
+        assert_eq!(
+            store.read_patch(id, &Layer::ALL).unwrap(),
+            source.read_patch(id, &Layer::ALL).unwrap()
+        );
+    }
+    run_python(
+        "check_hdf5.py",
+        &[
+            Path::new("--edit"),
+            &h5,
+            Path::new("pastis-bridge-stacked/1"),
+        ],
+    );
+    assert_identical(&src, &h5);
+}
+
+/// A store or file of a layout this version does not know is refused, naming it and the version.
+#[test]
+fn an_unknown_layout_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = edge_dataset(dir.path());
+    let (zarr, h5) = (dir.path().join("v9.zarr"), dir.path().join("v9.h5"));
+    convert(&src, &zarr, "zarr");
+    convert(&src, &h5, "hdf5");
+    edit_zarr(&zarr, "pastis-bridge-stacked/9", &[]);
+    run_python(
+        "check_hdf5.py",
+        &[
+            Path::new("--edit"),
+            &h5,
+            Path::new("pastis-bridge-stacked/9"),
+        ],
+    );
+    for path in [&zarr, &h5] {
+        let err = formats::open(path).err().unwrap().to_string();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            err.contains(name) && err.contains("layout pastis-bridge-stacked/9 is not one"),
+            "{err}"
+        );
+        bin()
+            .arg("convert")
+            .arg(path)
+            .arg(dir.path().join("out"))
+            .args(["--to", "pastis"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("pastis-bridge-stacked/9"));
+    }
 }

@@ -1,17 +1,31 @@
 //! The stacked layout shared by the Zarr store and the HDF5 file: one array per layer with the
 //! patch as first axis, ragged series padded with zeros beside their true lengths and dates, and
-//! per-patch metadata as arrays. Both formats build their arrays from these descriptions, so the
-//! two layouts cannot drift apart. docs/zarr-layout.md and docs/hdf5-layout.md explain it.
+//! per-patch metadata as arrays. It is described once here: the data arrays ([`data_arrays`]),
+//! the per-patch columns ([`columns::build`]) and the dataset attributes
+//! ([`dataset_attributes`]); the Zarr and HDF5 writers only serialise them, and both readers
+//! interpret what they find through [`read::interpret`]. docs/zarr-layout.md and
+//! docs/hdf5-layout.md describe it.
 
 use crate::formats::pastis::metadata::{metadata_document, parse_metadata};
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
-use crate::model::{DType, DatasetLayout, DatasetMeta, Layer, PatchMeta};
+use crate::model::{DType, DatasetLayout, DatasetMeta, Layer};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 
-/// Identifies the layout in the dataset attributes; bump on any incompatible change.
-pub const LAYOUT_VERSION: &str = "pastis-bridge-stacked/1";
+pub mod columns;
+pub mod read;
+
+pub use columns::{Column, ColumnValues, Columns};
+pub use read::{LayerIndex, LayoutVersion, Stacked, StackedSource};
+
+/// Identifies the layout in the dataset attributes (`pastis_bridge_layout`); bump on any
+/// incompatible change, and keep reading the versions before.
+pub const LAYOUT_VERSION: &str = "pastis-bridge-stacked/2";
+
+/// The first version, still read: no `<SERIES>_present` in Zarr stores (a series of length 0
+/// was absent), the dates axis of HDF5's `<SERIES>_dates` named `time`.
+pub const LAYOUT_V1: &str = "pastis-bridge-stacked/1";
 
 /// Per-patch metadata arrays (first axis = patch).
 pub mod names {
@@ -34,7 +48,7 @@ pub mod names {
     pub const GRID_TRANSFORM: &str = "grid_transform";
 }
 
-/// `S2_length`: the true number of dates of each patch's series (int32, 0 = absent).
+/// `S2_length`: the true number of dates of each patch's series (int32, 0 where absent).
 pub fn length_name(layer: Layer) -> String {
     format!("{}_length", layer.name())
 }
@@ -44,8 +58,9 @@ pub fn dates_name(layer: Layer) -> String {
     format!("{}_dates", layer.name())
 }
 
-/// `TARGET_present`: whether each patch has an annotation layer (uint8 (patch), 1 = present).
-/// Series need no such column: their length is 0 where a patch lacks them.
+/// `S2_present`, `TARGET_present`: whether each patch has the layer (uint8 (patch), 1 = present).
+/// Every layer has one, series included, so that a series with 0 dates (present) and a missing
+/// one (absent) differ.
 pub fn present_name(layer: Layer) -> String {
     format!("{}_present", layer.name())
 }
@@ -60,6 +75,14 @@ pub fn dimension_names(layer: Layer, ndim: usize) -> Vec<String> {
         _ => format!("{}_{n}", layer.name()),
     }));
     names
+}
+
+/// The name of a series' time axis (`S2_time`), shared by its data array and its `_dates`.
+pub fn time_dimension(layer: Layer, ndim: usize) -> String {
+    dimension_names(layer, ndim.max(1))
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| format!("{}_time", layer.name()))
 }
 
 /// One stacked data array: a layer of every patch.
@@ -191,62 +214,10 @@ pub fn dataset_attributes(meta: &DatasetMeta, source: &str) -> Map<String, Value
     a
 }
 
-/// Typed per-patch columns for ML users (`ID_PATCH`, `Fold`, ...), with sentinels for unknowns.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PatchColumns {
-    /// `ID_PATCH`.
-    pub id_patch: Vec<i64>,
-    /// `Fold`, -1 unknown.
-    pub fold: Vec<i64>,
-    /// `TILE`, "" unknown.
-    pub tile: Vec<String>,
-    /// `N_Parcel`, -1 unknown.
-    pub n_parcel: Vec<i64>,
-    /// `Parcel_Cover`, NaN unknown.
-    pub parcel_cover: Vec<f64>,
-}
-
-impl PatchColumns {
-    /// The columns of `patches`.
-    pub fn new(patches: &[PatchMeta]) -> Self {
-        PatchColumns {
-            id_patch: patches.iter().map(|p| p.id).collect(),
-            fold: patches.iter().map(|p| p.fold.unwrap_or(-1)).collect(),
-            tile: patches
-                .iter()
-                .map(|p| p.tile.clone().unwrap_or_default())
-                .collect(),
-            n_parcel: patches.iter().map(|p| p.n_parcel.unwrap_or(-1)).collect(),
-            parcel_cover: patches
-                .iter()
-                .map(|p| p.parcel_cover.unwrap_or(f64::NAN))
-                .collect(),
-        }
-    }
-}
-
-/// The `(patch, time)` dates table of a series, 0-padded to `max_len`.
-pub fn dates_table(patches: &[PatchMeta], layer: Layer, max_len: usize) -> Vec<i32> {
-    let mut table = vec![0i32; patches.len() * max_len];
-    for (row, p) in patches.iter().enumerate() {
-        for (t, &d) in p
-            .dates
-            .get(&layer)
-            .into_iter()
-            .flatten()
-            .take(max_len)
-            .enumerate()
-        {
-            table[row * max_len + t] = d as i32;
-        }
-    }
-    table
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LayerLayout;
+    use crate::model::{LayerLayout, PatchMeta};
 
     #[test]
     fn series_chunk_per_date_annotations_per_patch() {
@@ -303,9 +274,5 @@ mod tests {
         let attrs = dataset_attributes(&meta, "test");
         let back = dataset_meta(Path::new("x"), &attrs, &[feature_json(&meta, 0)]).unwrap();
         assert_eq!(back, meta);
-        assert_eq!(
-            dates_table(&meta.patches, Layer::S2, 3),
-            vec![20180901, 20180911, 0]
-        );
     }
 }

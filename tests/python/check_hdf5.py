@@ -2,6 +2,9 @@
 
 Usage: check_hdf5.py SRC_FOLDER FILE.h5      (prints "ok: N patches")
        check_hdf5.py --write-foreign FILE.h5 (writes an HDF5 file that is not ours)
+       check_hdf5.py --edit FILE.h5 LAYOUT [DATASET...]
+                                             (sets pastis_bridge_layout, deletes the datasets:
+                                              how tests make a v1 file or an unknown version)
 """
 import json
 import sys
@@ -14,6 +17,7 @@ SERIES = ["S2", "S1A", "S1D"]
 FOLDERS = {"S2": "DATA_S2", "S1A": "DATA_S1A", "S1D": "DATA_S1D", "TARGET": "ANNOTATIONS",
            "ParcelIDs": "ANNOTATIONS", "HEATMAP": "INSTANCE_ANNOTATIONS",
            "INSTANCES": "INSTANCE_ANNOTATIONS", "ZONES": "INSTANCE_ANNOTATIONS"}
+LAYOUT = "pastis-bridge-stacked/2"
 
 
 def text(value):
@@ -32,6 +36,10 @@ def check_layer(f, src, name, features):
     assert len(dims) == ds.ndim and dims[0] == "patch", (name, dims)
     assert [d.label for d in ds.dims] == dims, (name, [d.label for d in ds.dims])
     assert ds.dims[0][0].name == "/patch", (name, ds.dims[0].keys())
+    assert [d.label for d in f[f"{name}_present"].dims] == ["patch"], name
+    if name in SERIES:
+        assert [d.label for d in f[f"{name}_dates"].dims] == ["patch", f"{name}_time"], name
+        assert dims[1] == f"{name}_time", (name, dims)
     for i, feature in enumerate(features):
         npy = src / FOLDERS[name] / f"{name}_{feature['properties']['ID_PATCH']}.npy"
         if not npy.exists():
@@ -69,13 +77,13 @@ def check_columns(f, features):
     assert list(f["patch"][:]) == list(f["ID_PATCH"][:]) and f["patch"].is_scale
     assert f["TILE"].dims[0][0].name == "/patch" and f["feature"].dims[0].label == "patch"
     for ft, epsg, gt in zip(features, f["grid_epsg"][:], f["grid_transform"][:]):
-        georeferenced = ft.get("geometry") is not None
+        georeferenced = (ft.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
         assert (epsg != 0) == georeferenced and np.all(np.isfinite(gt)) == georeferenced, (epsg, gt)
 
 
 def check_attributes(f, src):
     a = f.attrs
-    assert text(a["pastis_bridge_layout"]).startswith("pastis-bridge-stacked/")
+    assert text(a["pastis_bridge_layout"]) == LAYOUT, text(a["pastis_bridge_layout"])
     assert [text(c) for c in a["class_names"]][:2] == ["Background", "Meadow"]
     assert a["class_colors"].shape == (20, 3)
     doc = json.loads((src / "metadata.geojson").read_text())
@@ -92,6 +100,12 @@ def main():
     if sys.argv[1] == "--write-foreign":
         with h5py.File(sys.argv[2], "w") as f:
             f["S2"] = np.zeros((1, 2), "i2")
+        return
+    if sys.argv[1] == "--edit":
+        with h5py.File(sys.argv[2], "r+") as f:
+            f.attrs["pastis_bridge_layout"] = sys.argv[3]
+            for name in sys.argv[4:]:
+                del f[name]
         return
     src, path = Path(sys.argv[1]), Path(sys.argv[2])
     features = json.loads((src / "metadata.geojson").read_text())["features"]

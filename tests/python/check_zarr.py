@@ -3,8 +3,9 @@
 usage: check_zarr.py SRC_FOLDER STORE.zarr
 
 zarr-python 3 and xarray must open the store and see exactly what numpy reads from the source
-.npy files: every array of every patch (dtype and bytes), lengths, dates, presence, dimension
-names and the per-patch columns. Prints "ok ..." and exits 0, or raises.
+.npy files: every array of every patch (dtype and bytes), lengths, dates, presence (a series with
+0 dates is present, a missing one absent), dimension names, the per-patch columns and the grid
+sentinels of footprints that are not polygons. Prints "ok ..." and exits 0, or raises.
 """
 
 import json
@@ -24,6 +25,7 @@ ANNOTATIONS = {
     "ZONES": "INSTANCE_ANNOTATIONS",
 }
 OWN_AXES = {"TARGET": ["channel"]}
+LAYOUT = "pastis-bridge-stacked/2"
 
 
 def same(a, b, what):
@@ -57,10 +59,15 @@ def main(src, store):
     same(group["Fold"][:], np.array([f["properties"]["Fold"] for f in features]), "Fold")
     assert [str(t) for t in group["TILE"][:]] == [f["properties"]["TILE"] for f in features], "TILE"
     stored_features = [str(f) for f in group["feature"][:]]
+    epsg, transform = group["grid_epsg"][:], group["grid_transform"][:]
+    assert dims_of(group["grid_transform"]) == ["patch", "geotransform"]
     for i, feature in enumerate(features):
         props = feature["properties"]
         pid = props["ID_PATCH"]
         assert json.loads(stored_features[i]) == feature, f"feature of {pid}"
+        polygon = (feature.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
+        if not polygon:
+            assert epsg[i] == 0 and np.isnan(transform[i]).all(), f"grid of {pid}"
         for name, folder in {**SERIES, **ANNOTATIONS}.items():
             path = src / folder / f"{name}_{pid}.npy"
             if name not in group:
@@ -69,10 +76,14 @@ def main(src, store):
             array = group[name]
             assert dims_of(array) == expected_dims(name, array.ndim), f"{name} dims {dims_of(array)}"
             assert list(ds[name].dims) == dims_of(array), f"xarray {name} dims"
+            present = bool(group[f"{name}_present"][i])
+            assert present == path.exists(), f"{name}_present of {pid}"
+            assert dims_of(group[f"{name}_present"]) == ["patch"], f"{name}_present dims"
             if name in SERIES:
                 length = int(group[f"{name}_length"][i])
                 dates = props.get(f"dates-{name}", {})
-                if not path.exists():
+                assert dims_of(group[f"{name}_dates"]) == ["patch", f"{name}_time"], f"{name}_dates dims"
+                if not present:
                     assert length == 0, f"{name} of {pid} should be absent"
                     continue
                 want = [dates[k] for k in sorted(dates, key=int)]
@@ -83,8 +94,6 @@ def main(src, store):
                 rest = array[i, length:]
                 assert not rest.any(), f"{name} padding of {pid} is not zero"
             else:
-                present = bool(group[f"{name}_present"][i])
-                assert present == path.exists(), f"{name}_present of {pid}"
                 if not present:
                     continue
                 source = np.load(path)
@@ -92,7 +101,7 @@ def main(src, store):
                 same(ds[name][i].values, source, f"{name} of {pid} (xarray)")
             checked += 1
     attrs = dict(group.attrs)
-    assert attrs["pastis_bridge_layout"].startswith("pastis-bridge-stacked/"), attrs
+    assert attrs["pastis_bridge_layout"] == LAYOUT, attrs
     print(f"ok zarr_format={group.metadata.zarr_format} arrays={checked} patches={len(features)}")
 
 

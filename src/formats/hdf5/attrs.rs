@@ -7,7 +7,7 @@
 use super::h5err;
 use crate::{Error, Result};
 use hdf5::types::VarLenUnicode;
-use hdf5::{Group, Location};
+use hdf5::{Dataset, Group, Location};
 use ndarray::Array2;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -120,7 +120,7 @@ pub fn read_string_attr(path: &Path, loc: &Location, name: &str) -> Result<Optio
 }
 
 /// Creates a 1-D dataset of UTF-8 strings (one per patch).
-pub fn write_strings(path: &Path, group: &Group, name: &str, items: &[String]) -> Result<()> {
+pub fn write_strings(path: &Path, group: &Group, name: &str, items: &[String]) -> Result<Dataset> {
     let values = items
         .iter()
         .map(|s| vlen(path, s))
@@ -130,7 +130,6 @@ pub fn write_strings(path: &Path, group: &Group, name: &str, items: &[String]) -
         .obj_track_times(false)
         .with_data(values.as_slice())
         .create(name)
-        .map(drop)
         .map_err(h5err(path))
 }
 

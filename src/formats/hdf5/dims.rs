@@ -4,6 +4,7 @@
 //! which holds `ID_PATCH` (h5py's `ds.dims[0][0]`, netCDF-4's coordinate of the dimension).
 
 use super::h5err;
+use crate::formats::stacked::{Column, StackedArray};
 use crate::{Error, Result};
 use hdf5::{Dataset, Group};
 use std::ffi::{c_char, c_int, c_uint, CString};
@@ -75,43 +76,27 @@ fn check(path: &Path, status: c_int, call: &str, what: &str) -> Result<()> {
     }
 }
 
-/// Labels every per-patch dataset of the stacked layout and attaches the `patch` scale.
+/// Labels every per-patch dataset of the stacked layout (data arrays and columns, with the axis
+/// names the layout gives them) and attaches the `patch` scale.
 pub fn label_layout(
     path: &Path,
     group: &Group,
     ids: &[i64],
-    arrays: &[crate::formats::stacked::StackedArray],
+    arrays: &[StackedArray],
+    columns: &[Column],
 ) -> Result<()> {
-    use crate::formats::stacked::{self, names};
     let scale = create_patch_scale(path, group, ids)?;
-    let mut labelled: Vec<(String, Vec<&str>)> = [
-        names::ID_PATCH,
-        names::FOLD,
-        names::TILE,
-        names::N_PARCEL,
-        names::PARCEL_COVER,
-        names::FEATURE,
-        names::GRID_EPSG,
-    ]
-    .iter()
-    .map(|n| (n.to_string(), vec![PATCH_SCALE]))
-    .collect();
-    labelled.push((
-        names::GRID_TRANSFORM.into(),
-        vec![PATCH_SCALE, "geotransform"],
-    ));
-    for spec in arrays {
-        let layer = spec.layer;
-        let dims = spec.dimension_names.iter().map(String::as_str).collect();
-        labelled.push((layer.name().into(), dims));
-        labelled.push((stacked::present_name(layer), vec![PATCH_SCALE]));
-        if layer.is_series() {
-            labelled.push((stacked::length_name(layer), vec![PATCH_SCALE]));
-            labelled.push((stacked::dates_name(layer), vec![PATCH_SCALE, "time"]));
-        }
-    }
+    let labelled = arrays
+        .iter()
+        .map(|a| (a.layer.name(), &a.dimension_names))
+        .chain(
+            columns
+                .iter()
+                .map(|c| (c.name.as_str(), &c.dimension_names)),
+        );
     for (name, labels) in labelled {
-        let dataset = group.dataset(&name).map_err(h5err(path))?;
+        let dataset = group.dataset(name).map_err(h5err(path))?;
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
         label_axes(path, &dataset, &labels, Some(&scale))?;
     }
     Ok(())

@@ -1,8 +1,10 @@
-//! Reads a file written by the HDF5 writer, patch by patch: only the hyperslabs asked for.
+//! Reads a file written by the HDF5 writer, patch by patch: only the hyperslabs asked for. What
+//! the file holds is interpreted by [`stacked::read::interpret`], as for Zarr; this module only
+//! reaches the datasets.
 
 use super::attrs::{read_string_attr, read_strings};
 use super::{dtype_of, h5err, patch_selection};
-use crate::formats::stacked::{self, names, LAYOUT_VERSION};
+use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
 use crate::model::{validate_patch, Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
 use crate::{with_dtype, Error, Result};
@@ -29,41 +31,92 @@ pub struct Hdf5Reader {
 struct StoredLayer {
     data: Dataset,
     dtype: DType,
-    /// `(patch, ...)`.
-    shape: Vec<usize>,
-    /// 1 where the patch has the layer.
-    present: Vec<u8>,
-    /// The true length of each patch's series (series only).
-    lengths: Option<Vec<i32>>,
+    index: LayerIndex,
+}
+
+/// The datasets of a file, by name, for [`stacked::read::interpret`].
+struct Source<'a> {
+    path: &'a Path,
+    file: &'a File,
+}
+
+impl Source<'_> {
+    fn read<T: hdf5::H5Type>(&self, name: &str) -> Result<Vec<T>> {
+        self.file
+            .dataset(name)
+            .and_then(|d| d.read_raw::<T>())
+            .map_err(h5err(self.path))
+    }
+}
+
+impl StackedSource for Source<'_> {
+    fn container(&self) -> &'static str {
+        "HDF5 file"
+    }
+
+    fn item(&self) -> &'static str {
+        "dataset"
+    }
+
+    fn layout_attribute(&self) -> Result<Option<String>> {
+        read_string_attr(self.path, self.file, "pastis_bridge_layout")
+    }
+
+    fn attributes(&self) -> Result<Map<String, Value>> {
+        dataset_attributes(self.path, self.file)
+    }
+
+    fn has(&self, name: &str) -> Result<bool> {
+        Ok(self.file.link_exists(name))
+    }
+
+    fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        let dataset = self.file.dataset(name).map_err(h5err(self.path))?;
+        Ok(dataset.shape())
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<String>> {
+        read_strings(self.path, self.file, name)
+    }
+
+    fn i64s(&self, name: &str) -> Result<Vec<i64>> {
+        self.read(name)
+    }
+
+    fn i32s(&self, name: &str) -> Result<Vec<i32>> {
+        self.read(name)
+    }
+
+    fn u8s(&self, name: &str) -> Result<Vec<u8>> {
+        self.read(name)
+    }
 }
 
 impl Hdf5Reader {
-    /// Opens a file written by [`Hdf5Writer`](super::Hdf5Writer).
+    /// Opens a file written by [`Hdf5Writer`](super::Hdf5Writer) (layout v1 or v2).
     pub fn open(path: &Path) -> Result<Hdf5Reader> {
         let file = super::file_options().open(path).map_err(h5err(path))?;
-        check_layout(path, &file)?;
-        let attributes = dataset_attributes(path, &file)?;
-        let features = read_strings(path, &file, names::FEATURE)?;
-        let meta = stacked::dataset_meta(path, &attributes, &features)?;
-        let rows = meta
-            .patches
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id, i))
-            .collect();
+        let source = Source { path, file: &file };
+        let stacked = stacked::read::interpret(path, &source)?;
         let mut layers = BTreeMap::new();
-        for layer in Layer::ALL {
-            if file.link_exists(layer.name()) {
-                let stored = StoredLayer::open(path, &file, layer, meta.patches.len())?;
-                layers.insert(layer, stored);
-            } else {
-                check_no_column(path, &file, layer)?;
-            }
+        for (layer, index) in stacked.layers {
+            let data = file.dataset(layer.name()).map_err(h5err(path))?;
+            let descriptor = data
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(h5err(path))?;
+            let dtype = dtype_of(&descriptor).ok_or_else(|| {
+                Error::invalid(
+                    path,
+                    format!("{layer} has the unsupported type {descriptor}"),
+                )
+            })?;
+            layers.insert(layer, StoredLayer { data, dtype, index });
         }
         Ok(Hdf5Reader {
             path: path.to_path_buf(),
-            meta,
-            rows,
+            meta: stacked.meta,
+            rows: stacked.rows,
             layers,
         })
     }
@@ -114,136 +167,31 @@ impl DatasetReader for Hdf5Reader {
 }
 
 impl StoredLayer {
-    /// Opens the dataset of `layer` and reads its presence and length columns.
-    fn open(path: &Path, file: &File, layer: Layer, n: usize) -> Result<StoredLayer> {
-        let data = file.dataset(layer.name()).map_err(h5err(path))?;
-        let descriptor = data
-            .dtype()
-            .and_then(|t| t.to_descriptor())
-            .map_err(h5err(path))?;
-        let dtype = dtype_of(&descriptor).ok_or_else(|| {
-            Error::invalid(
-                path,
-                format!("{layer} has the unsupported type {descriptor}"),
-            )
-        })?;
-        let shape = data.shape();
-        let series_ok = !layer.is_series() || shape.len() >= 2;
-        if shape.first() != Some(&n) || !series_ok {
-            return Err(Error::invalid(
-                path,
-                format!("{layer} has shape {shape:?}, expected {n} patches first"),
-            ));
-        }
-        let present = read_column::<u8>(path, file, &stacked::present_name(layer), n)?;
-        let lengths = match layer.is_series() {
-            true => Some(read_column::<i32>(
-                path,
-                file,
-                &stacked::length_name(layer),
-                n,
-            )?),
-            false => None,
-        };
-        if let Some(bad) = lengths
-            .iter()
-            .flatten()
-            .find(|&&l| l < 0 || l as usize > shape[1])
-        {
-            return Err(Error::invalid(
-                path,
-                format!(
-                    "{} holds {bad}, outside 0..={}",
-                    stacked::length_name(layer),
-                    shape[1]
-                ),
-            ));
-        }
-        Ok(StoredLayer {
-            data,
-            dtype,
-            shape,
-            present,
-            lengths,
-        })
-    }
-
     /// The dtype and shape of the patch at `row`, `None` if it lacks the layer.
     fn spec(&self, row: usize) -> Option<ArraySpec> {
-        if self.present[row] == 0 {
-            return None;
-        }
-        let mut shape = self.shape[1..].to_vec();
-        if let Some(lengths) = &self.lengths {
-            shape[0] = lengths[row] as usize;
-        }
         Some(ArraySpec {
             dtype: self.dtype,
-            shape,
+            shape: self.index.per_patch[row].clone()?,
         })
     }
 
-    /// Reads the hyperslab of the patch at `row` (`[row, :len]` for a series).
+    /// Reads the hyperslab of the patch at `row` (`[row, :len]` for a series); an empty array
+    /// (a series with 0 dates) is not read.
     fn read(&self, path: &Path, row: usize) -> Result<Option<Array>> {
         let Some(spec) = self.spec(row) else {
             return Ok(None);
         };
-        let len = self.lengths.as_ref().map(|_| spec.shape[0]);
-        let selection = patch_selection(&self.shape, row, len);
+        if spec.shape.contains(&0) {
+            return Ok(Some(Array::zeros(spec.dtype, &spec.shape)));
+        }
+        // The patch's own extent along axis 1: a series' length, an annotation's full extent.
+        let selection = patch_selection(&self.index.shape, row, spec.shape.first().copied());
         let array = with_dtype!(self.dtype, T => self
             .data
             .read_slice::<T, _, IxDyn>(selection)
             .map(Array::from_ndarray))
         .map_err(h5err(path))?;
         Ok(Some(array))
-    }
-}
-
-/// Fails if the per-patch column of `layer` exists without its dataset (a damaged file).
-fn check_no_column(path: &Path, file: &File, layer: Layer) -> Result<()> {
-    let column = match layer.is_series() {
-        true => stacked::length_name(layer),
-        false => stacked::present_name(layer),
-    };
-    if file.link_exists(&column) {
-        return Err(Error::invalid(
-            path,
-            format!("dataset {layer} is missing, but {column} says which patches have it"),
-        ));
-    }
-    Ok(())
-}
-
-/// Reads a 1-D per-patch column of `n` values.
-fn read_column<T: hdf5::H5Type>(path: &Path, file: &File, name: &str, n: usize) -> Result<Vec<T>> {
-    let values = file
-        .dataset(name)
-        .and_then(|d| d.read_raw::<T>())
-        .map_err(h5err(path))?;
-    if values.len() != n {
-        return Err(Error::invalid(
-            path,
-            format!(
-                "{name} has {} values, expected {n} (one per patch)",
-                values.len()
-            ),
-        ));
-    }
-    Ok(values)
-}
-
-/// Fails unless the file declares the stacked layout this version reads.
-fn check_layout(path: &Path, file: &File) -> Result<()> {
-    match read_string_attr(path, file, "pastis_bridge_layout")? {
-        Some(v) if v == LAYOUT_VERSION => Ok(()),
-        Some(v) => Err(Error::invalid(
-            path,
-            format!("layout {v} is not the {LAYOUT_VERSION} this version reads"),
-        )),
-        None => Err(Error::invalid(
-            path,
-            "not a pastis-bridge HDF5 file (no pastis_bridge_layout attribute on the root)",
-        )),
     }
 }
 

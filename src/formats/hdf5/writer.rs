@@ -1,18 +1,17 @@
-//! Writes the stacked layout into one HDF5 file: per-patch columns and dataset attributes when
-//! created, each patch's hyperslabs as it comes, and the rename into place on finish.
+//! Writes the stacked layout into one HDF5 file: the per-patch columns of
+//! [`stacked::columns`] and the dataset attributes when created, each patch's hyperslabs as it
+//! comes, and the rename into place on finish.
 
 use super::attrs::{write_json_attrs, write_string_list_attr, write_strings};
 use super::chunks::{encode_patch, write_chunk, ChunkCodec, EncodedChunk};
 use super::{filters, h5err, patch_selection, type_descriptor};
-use crate::formats::stacked::{self, names, PatchColumns, StackedArray};
+use crate::formats::stacked::{self, Column, ColumnValues, StackedArray};
 use crate::formats::{DatasetWriter, WriteOptions};
-use crate::georef::patch_grid;
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
 use crate::{with_array, with_dtype, Error, Result};
 use hdf5::filters::Filter;
-use hdf5::{Dataset, File, Group, H5Type};
-use ndarray::{ArrayD, IxDyn};
+use hdf5::{Dataset, File, Group};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -31,21 +30,16 @@ pub struct Hdf5Writer {
     specs: BTreeMap<Layer, StackedArray>,
     codec: ChunkCodec,
     state: Mutex<State>,
+    /// Patches whose pixel grid is unknown (see [`stacked::columns::Columns::warnings`]).
+    warnings: Vec<String>,
 }
 
 /// What only one thread at a time may touch.
 #[derive(Debug)]
 struct State {
     file: File,
-    layers: BTreeMap<Layer, LayerSets>,
-}
-
-/// The datasets of one layer: the stacked data, presence and (series) true lengths.
-#[derive(Debug)]
-struct LayerSets {
-    data: Dataset,
-    present: Dataset,
-    length: Option<Dataset>,
+    /// The stacked data dataset of each layer.
+    layers: BTreeMap<Layer, Dataset>,
 }
 
 impl Hdf5Writer {
@@ -64,24 +58,23 @@ impl Hdf5Writer {
             .map_err(h5err(staged.path()))?;
         let out = staged.path().to_path_buf();
         write_json_attrs(&out, &file, &stacked::dataset_attributes(meta, SOURCE))?;
-        write_columns(&out, &file, meta)?;
-        write_grids(&out, &file, meta, layout)?;
+        let columns = stacked::columns::build(meta, layout);
+        for column in &columns.columns {
+            write_column(&out, &file, column)?;
+        }
         let specs = stacked::data_arrays(layout, meta.patches.len());
         let mut layers = BTreeMap::new();
         for spec in &specs {
-            if spec.layer.is_series() {
-                write_dates(&out, &file, meta, spec)?;
-            }
-            let sets = LayerSets::create(&out, &file, spec, &filters)?;
-            layers.insert(spec.layer, sets);
+            layers.insert(spec.layer, data_dataset(&out, &file, spec, &filters)?);
         }
-        super::dims::label_layout(&out, &file, &meta.ids(), &specs)?;
+        super::dims::label_layout(&out, &file, &meta.ids(), &specs, &columns.columns)?;
         Ok(Hdf5Writer {
             staged,
             ids: meta.ids(),
             specs: specs.into_iter().map(|s| (s.layer, s)).collect(),
             codec: ChunkCodec::for_compression(options.compression),
             state: Mutex::new(State { file, layers }),
+            warnings: columns.warnings,
         })
     }
 
@@ -107,6 +100,7 @@ impl Hdf5Writer {
         // An empty stacked array is contiguous (see `data_dataset`): it has no chunks.
         let chunked = spec.shape.iter().all(|&d| d > 0);
         let data = match self.codec {
+            _ if array.is_empty() => Data::Nothing,
             ChunkCodec::Direct { .. } if chunked => {
                 Data::Chunks(encode_patch(self.codec, array, row, layer.is_series()))
             }
@@ -124,12 +118,32 @@ struct Prepared<'a> {
     data: Data<'a>,
 }
 
+impl Prepared<'_> {
+    /// Stores this layer of the patch at `row` into the layer's dataset.
+    fn store(&self, path: &Path, data: &Dataset, row: usize) -> Result<()> {
+        match &self.data {
+            Data::Chunks(chunks) => chunks
+                .iter()
+                .try_for_each(|c| write_chunk(data, c))
+                .map_err(h5err(path)),
+            Data::Nothing => Ok(()),
+            Data::Slice(array) => {
+                let selection = patch_selection(&data.shape(), row, self.len);
+                with_array!(array, a => data.write_slice(&a.as_standard_layout(), selection))
+                    .map_err(h5err(path))
+            }
+        }
+    }
+}
+
 /// The data of a [`Prepared`] layer.
 enum Data<'a> {
     /// Chunks already filtered, stored as they are.
     Chunks(Vec<EncodedChunk>),
     /// An array left to HDF5's filter pipeline.
     Slice(&'a Array),
+    /// An empty array (a series with 0 dates): nothing to store.
+    Nothing,
 }
 
 impl DatasetWriter for Hdf5Writer {
@@ -152,11 +166,15 @@ impl DatasetWriter for Hdf5Writer {
             .map_err(|_| Error::library(&path, super::LIBRARY, "an earlier write panicked"))?;
         for write in &prepared {
             // `prepare` found the layer among the specs, from which the datasets were made.
-            if let Some(sets) = state.layers.get(&write.layer) {
-                sets.write(&path, patch.id(), index, write)?;
+            if let Some(data) = state.layers.get(&write.layer) {
+                write.store(&path, data, index)?;
             }
         }
         Ok(())
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
@@ -169,64 +187,6 @@ impl DatasetWriter for Hdf5Writer {
         drop(state.layers);
         state.file.close().map_err(h5err(&path))?;
         self.staged.commit()?;
-        Ok(())
-    }
-}
-
-impl LayerSets {
-    /// Creates the stacked dataset of one layer and its per-patch columns.
-    fn create(path: &Path, file: &File, spec: &StackedArray, filters: &[Filter]) -> Result<Self> {
-        let layer = spec.layer;
-        let data = data_dataset(path, file, spec, filters)?;
-        let names: Vec<&str> = spec.dimension_names.iter().map(String::as_str).collect();
-        write_string_list_attr(path, &data, "dimension_names", &names)?;
-        let n = spec.shape[0];
-        let present = zeros_column::<u8>(path, file, &stacked::present_name(layer), n)?;
-        let length = match layer.is_series() {
-            true => Some(zeros_column::<i32>(
-                path,
-                file,
-                &stacked::length_name(layer),
-                n,
-            )?),
-            false => None,
-        };
-        Ok(LayerSets {
-            data,
-            present,
-            length,
-        })
-    }
-
-    /// Stores one prepared layer of a patch into row `row`, then its presence and length.
-    fn write(&self, path: &Path, id: i64, row: usize, prepared: &Prepared) -> Result<()> {
-        match &prepared.data {
-            Data::Chunks(chunks) => chunks
-                .iter()
-                .try_for_each(|c| write_chunk(&self.data, c))
-                .map_err(h5err(path))?,
-            Data::Slice(array) => {
-                let shape = self.data.shape();
-                let selection = patch_selection(&shape, row, prepared.len);
-                with_array!(array, a => self
-                    .data
-                    .write_slice(&a.as_standard_layout(), selection))
-                .map_err(h5err(path))?
-            }
-        }
-        let one = |ds: &Dataset, v: i32| -> hdf5::Result<()> {
-            match ds.dtype()?.size() {
-                1 => ds.write_slice(&[v as u8][..], row..row + 1),
-                _ => ds.write_slice(&[v][..], row..row + 1),
-            }
-        };
-        one(&self.present, 1).map_err(h5err(path))?;
-        if let (Some(ds), Some(len)) = (&self.length, prepared.len) {
-            let layer = prepared.layer;
-            let len = i32::try_from(len)
-                .map_err(|_| Error::patch(id, format!("{layer} has {len} dates")))?;
-            one(ds, len).map_err(h5err(path))?;
-        }
         Ok(())
     }
 }
@@ -269,93 +229,26 @@ fn data_dataset(
     if spec.shape.iter().all(|&d| d > 0) {
         builder = builder.chunk(spec.chunk.clone()).set_filters(filters);
     }
-    builder
+    let data = builder
         .empty_as(type_descriptor(spec.dtype))
         .shape(spec.shape.clone())
         .create(spec.layer.name())
-        .map_err(h5err(path))
+        .map_err(h5err(path))?;
+    let names: Vec<&str> = spec.dimension_names.iter().map(String::as_str).collect();
+    write_string_list_attr(path, &data, "dimension_names", &names)?;
+    Ok(data)
 }
 
-/// A 1-D per-patch column of zeros, filled as patches are written.
-fn zeros_column<T: H5Type + Default + Into<hdf5::types::OwnedDynValue>>(
-    path: &Path,
-    group: &Group,
-    name: &str,
-    n: usize,
-) -> Result<Dataset> {
-    group
-        .new_dataset_builder()
-        .obj_track_times(false)
-        .fill_value(T::default())
-        .empty::<T>()
-        .shape(n)
-        .create(name)
-        .map_err(h5err(path))
-}
-
-/// A dataset of `shape` with its C-ordered values.
-fn write_table<T: H5Type>(
-    path: &Path,
-    group: &Group,
-    name: &str,
-    values: Vec<T>,
-    shape: &[usize],
-) -> Result<()> {
-    let table = ArrayD::from_shape_vec(IxDyn(shape), values)
-        .map_err(|e| Error::invalid(path, format!("{name}: {e}")))?;
-    group
-        .new_dataset_builder()
-        .obj_track_times(false)
-        .with_data(&table)
-        .create(name)
-        .map(drop)
-        .map_err(h5err(path))
-}
-
-/// ID_PATCH, Fold, TILE, N_Parcel, Parcel_Cover and each patch's GeoJSON Feature.
-fn write_columns(path: &Path, group: &Group, meta: &DatasetMeta) -> Result<()> {
-    let c = PatchColumns::new(&meta.patches);
-    let n = [meta.patches.len()];
-    write_table(path, group, names::ID_PATCH, c.id_patch, &n)?;
-    write_table(path, group, names::FOLD, c.fold, &n)?;
-    write_strings(path, group, names::TILE, &c.tile)?;
-    write_table(path, group, names::N_PARCEL, c.n_parcel, &n)?;
-    write_table(path, group, names::PARCEL_COVER, c.parcel_cover, &n)?;
-    let features: Vec<String> = (0..meta.patches.len())
-        .map(|i| stacked::feature_json(meta, i))
-        .collect();
-    write_strings(path, group, names::FEATURE, &features)
-}
-
-/// grid_epsg and grid_transform of each patch (0 and NaN where unknown or not georeferenceable).
-fn write_grids(
-    path: &Path,
-    group: &Group,
-    meta: &DatasetMeta,
-    layout: &DatasetLayout,
-) -> Result<()> {
-    let size = layout.layers.values().next().and_then(|l| {
-        let n = l.shape.len();
-        (n >= 2).then(|| (l.shape[n - 2], l.shape[n - 1]))
-    });
-    let mut epsg = Vec::with_capacity(meta.patches.len());
-    let mut transform = Vec::with_capacity(meta.patches.len() * 6);
-    for p in &meta.patches {
-        // The grid is derived from the footprint, which `feature` keeps verbatim: a footprint
-        // that cannot be georeferenced gets the sentinels rather than stopping the export.
-        let grid = size.and_then(|(h, w)| patch_grid(p, h, w).ok().flatten());
-        epsg.push(grid.as_ref().map_or(0, |g| g.epsg as i32));
-        transform.extend(grid.map_or([f64::NAN; 6], |g| g.geotransform));
-    }
-    let n = meta.patches.len();
-    write_table(path, group, names::GRID_EPSG, epsg, &[n])?;
-    write_table(path, group, names::GRID_TRANSFORM, transform, &[n, 6])
-}
-
-/// The `(patch, time)` yyyymmdd table of one series.
-fn write_dates(path: &Path, group: &Group, meta: &DatasetMeta, spec: &StackedArray) -> Result<()> {
-    let max_len = spec.shape.get(1).copied().unwrap_or(0);
-    let table = stacked::dates_table(&meta.patches, spec.layer, max_len);
-    let name = stacked::dates_name(spec.layer);
-    write_table(path, group, &name, table, &[meta.patches.len(), max_len])
+/// Writes one per-patch column of the stacked layout, uncompressed, with its attributes.
+fn write_column(path: &Path, group: &Group, column: &Column) -> Result<()> {
+    let dataset = match &column.values {
+        ColumnValues::Text(values) => write_strings(path, group, &column.name, values)?,
+        ColumnValues::Numbers(values) => with_array!(values, a => group
+            .new_dataset_builder()
+            .obj_track_times(false)
+            .with_data(a)
+            .create(column.name.as_str()))
+        .map_err(h5err(path))?,
+    };
+    write_json_attrs(path, &dataset, &column.attributes)
 }

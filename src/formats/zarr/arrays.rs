@@ -48,6 +48,8 @@ pub struct ArrayDef {
     pub shard: Option<Vec<usize>>,
     /// Axis names.
     pub dimension_names: Vec<String>,
+    /// Array attributes (`long_name`...), besides those Zarr itself needs.
+    pub attributes: Map<String, Value>,
 }
 
 impl ArrayDef {
@@ -60,6 +62,7 @@ impl ArrayDef {
             shape,
             shard: None,
             dimension_names: dims.iter().map(|d| d.to_string()).collect(),
+            attributes: Map::new(),
         }
     }
 }
@@ -98,7 +101,8 @@ fn build_v3(
     let mut builder = ArrayBuilder::new(u64s(&def.shape), u64s(outer), data_type, fill);
     builder
         .dimension_names(Some(def.dimension_names.clone()))
-        .bytes_to_bytes_codecs(codecs_v3(compression, element_size(def.kind))?);
+        .bytes_to_bytes_codecs(codecs_v3(compression, element_size(def.kind))?)
+        .attributes(def.attributes.clone());
     if def.shard.is_some() {
         builder.subchunk_shape(u64s(&def.chunk));
     }
@@ -119,7 +123,7 @@ fn build_v2(
         .iter()
         .map(|&c| std::num::NonZeroU64::new(c.max(1) as u64).ok_or("zero chunk"))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut attributes = Map::new();
+    let mut attributes = def.attributes.clone();
     attributes.insert("_ARRAY_DIMENSIONS".into(), json!(def.dimension_names));
     // `null`, not 0: xarray would read 0 as a missing value in v2 (docs/zarr-layout.md).
     let metadata = ArrayMetadataV2::new(
@@ -276,6 +280,7 @@ mod tests {
             dimension_names: ["patch", "S1A_time", "S1A_band", "y", "x"]
                 .map(String::from)
                 .to_vec(),
+            attributes: Map::new(),
         }
     }
 

@@ -82,6 +82,8 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
+    /// Patches whose pixel grid is unknown (see [`crate::formats::stacked::Columns::warnings`]).
+    warnings: Vec<String>,
 }
 
 /// The Zarr version asked for.
@@ -183,14 +185,14 @@ impl ZarrWriter {
         let (target, store) = open_whole(path, options)?;
         let attributes = dataset_attributes(meta, "PASTIS");
         let role = Role::Whole { attributes };
-        let writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
+        let mut writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
         let sink = ColumnSink {
             root: writer.root(),
             store: &writer.store,
             version: writer.version,
             compression: compression_of(options)?,
         };
-        write_columns(&sink, meta, layout)?;
+        writer.warnings = write_columns(&sink, meta, layout)?;
         Ok(writer)
     }
 
@@ -243,6 +245,7 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
+            warnings: Vec::new(),
         })
     }
 
@@ -358,6 +361,10 @@ impl DatasetWriter for ZarrWriter {
         self.patches_per_group
     }
 
+    fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
     fn finish(self: Box<Self>) -> Result<()> {
         let pending: Vec<(usize, GroupBuffer)> = self
             .groups
@@ -402,6 +409,7 @@ fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
         chunk,
         shard: (version == Version::V3).then(|| shard.iter().map(|&c| c.max(1)).collect()),
         dimension_names: spec.dimension_names.clone(),
+        attributes: Map::new(),
     }
 }
 

@@ -1,0 +1,331 @@
+//! Reading the stacked layout back, the same way from a Zarr store and an HDF5 file: the layout
+//! version, the metadata (from `feature` and the dataset attributes), `ID_PATCH`, and for each
+//! layer which patches have it and with what shape (presence, lengths), checked against the dates.
+//! Each format only says how to get at a named array ([`StackedSource`]).
+
+use super::{dataset_meta, dates_name, length_name, names, present_name};
+use super::{LAYOUT_V1, LAYOUT_VERSION};
+use crate::model::{DatasetMeta, Layer};
+use crate::{Error, Result};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+/// The versions of the stacked layout this version reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutVersion {
+    /// `pastis-bridge-stacked/1`: series had no `_present` column in Zarr (length 0 = absent);
+    /// HDF5 files had one. Where it is missing, a series is present when its length is > 0.
+    V1,
+    /// `pastis-bridge-stacked/2`: `<LAYER>_present` for every layer, series included.
+    V2,
+}
+
+/// How a format gives access to the arrays of a stacked dataset, by name.
+pub trait StackedSource {
+    /// What the dataset is, for errors: "Zarr store", "HDF5 file".
+    fn container(&self) -> &'static str;
+    /// What one of its arrays is called, for errors: "array", "dataset".
+    fn item(&self) -> &'static str;
+    /// The root's `pastis_bridge_layout` attribute, `None` if it has none.
+    fn layout_attribute(&self) -> Result<Option<String>>;
+    /// The dataset attributes the metadata is rebuilt from (`crs`, `collection`, `norm`).
+    fn attributes(&self) -> Result<Map<String, Value>>;
+    /// True if an array of this name exists.
+    fn has(&self, name: &str) -> Result<bool>;
+    /// The shape of the named array.
+    fn shape(&self, name: &str) -> Result<Vec<usize>>;
+    /// A 1-D array of strings.
+    fn strings(&self, name: &str) -> Result<Vec<String>>;
+    /// A whole int64 array, C order.
+    fn i64s(&self, name: &str) -> Result<Vec<i64>>;
+    /// A whole int32 array, C order.
+    fn i32s(&self, name: &str) -> Result<Vec<i32>>;
+    /// A whole uint8 array, C order.
+    fn u8s(&self, name: &str) -> Result<Vec<u8>>;
+}
+
+/// Which patches have one layer, and their shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerIndex {
+    /// The stacked array's shape, `(patch, ...)`.
+    pub shape: Vec<usize>,
+    /// Per row: the patch's own shape (a series cut to its length), `None` where it lacks the layer.
+    pub per_patch: Vec<Option<Vec<usize>>>,
+}
+
+/// A stacked dataset as read: its version, metadata, rows and layers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stacked {
+    /// The layout version found.
+    pub version: LayoutVersion,
+    /// The metadata, rebuilt from `feature` and the dataset attributes.
+    pub meta: DatasetMeta,
+    /// The row of each `ID_PATCH`.
+    pub rows: HashMap<i64, usize>,
+    /// The layers stored, with who has them.
+    pub layers: BTreeMap<Layer, LayerIndex>,
+}
+
+/// Reads and checks the layout of the dataset at `path`.
+pub fn interpret(path: &Path, source: &dyn StackedSource) -> Result<Stacked> {
+    let attribute = source.layout_attribute()?;
+    let version = layout_version(path, source.container(), attribute.as_deref())?;
+    let features = source.strings(names::FEATURE)?;
+    let meta = dataset_meta(path, &source.attributes()?, &features)?;
+    let ids = source.i64s(names::ID_PATCH)?;
+    if ids != meta.ids() {
+        return Err(Error::invalid(
+            path,
+            "ID_PATCH disagrees with the patches of the feature array",
+        ));
+    }
+    let mut layers = BTreeMap::new();
+    for layer in Layer::ALL {
+        if source.has(layer.name())? {
+            layers.insert(layer, layer_index(path, version, &meta, layer, source)?);
+        } else {
+            check_no_column(path, layer, source)?;
+        }
+    }
+    let rows = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+    Ok(Stacked {
+        version,
+        meta,
+        rows,
+        layers,
+    })
+}
+
+/// The version declared by `attribute`; an unknown or missing one is refused.
+pub fn layout_version(path: &Path, what: &str, attribute: Option<&str>) -> Result<LayoutVersion> {
+    match attribute {
+        Some(LAYOUT_VERSION) => Ok(LayoutVersion::V2),
+        Some(LAYOUT_V1) => Ok(LayoutVersion::V1),
+        Some(other) => Err(Error::invalid(
+            path,
+            format!(
+                "layout {other} is not one this version reads ({LAYOUT_VERSION}, {LAYOUT_V1}); \
+                 it may come from a newer pastis-bridge"
+            ),
+        )),
+        None => Err(Error::invalid(
+            path,
+            format!("not a pastis-bridge {what} (no pastis_bridge_layout attribute on the root)"),
+        )),
+    }
+}
+
+/// Works out which patches have `layer` and checks its columns against each other and the dates.
+fn layer_index(
+    path: &Path,
+    version: LayoutVersion,
+    meta: &DatasetMeta,
+    layer: Layer,
+    source: &dyn StackedSource,
+) -> Result<LayerIndex> {
+    let n = meta.patches.len();
+    let shape = source.shape(layer.name())?;
+    let series_ok = !layer.is_series() || shape.len() >= 2;
+    if shape.first() != Some(&n) || !series_ok {
+        return Err(Error::invalid(
+            path,
+            format!("{layer} has shape {shape:?}, expected {n} patches first"),
+        ));
+    }
+    let column = |name: String| -> Result<Vec<i32>> {
+        let values = source.i32s(&name)?;
+        per_patch(path, &name, values, n)
+    };
+    let lengths = match layer.is_series() {
+        true => Some(column(length_name(layer))?),
+        false => None,
+    };
+    let present_column = present_name(layer);
+    let present: Vec<bool> = if source.has(&present_column)? || version == LayoutVersion::V2 {
+        let values = source.u8s(&present_column)?;
+        per_patch(path, &present_column, values, n)?
+            .into_iter()
+            .map(|p| p != 0)
+            .collect()
+    } else {
+        // v1 Zarr stores: a series is present when it has dates.
+        lengths.iter().flatten().map(|&t| t > 0).collect()
+    };
+    let per_patch = (0..n)
+        .map(|row| {
+            let own = own_shape(path, layer, &shape, present[row], lengths.as_ref(), row)?;
+            Ok(own)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(lengths) = &lengths {
+        check_dates(path, layer, meta, &present, lengths, source)?;
+    }
+    Ok(LayerIndex { shape, per_patch })
+}
+
+/// The shape of one patch's array, `None` where absent; a length must fit the stacked array and
+/// be 0 where the patch lacks the series.
+fn own_shape(
+    path: &Path,
+    layer: Layer,
+    shape: &[usize],
+    present: bool,
+    lengths: Option<&Vec<i32>>,
+    row: usize,
+) -> Result<Option<Vec<usize>>> {
+    let mut own = shape[1..].to_vec();
+    let Some(lengths) = lengths else {
+        return Ok(present.then_some(own));
+    };
+    let length = lengths[row];
+    let fits = usize::try_from(length)
+        .ok()
+        .filter(|&t| t <= shape[1] && (present || t == 0));
+    match fits {
+        Some(t) => {
+            own[0] = t;
+            Ok(present.then_some(own))
+        }
+        None => Err(Error::invalid(
+            path,
+            format!(
+                "{} holds {length} at row {row}, outside 0..={}{}",
+                length_name(layer),
+                shape[1],
+                if present {
+                    ""
+                } else {
+                    " (and 0 for an absent series)"
+                }
+            ),
+        )),
+    }
+}
+
+/// Checks that `<SERIES>_dates[row, :length]` are the dates of the patch's Feature.
+fn check_dates(
+    path: &Path,
+    layer: Layer,
+    meta: &DatasetMeta,
+    present: &[bool],
+    lengths: &[i32],
+    source: &dyn StackedSource,
+) -> Result<()> {
+    let name = dates_name(layer);
+    let shape = source.shape(&name)?;
+    let width = shape.get(1).copied().unwrap_or(0);
+    let table = source.i32s(&name)?;
+    if shape.len() != 2 || shape[0] != meta.patches.len() || table.len() != shape[0] * width {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "{name} has shape {shape:?}, expected ({}, time)",
+                meta.patches.len()
+            ),
+        ));
+    }
+    for (row, p) in meta.patches.iter().enumerate() {
+        let length = usize::try_from(lengths[row]).unwrap_or(0).min(width);
+        if !present[row] {
+            continue;
+        }
+        let stored = &table[row * width..row * width + length];
+        let listed = p.dates.get(&layer).map(Vec::as_slice).unwrap_or_default();
+        let agree = stored
+            .iter()
+            .enumerate()
+            .all(|(t, &d)| listed.get(t).map_or(0, |&d| d as i32) == d);
+        if !agree {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "{name} of patch {} ({stored:?}) disagrees with the dates of its feature",
+                    p.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless a per-patch column has one value per patch.
+fn per_patch<T>(path: &Path, name: &str, values: Vec<T>, n: usize) -> Result<Vec<T>> {
+    if values.len() == n {
+        Ok(values)
+    } else {
+        Err(Error::invalid(
+            path,
+            format!(
+                "{name} has {} values, expected {n} (one per patch)",
+                values.len()
+            ),
+        ))
+    }
+}
+
+/// Fails if a per-patch column of `layer` exists without its data array (a damaged dataset).
+fn check_no_column(path: &Path, layer: Layer, source: &dyn StackedSource) -> Result<()> {
+    let mut columns = vec![];
+    if layer.is_series() {
+        columns.extend([length_name(layer), dates_name(layer)]);
+    }
+    columns.push(present_name(layer));
+    for column in columns {
+        if source.has(&column)? {
+            let item = source.item();
+            return Err(Error::invalid(
+                path,
+                format!("{item} {layer} is missing, but {column} says which patches have it"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_known_unknown_and_missing() {
+        let p = Path::new("x.zarr");
+        assert_eq!(
+            layout_version(p, "Zarr store", Some(LAYOUT_VERSION)).unwrap(),
+            LayoutVersion::V2
+        );
+        assert_eq!(
+            layout_version(p, "Zarr store", Some("pastis-bridge-stacked/1")).unwrap(),
+            LayoutVersion::V1
+        );
+        let err = layout_version(p, "Zarr store", Some("pastis-bridge-stacked/9"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("x.zarr") && err.contains("pastis-bridge-stacked/9"),
+            "{err}"
+        );
+        let err = layout_version(p, "Zarr store", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a pastis-bridge Zarr store"), "{err}");
+    }
+
+    #[test]
+    fn a_length_must_fit_and_be_zero_when_absent() {
+        let p = Path::new("x");
+        let shape = [2, 3, 10, 4, 4];
+        let lengths = vec![3, 0];
+        assert_eq!(
+            own_shape(p, Layer::S2, &shape, true, Some(&lengths), 1).unwrap(),
+            Some(vec![0, 10, 4, 4])
+        );
+        assert_eq!(
+            own_shape(p, Layer::S2, &shape, false, Some(&lengths), 1).unwrap(),
+            None
+        );
+        assert!(own_shape(p, Layer::S2, &shape, false, Some(&lengths), 0).is_err());
+        assert!(own_shape(p, Layer::S2, &shape, true, Some(&vec![4, 0]), 0).is_err());
+        assert!(own_shape(p, Layer::S2, &shape, true, Some(&vec![-1, 0]), 0).is_err());
+    }
+}
