@@ -143,3 +143,72 @@ fn fixture_exports_open_right_in_qgis_and_gdal() {
         png.display()
     );
 }
+
+/// The arrays of a Zarr v2 store: its folders holding a `.zarray`.
+fn zarr_v2_arrays(store: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(store)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join(".zarray").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn zarr_stores_open_in_gdal_without_errors_and_text_stays_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let (v2, v3) = (dir.path().join("v2.zarr"), dir.path().join("v3.zarr"));
+    run(&[
+        "convert".as_ref(),
+        src.as_os_str(),
+        v2.as_os_str(),
+        "--zarr-version".as_ref(),
+        "2".as_ref(),
+    ]);
+    run(&["convert".as_ref(), src.as_os_str(), v3.as_os_str()]);
+    // GDAL 3.6 reads every array of v2 (the text arrays were `|O`, which it refused loudly).
+    let info: serde_json::Value =
+        serde_json::from_str(&gdal_tool("gdalmdiminfo", &[], &v2)).unwrap();
+    let arrays = info["arrays"].as_object().unwrap();
+    let mut listed: Vec<String> = arrays.keys().cloned().collect();
+    listed.sort();
+    assert_eq!(listed, zarr_v2_arrays(&v2));
+    assert_eq!(arrays["TILE"]["datatype"], "String", "{}", arrays["TILE"]);
+    assert_eq!(arrays["feature"]["datatype"], "String");
+    let tile: serde_json::Value = serde_json::from_str(&gdal_tool(
+        "gdalmdiminfo",
+        &["-detailed", "-array", "TILE"],
+        &v2,
+    ))
+    .unwrap();
+    assert_eq!(
+        tile["values"],
+        serde_json::json!(["t30uxv", "t31tfj", "t31tfm", "t32ulu"])
+    );
+    // GDAL 3.6 does not read Zarr v3 (an empty group), but says nothing wrong either.
+    gdal_tool("gdalmdiminfo", &[], &v3);
+    // zarr-python and xarray still read the text as text.
+    let script = "import sys, zarr, xarray as xr\n\
+        g = zarr.open_group(sys.argv[1], mode='r')\n\
+        assert g['TILE'].dtype.kind == 'U', g['TILE'].dtype\n\
+        assert all(isinstance(v, str) for v in g['TILE'][:].tolist())\n\
+        assert g['feature'][:].tolist()[0].startswith('{'), g['feature'][0]\n\
+        ds = xr.open_zarr(sys.argv[1], consolidated=False)\n\
+        assert ds['TILE'].values.tolist() == ['t30uxv', 't31tfj', 't31tfm', 't32ulu'], ds['TILE']\n\
+        assert all(isinstance(v, str) for v in ds['feature'].values.tolist())\n\
+        print('ok')";
+    let out = common::python()
+        .args(["-c", script])
+        .arg(&v2)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -29,8 +29,11 @@ pub enum Version {
 pub enum Kind {
     /// A numeric or boolean type.
     Number(DType),
-    /// Variable-length UTF-8 strings (`TILE`, `feature`).
-    Text,
+    /// Text (`TILE`, `feature`), the longest value having this many characters (code points):
+    /// v3 stores variable-length UTF-8 (`string`); v2 stores fixed-length `<U{n}` (UTF-32,
+    /// numpy's `str` dtype), which GDAL's Zarr driver reads (it cannot read v2's variable-length
+    /// `|O` objects) and zarr-python and xarray read as text.
+    Text(usize),
 }
 
 /// Everything needed to create one array, in either version.
@@ -95,7 +98,7 @@ fn build_v3(
     let (data_type, fill) = match def.kind {
         Kind::Number(DType::Bool) => (DType::Bool.name(), FillValueMetadata::from(false)),
         Kind::Number(d) => (d.name(), FillValueMetadata::from(0)),
-        Kind::Text => ("string", FillValueMetadata::from("")),
+        Kind::Text(_) => ("string", FillValueMetadata::from("")),
     };
     let outer = def.shard.as_ref().unwrap_or(&def.chunk);
     let mut builder = ArrayBuilder::new(u64s(&def.shape), u64s(outer), data_type, fill);
@@ -114,9 +117,9 @@ fn build_v2(
     def: &ArrayDef,
     compression: Compression,
 ) -> Result<ZArray, Box<dyn std::error::Error>> {
-    let (dtype, filters) = match def.kind {
-        Kind::Number(d) => (d.npy_descr(), None),
-        Kind::Text => ("|O", Some(vec![v2_codec(json!({"id": "vlen-utf8"}))?])),
+    let dtype = match def.kind {
+        Kind::Number(d) => d.npy_descr().to_string(),
+        Kind::Text(chars) => format!("<U{}", chars.max(1)),
     };
     let chunks = def
         .chunk
@@ -125,14 +128,19 @@ fn build_v2(
         .collect::<Result<Vec<_>, _>>()?;
     let mut attributes = def.attributes.clone();
     attributes.insert("_ARRAY_DIMENSIONS".into(), json!(def.dimension_names));
-    // `null`, not 0: xarray would read 0 as a missing value in v2 (docs/zarr-layout.md).
+    // `null`, not 0: xarray would read 0 as a missing value in v2 (docs/zarr-layout.md). Text
+    // needs a string (zarrs refuses `null` for `<U{n}`): the empty string.
+    let fill = match def.kind {
+        Kind::Number(_) => FillValueMetadata::Null,
+        Kind::Text(_) => FillValueMetadata::from(""),
+    };
     let metadata = ArrayMetadataV2::new(
         u64s(&def.shape),
         chunks,
         dtype.into(),
-        FillValueMetadata::Null,
+        fill,
         compressor_v2(compression, element_size(def.kind))?,
-        filters,
+        None,
     )
     .with_attributes(attributes);
     let path = format!("/{}", def.name);
@@ -147,8 +155,15 @@ fn build_v2(
 fn element_size(kind: Kind) -> usize {
     match kind {
         Kind::Number(d) => d.size(),
-        Kind::Text => 1,
+        Kind::Text(_) => 1,
     }
+}
+
+/// True if `array` holds fixed-length UTF-32 text (`<U{n}`, Zarr v2 as written since #15).
+pub fn is_fixed_text(array: &ZArray) -> bool {
+    array
+        .data_type()
+        .is::<zarrs::array::data_type::FixedLengthUTF32DataType>()
 }
 
 fn codecs_v3(

@@ -1,7 +1,7 @@
 //! Serialises the per-patch columns of the stacked layout ([`stacked::columns`]) as Zarr arrays.
 //! All are small and written whole, as one chunk.
 
-use super::arrays::{create_array, subset, write_block, ArrayDef, Kind, Version};
+use super::arrays::{create_array, is_fixed_text, subset, write_block, ArrayDef, Kind, Version};
 use super::{zarr_error, Store};
 use crate::formats::stacked::{self, Column, ColumnValues};
 use crate::formats::Compression;
@@ -26,7 +26,9 @@ impl ColumnSink<'_> {
     fn write(&self, column: &Column) -> Result<()> {
         let kind = match &column.values {
             ColumnValues::Numbers(a) => Kind::Number(a.dtype()),
-            ColumnValues::Text(_) => Kind::Text,
+            ColumnValues::Text(t) => {
+                Kind::Text(t.iter().map(|v| v.chars().count()).max().unwrap_or(1))
+            }
         };
         let dims: Vec<&str> = column.dimension_names.iter().map(String::as_str).collect();
         let mut def = ArrayDef::whole(&column.name, kind, column.shape(), &dims);
@@ -35,9 +37,17 @@ impl ColumnSink<'_> {
         match &column.values {
             ColumnValues::Numbers(values) => write_block(self.root, &array, 0, values),
             ColumnValues::Text(values) if values.is_empty() => Ok(()),
-            ColumnValues::Text(values) => array
-                .store_array_subset(&subset(0..values.len(), &[]), values)
-                .map_err(|e| zarr_error(self.root, format!("writing {}: {e}", column.name))),
+            ColumnValues::Text(values) => {
+                let region = subset(0..values.len(), &[]);
+                let stored = if is_fixed_text(&array) {
+                    let chars: Vec<Vec<char>> =
+                        values.iter().map(|v| v.chars().collect()).collect();
+                    array.store_array_subset(&region, &chars)
+                } else {
+                    array.store_array_subset(&region, values)
+                };
+                stored.map_err(|e| zarr_error(self.root, format!("writing {}: {e}", column.name)))
+            }
         }
     }
 }

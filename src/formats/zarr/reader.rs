@@ -2,7 +2,7 @@
 //! of the patch and layers asked for. What the store holds is interpreted by
 //! [`stacked::read::interpret`], as for HDF5; this module only reaches the arrays.
 
-use super::arrays::{dtype_of, read_all, read_row};
+use super::arrays::{dtype_of, is_fixed_text, read_all, read_row};
 use super::{store_at, zarr_error, Store, ZArray};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
@@ -68,7 +68,12 @@ impl StackedSource for Source<'_> {
     }
 
     fn strings(&self, name: &str) -> Result<Vec<String>> {
-        read_all(self.path, &open_array(self.path, self.store, name)?)
+        let array = open_array(self.path, self.store, name)?;
+        if !is_fixed_text(&array) {
+            return read_all(self.path, &array);
+        }
+        let chars: Vec<Vec<char>> = read_all(self.path, &array)?;
+        Ok(chars.into_iter().map(|c| c.into_iter().collect()).collect())
     }
 
     fn i64s(&self, name: &str) -> Result<Vec<i64>> {
