@@ -66,7 +66,7 @@ fn write_base(src: &Path, dst: &Path) -> Res {
         let arrays = full.arrays.iter().map(|(&l, a)| (l, crop(l, a))).collect();
         writer.write_patch(
             index,
-            &Patch {
+            Patch {
                 meta: p.clone(),
                 arrays,
             },

@@ -22,8 +22,10 @@ pub mod model;
 pub mod npy;
 pub mod output;
 pub mod parcels;
+pub mod pipeline;
 pub mod preview;
 pub mod synth;
 pub mod verify;
+pub mod warnings;
 
 pub use error::{Error, Result};

@@ -309,8 +309,8 @@ fn known_gaps_are_still_gaps() {
     }
 }
 
-/// The carrier itself: the PASTIS folder of every case reads back, through the library's reader,
-/// to exactly the builder's arrays and metadata (or to the refusal every writer must give).
+/// The carrier itself: the PASTIS folder of every case reads back, through the library's reader
+/// and the pipeline's validation, to exactly the builder's arrays and metadata (or to the refusal every writer must give).
 #[test]
 fn every_case_is_carried_by_its_pastis_folder_bit_for_bit() {
     for case in cases() {
@@ -320,7 +320,13 @@ fn every_case_is_carried_by_its_pastis_folder_bit_for_bit() {
         assert_eq!(reader.metadata(), &case.meta, "{}", case.name);
         let refused_by_all = WRITERS.iter().all(|w| case.is_refused_by(w.name));
         for patch in &case.patches {
-            let read = reader.read_patch(patch.id(), &pastis_bridge::model::Layer::ALL);
+            // Read and validated as the pipeline does (readers return patches as stored).
+            let source = pastis_bridge::pipeline::Reading(reader.as_ref());
+            let read = pastis_bridge::pipeline::produce(
+                &source,
+                &patch.meta,
+                &pastis_bridge::model::Layer::ALL,
+            );
             if refused_by_all {
                 assert!(read.is_err(), "{}: patch {} reads", case.name, patch.id());
                 continue;

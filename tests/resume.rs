@@ -1,7 +1,12 @@
-//! `convert --resume`: a real run killed with SIGKILL at a random point leaves only DST.partial
-//! (and its journal); rerunning with `--resume` completes it and the result verifies identical to
-//! an uninterrupted run. Pastis, Zarr v3 (a shard group spans 32 patches), GeoTIFF, and HDF5
-//! (written again from the start).
+//! `convert --resume`: a run interrupted at a known point leaves only DST.partial and its journal;
+//! rerunning with `--resume` completes it and the result verifies identical to an uninterrupted
+//! run. Pastis, Zarr v3 (a shard group spans 32 patches), Zarr v2, GeoTIFF, and HDF5 (written
+//! again from the start).
+//!
+//! The runs are interrupted through the pipeline's test-only hook
+//! (`PASTIS_BRIDGE_TEST_STOP_AFTER_GROUPS`), so no test races the end of a run: `N` exits at once
+//! when the journal holds `N` groups (as a kill there would), `N:hang` stops the workers there for
+//! the one test that kills the process for real, with SIGKILL.
 #![allow(clippy::unwrap_used)] // test helpers: a failure should panic with its message
 
 mod common;
@@ -9,19 +14,14 @@ mod common;
 use common::bin;
 use pastis_bridge::journal::journal_path;
 use pastis_bridge::output::staging_path;
+use pastis_bridge::pipeline::STOP_AFTER_GROUPS;
 use pastis_bridge::synth::{generate, SynthOptions};
-use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Seed of the random kill delays; `PASTIS_KILL_SEED` replays a run.
-fn seed() -> u64 {
-    std::env::var("PASTIS_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8)
-}
+/// The exit status of a run stopped by the hook.
+const STOPPED_EXIT: i32 = 75;
 
 fn convert_args(src: &Path, dst: &Path, to: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["convert", &src.to_string_lossy(), &dst.to_string_lossy()]
@@ -37,39 +37,6 @@ fn groups_done(dst: &Path) -> usize {
     std::fs::read_to_string(journal_path(dst))
         .map(|t| t.lines().count().saturating_sub(1))
         .unwrap_or(0)
-}
-
-/// Starts a conversion and kills it (SIGKILL) once `min_groups` groups are recorded plus a random
-/// delay. Retries with less wait when the run finishes first. Returns the groups recorded.
-fn kill_mid_run(args: &[String], dst: &Path, rng: &mut impl Rng, min_groups: usize) -> usize {
-    let exe = assert_cmd::cargo::cargo_bin("pastis-bridge");
-    for attempt in 0..6u32 {
-        let _ = std::fs::remove_dir_all(dst);
-        let _ = std::fs::remove_file(dst);
-        let mut child = Command::new(&exe)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let wanted = (min_groups >> attempt).max(1);
-        let start = Instant::now();
-        while groups_done(dst) < wanted && start.elapsed() < Duration::from_secs(120) {
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let delay = rng.random_range(0..(80 >> attempt).max(1));
-        std::thread::sleep(Duration::from_millis(delay));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL on unix
-            child.wait().unwrap();
-            return groups_done(dst);
-        }
-        eprintln!("attempt {attempt}: the run finished before the kill, trying again sooner");
-    }
-    panic!("could not kill the conversion mid-run");
 }
 
 fn run_ok(args: &[String]) {
@@ -92,42 +59,9 @@ fn verify_identical(a: &Path, b: &Path) {
     );
 }
 
-/// Kill, check what is left, resume, verify against the uninterrupted `reference`.
-fn kill_and_resume(src: &Path, dir: &Path, to: &str, min_groups: usize, rng: &mut impl Rng) {
-    let name = if to == "hdf5" { "out.h5" } else { "out" };
-    let reference = dir.join(format!("ref-{to}-{name}"));
-    run_ok(&convert_args(src, &reference, to, &[]));
-    let dst: PathBuf = dir.join(format!("{to}-{name}"));
-    let args = convert_args(src, &dst, to, &[]);
-    let done = kill_mid_run(&args, &dst, rng, min_groups);
-    eprintln!("{to}: killed with {done} groups recorded");
-    assert!(!dst.exists(), "{to}: a killed run left {}", dst.display());
-    assert!(staging_path(&dst).exists(), "{to}: no DST.partial");
-    assert!(journal_path(&dst).exists(), "{to}: no journal");
-    if to == "zarr" {
-        let other = convert_args(src, &dst, to, &["--resume", "--compression", "none"]);
-        let out = bin().args(&other).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(
-            err.contains("started with another source, selection or options"),
-            "{err}"
-        );
-        assert!(
-            staging_path(&dst).exists(),
-            "a refused resume keeps DST.partial"
-        );
-    }
-    run_ok(&convert_args(src, &dst, to, &["--resume"]));
-    assert!(!staging_path(&dst).exists() && !journal_path(&dst).exists());
-    verify_identical(&reference, &dst);
-    verify_identical(src, &dst);
-}
-
-#[test]
-fn killed_conversions_resume_identically() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("synth");
+/// A synthetic dataset of 40 patches of 64 x 64 pixels.
+fn source(dir: &Path) -> PathBuf {
+    let src = dir.join("synth");
     let options = SynthOptions {
         patches: 40,
         seed: 3,
@@ -136,12 +70,120 @@ fn killed_conversions_resume_identically() {
         date_scale: 0.3,
     };
     generate(&src, &options, false, &|_| {}).unwrap();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
-    eprintln!("kill seed {} (PASTIS_KILL_SEED to replay)", seed());
-    let pastis_groups = rng.random_range(1..30);
-    kill_and_resume(&src, tmp.path(), "pastis", pastis_groups, &mut rng);
-    kill_and_resume(&src, tmp.path(), "zarr", 1, &mut rng);
-    let geotiff_groups = rng.random_range(1..30);
-    kill_and_resume(&src, tmp.path(), "geotiff", geotiff_groups, &mut rng);
-    kill_and_resume(&src, tmp.path(), "hdf5", 5, &mut rng);
+    src
+}
+
+/// What an interrupted run must leave: DST.partial and a journal holding at least `groups`
+/// groups and fewer than `total`, and no DST.
+fn assert_interrupted(dst: &Path, groups: usize, total: usize) {
+    assert!(!dst.exists(), "an interrupted run left {}", dst.display());
+    assert!(
+        staging_path(dst).exists(),
+        "no {}",
+        staging_path(dst).display()
+    );
+    let done = groups_done(dst);
+    assert!(
+        (groups..total).contains(&done),
+        "{}: {done} groups recorded, expected {groups}..{total}",
+        dst.display()
+    );
+}
+
+/// Stops a run with the hook after `groups` of its `total` groups, checks what is left, resumes
+/// it, and verifies it against an uninterrupted run and the source.
+fn stop_and_resume(src: &Path, dir: &Path, to: &str, extra: &[&str], groups: usize, total: usize) {
+    let name = format!("{to}{}", extra.join(""));
+    let file = if to == "hdf5" { "out.h5" } else { "out" };
+    let reference = dir.join(format!("ref-{name}-{file}"));
+    run_ok(&convert_args(src, &reference, to, extra));
+    let dst = dir.join(format!("{name}-{file}"));
+    let out = bin()
+        .args(convert_args(src, &dst, to, extra))
+        .env(STOP_AFTER_GROUPS, groups.to_string())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(STOPPED_EXIT), "{name}: {err}");
+    assert_interrupted(&dst, groups, total);
+    let mut resume = extra.to_vec();
+    resume.push("--resume");
+    run_ok(&convert_args(src, &dst, to, &resume));
+    assert!(!staging_path(&dst).exists() && !journal_path(&dst).exists());
+    verify_identical(&reference, &dst);
+    verify_identical(src, &dst);
+}
+
+#[test]
+fn stopped_conversions_resume_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(tmp.path());
+    // Groups: one patch each, except Zarr v3, whose annotation shards hold 32 patches.
+    stop_and_resume(&src, tmp.path(), "pastis", &[], 7, 40);
+    stop_and_resume(&src, tmp.path(), "zarr", &[], 1, 2);
+    stop_and_resume(&src, tmp.path(), "zarr", &["--zarr-version", "2"], 13, 40);
+    stop_and_resume(&src, tmp.path(), "geotiff", &[], 11, 40);
+    // HDF5 cannot continue a file: --resume writes it again from the start.
+    stop_and_resume(&src, tmp.path(), "hdf5", &[], 5, 40);
+}
+
+#[test]
+fn a_resume_with_other_options_is_refused_and_keeps_the_partial_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(tmp.path());
+    let dst = tmp.path().join("out.zarr");
+    let out = bin()
+        .args(convert_args(&src, &dst, "zarr", &[]))
+        .env(STOP_AFTER_GROUPS, "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(STOPPED_EXIT));
+    let other = convert_args(&src, &dst, "zarr", &["--resume", "--compression", "none"]);
+    let out = bin().args(&other).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("started with another source, selection or options"),
+        "{err}"
+    );
+    assert!(
+        staging_path(&dst).exists() && journal_path(&dst).exists(),
+        "a refused resume keeps DST.partial and its journal"
+    );
+}
+
+/// One real SIGKILL: the workers are held by the hook once 9 groups are recorded (so the run
+/// cannot finish first), the process is killed, and the run resumes identically.
+#[test]
+fn a_sigkilled_conversion_resumes_identically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(tmp.path());
+    let reference = tmp.path().join("reference");
+    run_ok(&convert_args(&src, &reference, "pastis", &[]));
+    let dst = tmp.path().join("killed");
+    let args = convert_args(&src, &dst, "pastis", &[]);
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("pastis-bridge"))
+        .args(&args)
+        .env(STOP_AFTER_GROUPS, "9:hang")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while groups_done(&dst) < 9 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it was killed"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no 9 groups after 2 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL on unix
+    child.wait().unwrap();
+    assert_interrupted(&dst, 9, 40);
+    run_ok(&convert_args(&src, &dst, "pastis", &["--resume"]));
+    verify_identical(&reference, &dst);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use pastis_bridge::formats::pastis::metadata::parse_metadata;
+use pastis_bridge::model::metadata_geojson::parse_metadata;
 use pastis_bridge::model::{Array, DType};
 use pastis_bridge::npy::{numpy_header, read_npy, write_npy};
 use proptest::prelude::*;

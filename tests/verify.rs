@@ -4,8 +4,9 @@
 mod common;
 
 use common::{bin, copy_fixture, fixture};
-use pastis_bridge::formats::pastis::{array_path, metadata};
+use pastis_bridge::formats::pastis::array_path;
 use pastis_bridge::formats::{pastis::PastisReader, DatasetReader};
+use pastis_bridge::model::metadata_geojson as metadata;
 use pastis_bridge::model::{Array, Layer};
 use pastis_bridge::npy::{read_npy, write_npy};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 use super::{progress, ConvertArgs, Outcome};
 use anyhow::Context;
 use pastis_bridge::convert::{convert, ConvertOptions, Stage};
-use pastis_bridge::formats::{Format, WriteOptions};
+use pastis_bridge::formats::{CreationOptions, Format, WriteOptions};
 
 /// Runs `convert`.
 pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
@@ -14,6 +14,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         compression,
         zarr_version,
         cog,
+        creation_options,
         modalities,
         keep_going,
         resume,
@@ -30,14 +31,23 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     let to = to
         .or_else(|| Format::from_extension(&dst))
         .unwrap_or(Format::Pastis);
+    let mut creation = CreationOptions::default();
+    for option in &creation_options {
+        creation.add(option).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(version) = zarr_version {
+        creation.set("ZARR_VERSION", version.to_string());
+    }
+    if cog {
+        creation.set("COG", "YES");
+    }
     let options = ConvertOptions {
         to,
         write: WriteOptions {
             overwrite: run.overwrite,
             compression,
-            zarr_version,
-            cog,
             resume,
+            creation,
         },
         selection: select.selection(modalities),
         jobs: run.jobs,
@@ -53,6 +63,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     )
     .with_context(|| format!("converting {} to {to}", src.display()))?;
     bar.finish_and_clear();
+    progress::print_warnings(&bar, &summary.warnings);
     if !run.quiet {
         let what = match stage {
             Stage::Whole => String::new(),

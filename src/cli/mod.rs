@@ -121,12 +121,17 @@ pub struct ConvertArgs {
     /// Compression: zstd[:LEVEL] (default for Zarr), blosc-lz4, gzip[:LEVEL] (default for HDF5), lzf, none.
     #[arg(long, value_name = "CODEC")]
     pub compression: Option<Compression>,
-    /// Zarr format version: 3 (sharded, default) or 2 (unsharded, for GDAL and QGIS).
-    #[arg(long, value_name = "2|3", default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
-    pub zarr_version: u8,
-    /// GeoTIFF: write Cloud Optimized GeoTIFFs.
+    /// Zarr format version: 3 (sharded, default) or 2 (unsharded, for GDAL and QGIS); the same
+    /// as `--co ZARR_VERSION=N`.
+    #[arg(long, value_name = "2|3", value_parser = clap::value_parser!(u8).range(2..=3))]
+    pub zarr_version: Option<u8>,
+    /// GeoTIFF: write Cloud Optimized GeoTIFFs; the same as `--co COG=YES`.
     #[arg(long)]
     pub cog: bool,
+    /// A format-specific creation option, KEY=VALUE (repeatable): ZARR_VERSION=2|3 (zarr),
+    /// COG=YES|NO (geotiff). A format refuses keys it does not understand.
+    #[arg(long = "co", value_name = "KEY=VALUE")]
+    pub creation_options: Vec<String>,
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
     pub modalities: Option<Vec<Layer>>,
@@ -142,7 +147,7 @@ pub struct ConvertArgs {
     /// writing its own shards into the same store; `auto/N` reads I from JOB_COMPLETION_INDEX,
     /// SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX. Then run --finalize once (docs/scale-out.md).
     #[arg(long, value_name = "I/N", conflicts_with_all = ["finalize", "resume"])]
-    pub partition: Option<pastis_bridge::convert::Partition>,
+    pub partition: Option<pastis_bridge::pipeline::Partition>,
     /// After all partitions: check that each finished and write the dataset-level metadata
     /// (same SRC, DST and options as the partitions).
     #[arg(long)]
@@ -281,8 +286,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
 impl SelectArgs {
     /// The library's selection for these arguments.
-    pub fn selection(&self, layers: Option<Vec<Layer>>) -> pastis_bridge::convert::Selection {
-        pastis_bridge::convert::Selection {
+    pub fn selection(&self, layers: Option<Vec<Layer>>) -> pastis_bridge::pipeline::Selection {
+        pastis_bridge::pipeline::Selection {
             patches: self.patches.clone(),
             folds: self.folds.clone(),
             layers,

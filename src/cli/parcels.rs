@@ -78,6 +78,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         )
     })?;
     bar.finish_and_clear();
+    progress::print_warnings(&bar, &summary.warnings);
     if !run.quiet {
         eprintln!(
             "wrote {} ({to}): {} patches from {} parcels in {:.2} s",

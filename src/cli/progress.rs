@@ -1,7 +1,10 @@
-//! The progress bar: owned by the binary, fed by the library's progress callback.
+//! The progress bar: owned by the binary, fed by the library's progress callback. Warnings the
+//! library raises while the bar is drawn are printed above it (`ProgressBar::suspend`), so they
+//! never break it; when no bar is drawn (`--quiet`, not a terminal) they are printed from the
+//! summary at the end.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pastis_bridge::convert::Progress;
+use pastis_bridge::pipeline::Progress;
 use std::io::IsTerminal;
 
 /// A bar that shows nothing when `quiet` or when standard error is not a terminal.
@@ -20,7 +23,7 @@ pub fn bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-/// A callback that advances `bar`.
+/// A callback that advances `bar`, and prints warnings above it while it is drawn.
 pub fn callback<'a>(bar: &'a ProgressBar, message: &'static str) -> impl Fn(Progress) + Sync + 'a {
     move |p| match p {
         Progress::Start { total } => {
@@ -28,6 +31,21 @@ pub fn callback<'a>(bar: &'a ProgressBar, message: &'static str) -> impl Fn(Prog
             bar.set_message(message);
         }
         Progress::Patch { .. } => bar.inc(1),
+        Progress::Warning(w) if !bar.is_hidden() => {
+            bar.suspend(|| eprintln!("pastis-bridge: warning: {w}"));
+        }
         Progress::Finishing => bar.set_message("finishing"),
+        _ => {}
+    }
+}
+
+/// Prints the warnings of a run's summary, unless `bar` is drawn (it printed them as they came).
+/// Warnings are printed even with `--quiet`: they say what the output lacks.
+pub fn print_warnings(bar: &ProgressBar, warnings: &[String]) {
+    if !bar.is_hidden() {
+        return;
+    }
+    for w in warnings {
+        eprintln!("pastis-bridge: warning: {w}");
     }
 }

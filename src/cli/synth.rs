@@ -25,7 +25,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
     };
     options.validate()?;
     let bar = progress::bar(quiet);
-    generate(
+    let summary = generate(
         &dst,
         &options,
         overwrite,
@@ -33,6 +33,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
     )
     .with_context(|| format!("generating a synthetic dataset at {}", dst.display()))?;
     bar.finish_and_clear();
+    progress::print_warnings(&bar, &summary.warnings);
     if !quiet {
         eprintln!(
             "wrote {} (pastis): {patches} synthetic patches of {size}x{size} px, seed {seed}{}",

@@ -6,8 +6,8 @@
 //! interpret what they find through [`read::interpret`]. docs/zarr-layout.md and
 //! docs/hdf5-layout.md describe it.
 
-use crate::formats::pastis::metadata::{metadata_document, parse_metadata};
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
+use crate::model::metadata_geojson::{metadata_document, parse_metadata};
 use crate::model::{DType, DatasetLayout, DatasetMeta, Layer};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};

@@ -5,6 +5,7 @@ pub mod classes;
 mod dtype;
 mod layer;
 mod metadata;
+pub mod metadata_geojson;
 mod patch;
 
 pub use array::{Array, ArrayError, Element};

@@ -2,12 +2,14 @@
 
 use super::geometry::{reproject, srs, to_multipolygon, transform};
 use super::trace::trace;
-use super::{json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, VectorFormat};
-use crate::convert::{thread_pool, Progress};
+use super::{
+    json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchResult, VectorFormat,
+};
 use crate::formats::{self, DatasetReader};
 use crate::georef::{patch_grid, PatchGrid};
 use crate::model::{Layer, Patch, PatchMeta};
 use crate::output::{remove_any, StagedPath};
+use crate::pipeline::{self, thread_pool, Progress, Reading};
 use crate::{Error, Result};
 use geo::Area;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
@@ -16,9 +18,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
-
-/// A patch's parcels, or why they could not be made.
-pub(super) type PatchResult = (i64, Result<Vec<Parcel>>);
 
 /// Vectorises the dataset at `src` (any format) to `out` (.geojson, .gpkg, .fgb).
 pub fn write_parcels(
@@ -92,8 +91,7 @@ fn produce(
         .enumerate()
         .par_bridge()
         .try_for_each_with(tx, |tx, (index, meta)| {
-            let result = reader
-                .read_patch(meta.id, &layers)
+            let result = pipeline::produce(&Reading(reader), meta, &layers)
                 .and_then(|patch| georeferenced(&patch, crs, grid, out));
             tx.send((index, (meta.id, result)))
         });

@@ -3,8 +3,7 @@
 //! WGS84 output is RFC 7946 (no `crs` member, longitude first). Native output carries the legacy
 //! `crs` member (`urn:ogc:def:crs:EPSG::326xx`), so every patch written must share one grid CRS.
 
-use super::extract::PatchResult;
-use super::{fields, OutputCrs, Parcel};
+use super::{fields, OutputCrs, Parcel, PatchResult};
 use crate::{Error, Result};
 use geojson::{Feature, FeatureWriter, Geometry, GeometryValue, JsonObject};
 use serde_json::{json, Value};

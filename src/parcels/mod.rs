@@ -17,9 +17,9 @@ pub mod trace;
 pub use extract::{patch_parcels, write_parcels, write_parcels_with};
 pub use rasterize::{rasterize, rasterize_with, RasterizeOptions, RasterizeSummary};
 
-use crate::convert::Selection;
 use crate::georef::PatchGrid;
 use crate::model::{classes::CLASS_NAMES, PatchMeta};
+use crate::pipeline::Selection;
 use crate::{Error, Result};
 use geo_types::MultiPolygon;
 use std::path::Path;
@@ -98,6 +98,10 @@ impl Parcel {
         CLASS_NAMES.get(id).copied()
     }
 }
+
+/// The parcels of one patch (by `ID_PATCH`), or why they could not be traced; what the
+/// tracing workers hand to the GeoJSON and OGR writers.
+pub(crate) type PatchResult = (i64, Result<Vec<Parcel>>);
 
 /// Attribute names, in the order they are written.
 pub mod fields {

@@ -3,9 +3,8 @@
 //! A layer has one CRS, so parcels go to one layer per EPSG code, `parcels_{EPSG}`
 //! (`parcels_32631`...). GeoPackage writes in one transaction; FlatGeobuf holds one layer only.
 
-use super::extract::PatchResult;
 use super::geometry::{srs, transform};
-use super::{fields, Parcel};
+use super::{fields, Parcel, PatchResult};
 use crate::{Error, Result};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform};
 use gdal::vector::{Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, ToGdal};

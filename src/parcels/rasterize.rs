@@ -8,10 +8,10 @@ use super::fill::burn;
 use super::geometry::inverse;
 use super::ogr::{self, ReadParcel};
 use super::GridFn;
-use crate::convert::{thread_pool, Progress, Selection};
 use crate::formats::{self, DatasetReader, Format, WriteOptions};
 use crate::georef::{patch_grid, PatchGrid};
-use crate::model::{Array, ArraySpec, DType, DatasetLayout, Layer, LayerLayout, Patch, PatchMeta};
+use crate::model::{Array, ArraySpec, DType, Layer, Patch, PatchMeta};
+use crate::pipeline::{self, thread_pool, Job, PatchSource, Progress, Selection, Stage};
 use crate::{Error, Result};
 use geo::MapCoords;
 use ndarray::{Array2, Array3, ArrayD};
@@ -42,6 +42,8 @@ pub struct RasterizeSummary {
     pub parcels: usize,
     /// Wall time.
     pub seconds: f64,
+    /// Warnings of the writer.
+    pub warnings: Vec<String>,
 }
 
 /// What a patch of the grid dataset fixes: its grid, size and dtypes.
@@ -50,6 +52,9 @@ struct Target {
     instances: ArraySpec,
     target_dtype: DType,
 }
+
+/// The layers a rasterisation writes.
+const LAYERS: [Layer; 2] = [Layer::Target, Layer::Instances];
 
 /// Rasterises the parcels file `parcels` on the grids of the dataset `grid_src` into `dst`.
 pub fn rasterize(
@@ -70,7 +75,8 @@ pub fn rasterize(
     )
 }
 
-/// Rasterises `parcels` on the grids of an opened dataset, `grid` giving each patch's grid.
+/// Rasterises `parcels` on the grids of an opened dataset, `grid` giving each patch's grid; the
+/// patches go through the [`pipeline`] like a conversion's.
 pub fn rasterize_with(
     parcels: &Path,
     reader: &dyn DatasetReader,
@@ -81,8 +87,7 @@ pub fn rasterize_with(
 ) -> Result<RasterizeSummary> {
     let start = Instant::now();
     let meta = options.selection.apply(reader.metadata())?;
-    let pool = thread_pool(options.jobs)?;
-    let targets: Vec<Target> = pool.install(|| {
+    let targets: Vec<Target> = thread_pool(options.jobs)?.install(|| {
         meta.patches
             .par_iter()
             .map(|p| target(reader, p, grid))
@@ -90,31 +95,70 @@ pub fn rasterize_with(
     })?;
     let groups = read_grouped(parcels, reader, &meta.patches, &targets)?;
     let count = groups.iter().map(Vec::len).sum();
-    let writer = formats::create(options.to, dst, &meta, &layout(&targets), &options.write)?;
-    progress(Progress::Start {
-        total: meta.patches.len(),
-    });
-    pool.install(|| {
-        meta.patches
-            .par_iter()
-            .zip(&targets)
-            .zip(&groups)
-            .enumerate()
-            .try_for_each(|(index, ((m, t), g))| {
-                let patch = burn_patch(m, t, g)?;
-                writer.write_patch(index, &patch)?;
-                let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
-                progress(Progress::Patch { id: m.id, bytes });
-                Ok::<_, Error>(())
-            })
-    })?;
-    progress(Progress::Finishing);
-    writer.finish()?;
+    let ids = meta.patches.iter().map(|p| p.id);
+    let source = Rasterizer {
+        parcels: parcels.file_name().map_or_else(
+            || parcels.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        patches: ids.zip(targets.into_iter().zip(groups)).collect(),
+    };
+    let job = Job {
+        source: &source,
+        meta,
+        layers: LAYERS.to_vec(),
+        to: options.to,
+        dst,
+        write: options.write.clone(),
+        jobs: options.jobs,
+        keep_going: false,
+        stage: Stage::Whole,
+    };
+    let summary = pipeline::run(job, progress)?;
     Ok(RasterizeSummary {
-        patches: meta.patches.len(),
+        patches: summary.patches,
         parcels: count,
         seconds: start.elapsed().as_secs_f64(),
+        warnings: summary.warnings,
     })
+}
+
+/// The patches rebuilt from parcels: each patch's grid and its parcels, by `ID_PATCH`.
+struct Rasterizer {
+    parcels: String,
+    patches: HashMap<i64, (Target, Vec<ReadParcel>)>,
+}
+
+impl Rasterizer {
+    fn get(&self, meta: &PatchMeta) -> Result<&(Target, Vec<ReadParcel>)> {
+        self.patches
+            .get(&meta.id)
+            .ok_or_else(|| Error::patch(meta.id, "is not among the patches being rasterised"))
+    }
+}
+
+impl PatchSource for Rasterizer {
+    fn describe(&self) -> String {
+        format!("rasterize {}", self.parcels)
+    }
+
+    /// INSTANCES as in the grid dataset, TARGET with 3 channels of the grid dataset's dtype.
+    fn specs(&self, meta: &PatchMeta) -> Result<BTreeMap<Layer, ArraySpec>> {
+        let (t, _) = self.get(meta)?;
+        let target = ArraySpec {
+            dtype: t.target_dtype,
+            shape: vec![3, t.instances.shape[0], t.instances.shape[1]],
+        };
+        Ok(BTreeMap::from([
+            (Layer::Instances, t.instances.clone()),
+            (Layer::Target, target),
+        ]))
+    }
+
+    fn patch(&self, meta: &PatchMeta, _layers: &[Layer]) -> Result<Patch> {
+        let (t, parcels) = self.get(meta)?;
+        burn_patch(meta, t, parcels)
+    }
 }
 
 fn target(reader: &dyn DatasetReader, meta: &PatchMeta, grid: &GridFn) -> Result<Target> {
@@ -231,39 +275,4 @@ fn cast(dtype: DType, a: ArrayD<i64>, id: i64, layer: Layer) -> Result<Array> {
             what: format!("patch {id}: {layer} of dtype {dtype} (integers only)"),
         }),
     }
-}
-
-/// The shapes of INSTANCES and TARGET across the patches, for the writer.
-fn layout(targets: &[Target]) -> DatasetLayout {
-    let instances = targets.iter().map(|t| t.instances.clone()).collect();
-    let target = targets
-        .iter()
-        .map(|t| ArraySpec {
-            dtype: t.target_dtype,
-            shape: vec![3, t.instances.shape[0], t.instances.shape[1]],
-        })
-        .collect();
-    let mut layout = DatasetLayout::default();
-    for (layer, specs) in [(Layer::Instances, instances), (Layer::Target, target)] {
-        if let Some(l) = layer_layout(layer, specs) {
-            layout.layers.insert(layer, l);
-        }
-    }
-    layout
-}
-
-fn layer_layout(layer: Layer, specs: Vec<ArraySpec>) -> Option<LayerLayout> {
-    let first = specs.first()?.clone();
-    let conflict = specs.iter().find(|s| **s != first).map(|s| {
-        format!(
-            "{layer} is {} {:?} in one patch and {} {:?} in another: patches cannot be stacked",
-            first.dtype, first.shape, s.dtype, s.shape
-        )
-    });
-    Some(LayerLayout {
-        dtype: first.dtype,
-        shape: first.shape,
-        per_patch: specs.into_iter().map(|s| Some(s.shape)).collect(),
-        conflict,
-    })
 }

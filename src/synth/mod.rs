@@ -11,21 +11,19 @@ pub mod plan;
 pub mod series;
 mod stats;
 
-use crate::convert::Progress;
-use crate::formats::pastis::metadata::write_json;
-use crate::formats::{self, Format, WriteOptions};
-use crate::model::{
-    validate_patch, Array, DatasetLayout, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN,
-};
-use crate::output::StagedPath;
+use crate::formats::{Format, WriteOptions};
+use crate::model::metadata_geojson::write_json;
+use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
+use crate::pipeline::{self, Job, PatchSource, Progress, Stage, Summary};
 use crate::{Error, Result};
 use ndarray::{Array2, Array3, ArrayD};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde_json::{json, Map};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,52 +89,127 @@ pub(crate) fn rng(seed: u64, index: usize, component: u64) -> ChaCha8Rng {
 
 const PARCELS: u64 = 0;
 
-/// Generates a synthetic dataset at `dst` (a PASTIS folder), reporting progress patch by patch.
+/// Bands of the generated Sentinel-2 and Sentinel-1 series.
+const S2_BANDS: usize = 10;
+const S1_BANDS: usize = 3;
+
+/// Generates a synthetic dataset at `dst` (a PASTIS folder), through the [`pipeline`] like a
+/// conversion, reporting progress patch by patch.
+///
+/// # Errors
+/// Invalid options; `dst` exists without `overwrite`; a file cannot be written.
 pub fn generate(
     dst: &Path,
     options: &SynthOptions,
     overwrite: bool,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<()> {
+) -> Result<Summary> {
     options.validate()?;
     let meta = dataset_meta(options)?;
-    let staged = StagedPath::new(dst, overwrite)?;
-    let write = WriteOptions {
-        overwrite: true,
-        ..WriteOptions::default()
+    let source = Generator {
+        options,
+        index: meta
+            .patches
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i))
+            .collect(),
+        meta: meta.clone(),
+        stats: Mutex::new(Vec::new()),
     };
-    let writer = formats::create(
-        Format::Pastis,
-        staged.path(),
-        &meta,
-        &DatasetLayout::default(),
-        &write,
-    )?;
-    progress(Progress::Start {
-        total: options.patches,
-    });
-    let stats: Vec<stats::PatchStats> = meta
-        .patches
-        .par_iter()
-        .enumerate()
-        .map(|(index, pm)| {
-            let patch = build_patch(options, index, pm.clone());
-            validate_patch(&patch)?;
-            writer.write_patch(index, &patch)?;
-            let bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
-            progress(Progress::Patch { id: pm.id, bytes });
-            Ok(stats::PatchStats::of(&patch))
-        })
-        .collect::<Result<_>>()?;
-    progress(Progress::Finishing);
-    writer.finish()?;
-    for layer in options.series() {
-        let norm = stats::norm(&meta, &stats, layer);
-        let file = layer.norm_file().unwrap_or_default();
-        write_json(&staged.path().join(file), &norm)?;
+    let job = Job {
+        source: &source,
+        meta,
+        layers: Layer::ALL.to_vec(),
+        to: Format::Pastis,
+        dst,
+        write: WriteOptions {
+            overwrite,
+            ..WriteOptions::default()
+        },
+        jobs: 0,
+        keep_going: false,
+        stage: Stage::Whole,
+    };
+    pipeline::run(job, progress)
+}
+
+/// The generator as a patch source: builds each patch from its own random streams, keeps its
+/// channel statistics, and adds the NORM files once every patch is written.
+struct Generator<'a> {
+    options: &'a SynthOptions,
+    index: HashMap<i64, usize>,
+    meta: DatasetMeta,
+    stats: Mutex<Vec<(usize, stats::PatchStats)>>,
+}
+
+impl Generator<'_> {
+    fn index_of(&self, meta: &PatchMeta) -> Result<usize> {
+        self.index
+            .get(&meta.id)
+            .copied()
+            .ok_or_else(|| Error::patch(meta.id, "is not a generated patch"))
     }
-    staged.commit()?;
-    Ok(())
+}
+
+impl PatchSource for Generator<'_> {
+    fn describe(&self) -> String {
+        let o = self.options;
+        format!(
+            "synth seed {} patches {} size {} radar {} date_scale {}",
+            o.seed, o.patches, o.size, o.radar, o.date_scale
+        )
+    }
+
+    /// Known without drawing anything: the annotations' fixed dtypes, the series' dates.
+    fn specs(&self, meta: &PatchMeta) -> Result<BTreeMap<Layer, ArraySpec>> {
+        let s = self.options.size;
+        let spec = |dtype, shape: &[usize]| ArraySpec {
+            dtype,
+            shape: shape.to_vec(),
+        };
+        let mut specs = BTreeMap::from([
+            (Layer::Target, spec(DType::U8, &[3, s, s])),
+            (Layer::ParcelIds, spec(DType::I32, &[s, s])),
+            (Layer::Heatmap, spec(DType::F64, &[s, s])),
+            (Layer::Instances, spec(DType::I64, &[s, s])),
+            (Layer::Zones, spec(DType::I64, &[s, s])),
+        ]);
+        for layer in self.options.series() {
+            let t = meta.dates.get(&layer).map_or(0, Vec::len);
+            let (dtype, bands) = match layer {
+                Layer::S2 => (DType::I16, S2_BANDS),
+                _ => (DType::F16, S1_BANDS),
+            };
+            specs.insert(layer, spec(dtype, &[t, bands, s, s]));
+        }
+        Ok(specs)
+    }
+
+    fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch> {
+        let index = self.index_of(meta)?;
+        let mut patch = build_patch(self.options, index, meta.clone());
+        self.stats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((index, stats::PatchStats::of(&patch)));
+        patch.arrays.retain(|layer, _| layers.contains(layer));
+        Ok(patch)
+    }
+
+    /// Writes NORM_*_patch.json from the statistics of every patch, in patch order (the sums
+    /// are then the same whatever order the workers finished in).
+    fn complete(&self, writing: &Path) -> Result<()> {
+        let mut stats = std::mem::take(&mut *self.stats.lock().unwrap_or_else(|e| e.into_inner()));
+        stats.sort_by_key(|(index, _)| *index);
+        let stats: Vec<stats::PatchStats> = stats.into_iter().map(|(_, s)| s).collect();
+        for layer in self.options.series() {
+            let norm = stats::norm(&self.meta, &stats, layer);
+            let file = layer.norm_file().unwrap_or_default();
+            write_json(&writing.join(file), &norm)?;
+        }
+        Ok(())
+    }
 }
 
 /// The metadata of every patch (parcels are drawn here to count them, then again when writing).
@@ -235,6 +308,7 @@ fn interior(label: &[u16], size: usize, p: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::validate_patch;
 
     #[test]
     fn options_are_validated() {
@@ -284,6 +358,39 @@ mod tests {
             .as_ndarray::<half::f16>()
             .unwrap();
         assert!(s1.iter().all(|v| v.is_finite() && v.to_f32().abs() < 60.0));
+    }
+
+    #[test]
+    fn specs_are_those_of_the_built_patches() {
+        for radar in [false, true] {
+            let options = SynthOptions {
+                patches: 2,
+                radar,
+                size: 16,
+                date_scale: 0.1,
+                ..SynthOptions::default()
+            };
+            let meta = dataset_meta(&options).unwrap();
+            let source = Generator {
+                options: &options,
+                index: HashMap::from([(meta.patches[1].id, 1)]),
+                meta: meta.clone(),
+                stats: Mutex::new(Vec::new()),
+            };
+            let patch = source.patch(&meta.patches[1], &Layer::ALL).unwrap();
+            let built: BTreeMap<Layer, ArraySpec> = patch
+                .arrays
+                .iter()
+                .map(|(l, a)| {
+                    let spec = ArraySpec {
+                        dtype: a.dtype(),
+                        shape: a.shape().to_vec(),
+                    };
+                    (*l, spec)
+                })
+                .collect();
+            assert_eq!(source.specs(&meta.patches[1]).unwrap(), built);
+        }
     }
 
     #[test]

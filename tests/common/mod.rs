@@ -107,7 +107,7 @@ pub fn write_pastis(
     )
     .expect("create the PASTIS writer");
     for (i, p) in patches.iter().enumerate() {
-        writer.write_patch(i, p).expect("write a patch");
+        writer.write_patch(i, p.clone()).expect("write a patch");
     }
     writer.finish().expect("finish the PASTIS folder");
 }

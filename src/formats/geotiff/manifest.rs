@@ -2,8 +2,8 @@
 //! everything the TIFFs cannot carry exactly.
 
 use super::MANIFEST;
-use crate::formats::pastis::metadata::{metadata_document, parse_metadata, read_json, write_json};
 use crate::georef::PatchGrid;
+use crate::model::metadata_geojson::{metadata_document, parse_metadata, read_json, write_json};
 use crate::model::{ArraySpec, DType, DatasetMeta, Layer};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};

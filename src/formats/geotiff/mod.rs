@@ -6,6 +6,7 @@
 //! See docs/geotiff.md.
 
 mod bands;
+mod driver;
 mod manifest;
 mod mosaic;
 mod raster;
@@ -13,13 +14,13 @@ mod reader;
 mod style;
 mod writer;
 
+pub use driver::{GeoTiffDriver, GeoTiffOptions, DRIVER};
 pub use manifest::{ClassesEntry, GridEntry, LayerEntry, Manifest, PatchEntry};
 pub use reader::GeoTiffReader;
 pub use writer::GeoTiffWriter;
 
-use super::{DatasetReader, DatasetWriter, WriteOptions};
-use crate::model::{DatasetLayout, DatasetMeta, Layer};
-use crate::{Error, Result};
+use crate::model::Layer;
+use crate::Error;
 use std::path::Path;
 
 /// The manifest that marks a GeoTIFF export folder and carries what TIFFs cannot.
@@ -28,24 +29,9 @@ pub const MANIFEST: &str = "pastis-geotiff.json";
 /// The format's name in errors.
 const FORMAT: &str = "geotiff";
 
-/// True if `path` is a folder written by [`create`].
+/// True if `path` is a GeoTIFF export folder (it holds the [`MANIFEST`]).
 pub fn is_geotiff_folder(path: &Path) -> bool {
     path.join(MANIFEST).is_file()
-}
-
-/// Opens a folder written by [`create`].
-pub fn open(path: &Path) -> Result<Box<dyn DatasetReader>> {
-    Ok(Box::new(GeoTiffReader::open(path)?))
-}
-
-/// Creates an export folder at `path`.
-pub fn create(
-    path: &Path,
-    meta: &DatasetMeta,
-    _layout: &DatasetLayout,
-    options: &WriteOptions,
-) -> Result<Box<dyn DatasetWriter>> {
-    Ok(Box::new(GeoTiffWriter::create(path, meta, options)?))
 }
 
 /// The path of a patch's TIFF relative to the folder: `S2/S2_10000.tif`.

@@ -5,7 +5,7 @@ use super::gdal_error;
 use super::manifest::{LayerEntry, Manifest};
 use super::raster::{from_stored, raster_size, read_array};
 use crate::formats::{DatasetReader, Format};
-use crate::model::{validate_patch, Array, ArraySpec, DatasetMeta, Layer, Patch};
+use crate::model::{Array, ArraySpec, DatasetMeta, Layer, Patch};
 use crate::{Error, Result};
 use gdal::Dataset;
 use std::collections::BTreeMap;
@@ -102,8 +102,6 @@ impl DatasetReader for GeoTiffReader {
                 }
             }
         }
-        let patch = Patch { meta, arrays };
-        validate_patch(&patch)?;
-        Ok(patch)
+        Ok(Patch { meta, arrays })
     }
 }

@@ -5,11 +5,12 @@ use super::raster::{
     create_dataset, qgis_readable, raster_size, stored_dtype, to_stored, write_array,
 };
 use super::style::{self, SeriesSummary};
-use super::{bands, classes_name, gdal_error, mosaic, tif_name, FORMAT};
+use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
 use crate::georef::{patch_grid, spatial_ref, PatchGrid};
 use crate::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta};
 use crate::output::StagedPath;
+use crate::warnings::Warnings;
 use crate::{Error, Result};
 use gdal::raster::RasterCreationOptions;
 use gdal::{Dataset, DriverManager, GeoTransform};
@@ -26,7 +27,10 @@ pub struct GeoTiffWriter {
     cog: bool,
     compression: (String, Option<String>),
     patches: Mutex<BTreeMap<i64, PatchEntry>>,
+    /// The warnings kept in the manifest.
     warnings: Mutex<Vec<String>>,
+    /// Where the same warnings go to reach the user (the library never prints).
+    report: Warnings,
     /// Per patch and series, what its frames look like, for the mosaics' default styles.
     summaries: Mutex<Summaries>,
 }
@@ -44,24 +48,31 @@ struct Tif<'a> {
 }
 
 impl GeoTiffWriter {
-    /// Starts a folder at `path` for the patches of `meta`.
-    pub fn create(path: &Path, meta: &DatasetMeta, options: &WriteOptions) -> Result<Self> {
+    /// Starts a folder at `path` for the patches of `meta`; warnings (a patch without
+    /// georeferencing, a mosaic left out) are kept in the manifest and pushed to `report`.
+    pub fn create(
+        path: &Path,
+        meta: &DatasetMeta,
+        options: &WriteOptions,
+        report: Warnings,
+    ) -> Result<Self> {
         let compression = compression_options(options.compression)?;
         let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(GeoTiffWriter {
             staged,
             meta: meta.clone(),
-            cog: options.cog,
+            cog: GeoTiffOptions::of(options)?.cog,
             compression,
             patches: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
+            report,
             summaries: Mutex::new(BTreeMap::new()),
         })
     }
 
     fn warn(&self, message: String) {
-        eprintln!("warning: {message}");
+        self.report.push(message.clone());
         if let Ok(mut w) = self.warnings.lock() {
             w.push(message);
         }
@@ -253,13 +264,13 @@ impl GeoTiffWriter {
 type Grids = BTreeMap<(usize, usize), Option<PatchGrid>>;
 
 impl DatasetWriter for GeoTiffWriter {
-    fn write_patch(&self, _index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
         let mut grids = Grids::new();
         let mut entry = PatchEntry::default();
         for (&layer, array) in &patch.arrays {
             entry
                 .layers
-                .insert(layer, self.write_layer(patch, layer, array, &mut grids)?);
+                .insert(layer, self.write_layer(&patch, layer, array, &mut grids)?);
         }
         entry.grid = grids.values().flatten().next().map(GridEntry::from);
         entry.save(self.staged.path(), patch.id())?;
@@ -281,7 +292,7 @@ impl DatasetWriter for GeoTiffWriter {
         let (mosaics, warnings) =
             mosaic::build_all(root, &self.meta, &manifest.patches, &summaries)?;
         for w in &warnings {
-            eprintln!("warning: {w}");
+            self.report.push(w.clone());
         }
         manifest.mosaics = mosaics;
         manifest.warnings.extend(warnings);
@@ -324,7 +335,7 @@ fn not_stored(path: &Path, stored: DType) -> Error {
 }
 
 /// GDAL's compression method and level for the user's choice (DEFLATE by default).
-fn compression_options(c: Option<Compression>) -> Result<(String, Option<String>)> {
+pub(super) fn compression_options(c: Option<Compression>) -> Result<(String, Option<String>)> {
     match c {
         None => Ok(("DEFLATE".into(), None)),
         Some(Compression::None) => Ok(("NONE".into(), None)),
@@ -332,7 +343,7 @@ fn compression_options(c: Option<Compression>) -> Result<(String, Option<String>
         Some(Compression::Zstd(l)) if l >= 1 => Ok(("ZSTD".into(), Some(l.to_string()))),
         Some(other) => Err(Error::Unsupported {
             format: FORMAT,
-            what: format!("compression {other:?}; use gzip[:LEVEL], zstd[:1..22] or none"),
+            what: format!("compression {other}; use gzip[:LEVEL], zstd[:1..22] or none"),
         }),
     }
 }

@@ -8,9 +8,11 @@
 mod attrs;
 mod chunks;
 mod dims;
+mod driver;
 mod reader;
 mod writer;
 
+pub use driver::{Hdf5Driver, DRIVER};
 pub use reader::Hdf5Reader;
 pub use writer::Hdf5Writer;
 

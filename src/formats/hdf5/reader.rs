@@ -6,7 +6,7 @@ use super::attrs::{read_string_attr, read_strings};
 use super::{dtype_of, h5err, patch_selection};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
-use crate::model::{validate_patch, Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
+use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
 use crate::{with_dtype, Error, Result};
 use hdf5::{Dataset, File};
 use ndarray::IxDyn;
@@ -157,12 +157,10 @@ impl DatasetReader for Hdf5Reader {
                 }
             }
         }
-        let patch = Patch {
+        Ok(Patch {
             meta: self.meta.patches[row].clone(),
             arrays,
-        };
-        validate_patch(&patch)?;
-        Ok(patch)
+        })
     }
 }
 

@@ -147,7 +147,7 @@ enum Data<'a> {
 }
 
 impl DatasetWriter for Hdf5Writer {
-    fn write_patch(&self, index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
         if self.ids.get(index) != Some(&patch.id()) {
             return Err(Error::patch(
                 patch.id(),

@@ -1,10 +1,15 @@
 //! The original PASTIS / PASTIS-R layout: one folder of `.npy` files per modality, metadata.geojson
 //! and NORM_*_patch.json.
 
-pub mod metadata;
+mod driver;
 mod reader;
 mod writer;
 
+/// Transitional alias of [`crate::model::metadata_geojson`], where the codec now lives; kept
+/// only until every branch imports it from there.
+#[doc(hidden)]
+pub use crate::model::metadata_geojson as metadata;
+pub use driver::{PastisDriver, DRIVER};
 pub use reader::PastisReader;
 pub use writer::PastisWriter;
 

@@ -1,8 +1,8 @@
 //! Writes the original layout back: `.npy` files as numpy writes them, metadata.geojson, NORM files.
 
-use super::metadata::{metadata_document, write_json};
 use super::{array_path, METADATA_FILE};
 use crate::formats::{DatasetWriter, WriteOptions};
+use crate::model::metadata_geojson::{metadata_document, write_json};
 use crate::model::{DatasetMeta, Patch};
 use crate::output::StagedPath;
 use crate::{npy, Error, Result};
@@ -28,7 +28,7 @@ impl PastisWriter {
 }
 
 impl DatasetWriter for PastisWriter {
-    fn write_patch(&self, _index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
         for (&layer, array) in &patch.arrays {
             let path = array_path(self.staged.path(), layer, patch.id());
             let folder = path.parent().expect("array paths have a folder");

@@ -8,16 +8,18 @@
 mod arrays;
 mod columns;
 mod consolidate;
+mod driver;
+mod finalize;
 pub mod partition;
 mod reader;
 pub mod store;
 mod writer;
 
+pub use driver::{ZarrDriver, ZarrOptions, DRIVER};
+pub use finalize::finalize;
 pub use reader::ZarrReader;
 pub use writer::ZarrWriter;
 
-use super::{DatasetReader, DatasetWriter, WriteOptions};
-use crate::model::{DatasetLayout, DatasetMeta};
 use crate::{Error, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -54,21 +56,6 @@ pub fn detect_url(path: &Path) -> Result<()> {
              (interrupted, or partitions not finalized with --finalize)",
         ))
     }
-}
-
-/// Opens a store written by [`create`] (v3 or v2).
-pub fn open(path: &Path) -> Result<Box<dyn DatasetReader>> {
-    Ok(Box::new(ZarrReader::open(path)?))
-}
-
-/// Creates a store at `path` for the patches of `meta` with the shapes of `layout`.
-pub fn create(
-    path: &Path,
-    meta: &DatasetMeta,
-    layout: &DatasetLayout,
-    options: &WriteOptions,
-) -> Result<Box<dyn DatasetWriter>> {
-    Ok(Box::new(ZarrWriter::create(path, meta, layout, options)?))
 }
 
 /// An error of zarrs about the store at `path`.

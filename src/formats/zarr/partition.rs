@@ -1,106 +1,26 @@
-//! A conversion split over N independent workers (`--partition I/N`), then finalized once.
+//! The markers of a conversion split over N independent workers (`--partition I/N`, see
+//! [`Partition`]).
 //!
 //! Patches are cut in groups of the writer's group size (one v3 annotation shard), and worker `I`
 //! converts the groups `g` with `g % N == I`, so no two workers ever write the same object. Every
 //! worker writes the same array metadata (idempotent) and, when done, a marker
-//! `_partitions/I-of-N.done` listing its groups. [`finalize`] checks that every marker is there and
-//! agrees, writes the dataset-level metadata (per-patch arrays, root attributes, consolidated
-//! metadata, root last), removes the markers and, for a local store, renames `NAME.partial`.
+//! `_partitions/I-of-N.done` listing its groups, which [`finalize`](super::finalize) checks.
 
-use super::columns::{write_columns, ColumnSink};
-use super::consolidate::write_root;
-use super::writer::{compression_of, patches_per_group, version_of, Target};
-use super::{store, zarr_error, Store};
-use crate::formats::stacked::{data_arrays, dataset_attributes};
-use crate::formats::WriteOptions;
-use crate::model::{DatasetLayout, DatasetMeta};
-use crate::output::StagedPath;
+use super::{zarr_error, Store};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 use zarrs::storage::{StoreKey, StorePrefix};
+
+pub use crate::pipeline::Partition;
 
 /// The folder (key prefix) of the partition markers.
 pub const MARKERS: &str = "_partitions/";
 
-/// Environment variables of batch schedulers holding a worker's index, read by `auto/N`.
-pub const INDEX_VARIABLES: [&str; 3] = [
-    "JOB_COMPLETION_INDEX",
-    "SLURM_ARRAY_TASK_ID",
-    "AWS_BATCH_JOB_ARRAY_INDEX",
-];
-
-/// Worker `index` of `count` (`I/N`, 0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Partition {
-    /// This worker, `0..count`.
-    pub index: usize,
-    /// Number of workers.
-    pub count: usize,
-}
-
-impl Partition {
-    /// True if this worker converts group `group`.
-    pub fn owns(&self, group: usize) -> bool {
-        group % self.count == self.index
-    }
-
-    /// `I/N` with explicit numbers, or `auto/N` with `I` from the first of [`INDEX_VARIABLES`]
-    /// that is set (0-based: a Slurm array must be `--array=0-(N-1)`). `lookup` reads an
-    /// environment variable.
-    pub fn parse_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let (index, count) = text
-            .split_once('/')
-            .ok_or_else(|| format!("partition '{text}': expected I/N or auto/N"))?;
-        let count: usize = count
-            .parse()
-            .map_err(|_| format!("partition '{text}': N is not a number"))?;
-        let index = if index.eq_ignore_ascii_case("auto") {
-            let (name, value) = INDEX_VARIABLES
-                .iter()
-                .find_map(|v| lookup(v).map(|value| (*v, value)))
-                .ok_or_else(|| {
-                    format!(
-                        "partition auto/{count}: none of {} is set",
-                        INDEX_VARIABLES.join(", ")
-                    )
-                })?;
-            value
-                .trim()
-                .parse()
-                .map_err(|_| format!("partition auto/{count}: {name}={value:?} is not a number"))?
-        } else {
-            index
-                .parse()
-                .map_err(|_| format!("partition '{text}': I is not a number"))?
-        };
-        if count == 0 || index >= count {
-            return Err(format!(
-                "partition {index}/{count}: expected 0 <= I < N (I counts from 0)"
-            ));
-        }
-        Ok(Partition { index, count })
-    }
-
-    fn marker_key(&self) -> String {
-        format!("{MARKERS}{}-of-{}.done", self.index, self.count)
-    }
-}
-
-impl FromStr for Partition {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Partition::parse_with(s, |name| std::env::var(name).ok())
-    }
-}
-
-impl fmt::Display for Partition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
+/// The key of the marker of a finished partition: `_partitions/I-of-N.done`.
+fn marker_key(partition: Partition) -> String {
+    format!("{MARKERS}{}-of-{}.done", partition.index, partition.count)
 }
 
 /// What a finished partition leaves behind.
@@ -127,7 +47,7 @@ pub(super) fn write_marker(
         groups: groups.iter().copied().collect(),
     };
     let bytes = serde_json::to_vec_pretty(&marker).map_err(|e| zarr_error(root, e))?;
-    let key = StoreKey::new(partition.marker_key()).map_err(|e| zarr_error(root, e))?;
+    let key = StoreKey::new(marker_key(partition)).map_err(|e| zarr_error(root, e))?;
     store
         .set(&key, bytes.into())
         .map_err(|e| zarr_error(root, e))
@@ -135,8 +55,26 @@ pub(super) fn write_marker(
 
 /// Removes the marker of `partition` (a rerun is not finished until it writes it again).
 pub(super) fn remove_marker(root: &Path, store: &Store, partition: Partition) -> Result<()> {
-    let key = StoreKey::new(partition.marker_key()).map_err(|e| zarr_error(root, e))?;
+    let key = StoreKey::new(marker_key(partition)).map_err(|e| zarr_error(root, e))?;
     store.erase(&key).map_err(|e| zarr_error(root, e))
+}
+
+/// Checks that every partition of a split conversion finished, with this conversion (same
+/// `fingerprint`), and wrote its share of the `n_groups` groups.
+pub(super) fn check_finished(
+    root: &Path,
+    store: &Store,
+    n_groups: usize,
+    fingerprint: &str,
+) -> Result<()> {
+    let (count, markers) = read_markers(root, store)?;
+    check_markers(root, count, &markers, n_groups, fingerprint)
+}
+
+/// Removes every partition marker (once the store is finalized).
+pub(super) fn remove_markers(root: &Path, store: &Store) -> Result<()> {
+    let prefix = StorePrefix::new(MARKERS).map_err(|e| zarr_error(root, e))?;
+    store.erase_prefix(&prefix).map_err(|e| zarr_error(root, e))
 }
 
 /// Every marker under `_partitions/`, by partition index, checked to agree on N.
@@ -223,80 +161,9 @@ fn check_markers(
     Ok(())
 }
 
-/// Finalizes a split conversion into the store at `path`: checks every partition's marker, then
-/// writes the per-patch arrays and the root and consolidated metadata, removes the markers and
-/// moves a local store into place. `meta`, `layout` and `fingerprint` must be those the
-/// partitions were run with (same source, selection and options).
-pub fn finalize(
-    path: &Path,
-    meta: &DatasetMeta,
-    layout: &DatasetLayout,
-    options: &WriteOptions,
-    fingerprint: &str,
-) -> Result<()> {
-    let version = version_of(options)?;
-    let compression = compression_of(options)?;
-    let target = if store::is_url(path) {
-        Target::InPlace(path.to_path_buf())
-    } else {
-        let staged = StagedPath::resume(path, options.overwrite)?;
-        if !staged.path().is_dir() {
-            return Err(Error::invalid(
-                staged.path(),
-                "no partition output here: run the --partition workers first",
-            ));
-        }
-        Target::Staged(staged)
-    };
-    let root = target.path().to_path_buf();
-    let store = store::store_at(&root)?;
-    let (count, markers) = read_markers(&root, &store)?;
-    let specs = data_arrays(layout, meta.patches.len());
-    let n_groups = meta
-        .patches
-        .len()
-        .div_ceil(patches_per_group(version, &specs));
-    check_markers(&root, count, &markers, n_groups, fingerprint)?;
-    let sink = ColumnSink {
-        root: &root,
-        store: &store,
-        version,
-        compression,
-    };
-    write_columns(&sink, meta, layout)?;
-    write_root(&root, &store, version, dataset_attributes(meta, "PASTIS"))?;
-    let prefix = StorePrefix::new(MARKERS).map_err(|e| zarr_error(&root, e))?;
-    store
-        .erase_prefix(&prefix)
-        .map_err(|e| zarr_error(&root, e))?;
-    drop(store);
-    target.commit()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partitions_parse_and_share_out_groups() {
-        let none = |_: &str| None;
-        assert_eq!(
-            Partition::parse_with("1/3", none),
-            Ok(Partition { index: 1, count: 3 })
-        );
-        assert!(Partition::parse_with("3/3", none).is_err());
-        assert!(Partition::parse_with("0/0", none).is_err());
-        assert!(Partition::parse_with("x/3", none).is_err());
-        assert!(Partition::parse_with("auto/4", none).is_err());
-        let slurm = |v: &str| (v == "SLURM_ARRAY_TASK_ID").then(|| "2".to_string());
-        assert_eq!(
-            Partition::parse_with("auto/4", slurm),
-            Ok(Partition { index: 2, count: 4 })
-        );
-        let p = Partition { index: 1, count: 3 };
-        let owned: Vec<usize> = (0..8).filter(|&g| p.owns(g)).collect();
-        assert_eq!(owned, vec![1, 4, 7]);
-    }
 
     #[test]
     fn finalize_names_missing_and_foreign_partitions() {

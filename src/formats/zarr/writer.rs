@@ -88,7 +88,7 @@ pub struct ZarrWriter {
 
 /// The Zarr version asked for.
 pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
-    match options.zarr_version {
+    match super::ZarrOptions::of(options)?.version {
         2 => Ok(Version::V2),
         3 => Ok(Version::V3),
         v => Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
@@ -342,15 +342,16 @@ impl ZarrWriter {
 }
 
 impl DatasetWriter for ZarrWriter {
-    fn write_patch(&self, index: usize, patch: &Patch) -> Result<()> {
+    fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
+        let id = patch.id();
         let mut annotations = BTreeMap::new();
-        for (&layer, array) in &patch.arrays {
-            let data = self.check(patch.id(), layer, array)?;
+        for (layer, array) in patch.arrays {
+            let data = self.check(id, layer, &array)?;
             if layer.is_series() {
-                let block = padded_row(array, data.spec.shape[1]);
+                let block = padded_row(&array, data.spec.shape[1]);
                 write_block(self.root(), &data.array, index, &block)?;
             } else {
-                annotations.insert(layer, array.clone());
+                annotations.insert(layer, array);
             }
         }
         self.buffer_annotations(index, annotations)

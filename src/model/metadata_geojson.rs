@@ -1,6 +1,8 @@
-//! metadata.geojson and NORM_*_patch.json, to and from the model.
+//! The metadata.geojson codec (and the JSON files beside it, NORM_*_patch.json), to and from the
+//! model: the PASTIS folder, the Zarr and HDF5 attributes and the GeoTIFF manifest all carry the
+//! dataset's metadata as this one document.
 
-use crate::model::{DatasetMeta, Date, Layer, PatchMeta};
+use super::{DatasetMeta, Date, Layer, PatchMeta};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};

@@ -1,0 +1,57 @@
+//! HDF5 as a [`Driver`]: one file, written again from the start when a run is resumed (a file
+//! killed mid-write may be corrupt as a whole).
+
+use super::{filters, is_hdf5_file, Hdf5Reader, Hdf5Writer};
+use crate::formats::{DatasetReader, DatasetWriter, Driver, Format, WriteOptions};
+use crate::model::{DatasetLayout, DatasetMeta};
+use crate::warnings::Warnings;
+use crate::Result;
+use std::path::Path;
+
+/// The driver of HDF5 files.
+#[derive(Debug)]
+pub struct Hdf5Driver;
+
+/// The registered instance.
+pub static DRIVER: Hdf5Driver = Hdf5Driver;
+
+impl Driver for Hdf5Driver {
+    fn format(&self) -> Format {
+        Format::Hdf5
+    }
+    fn name(&self) -> &'static str {
+        "hdf5"
+    }
+    fn title(&self) -> &'static str {
+        "HDF5"
+    }
+    fn aliases(&self) -> &'static [&'static str] {
+        &["h5"]
+    }
+    fn extensions(&self) -> &'static [&'static str] {
+        &["h5", "hdf5", "he5"]
+    }
+    fn detect(&self, path: &Path) -> Result<bool> {
+        Ok(path.is_file() && is_hdf5_file(path))
+    }
+    fn open(&self, path: &Path) -> Result<Box<dyn DatasetReader>> {
+        Ok(Box::new(Hdf5Reader::open(path)?))
+    }
+    /// The compression must map to an HDF5 filter pipeline ([`filters`]).
+    fn check_options(&self, options: &WriteOptions) -> Result<()> {
+        options
+            .creation
+            .check_keys(self.name(), self.creation_options())?;
+        filters(options.compression).map(drop)
+    }
+    fn create(
+        &self,
+        path: &Path,
+        meta: &DatasetMeta,
+        layout: &DatasetLayout,
+        options: &WriteOptions,
+        _warnings: &Warnings,
+    ) -> Result<Box<dyn DatasetWriter>> {
+        Ok(Box::new(Hdf5Writer::create(path, meta, layout, options)?))
+    }
+}

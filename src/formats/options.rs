@@ -1,0 +1,201 @@
+//! How to write: the options every writer understands ([`WriteOptions`]), the compression
+//! vocabulary shared by the formats ([`Compression`], each driver accepts its own subset), and the
+//! format-specific creation options (`KEY=VALUE`, as GDAL's `-co`), which each driver parses into
+//! its own options type (Zarr's version, GeoTIFF's COG).
+
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Compression of the array payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// No compression.
+    None,
+    /// Zstandard at a level (default 3).
+    Zstd(i32),
+    /// Blosc with LZ4 and byte shuffle.
+    BloscLz4,
+    /// Deflate / gzip at a level 1..9 (default 6).
+    Gzip(u32),
+    /// LZF (HDF5 only).
+    Lzf,
+}
+
+impl FromStr for Compression {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (name, level) = match s.split_once(':') {
+            Some((n, l)) => (n, Some(l)),
+            None => (s, None),
+        };
+        let parse_level =
+            |default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, String> {
+                let v = match level {
+                    None => default,
+                    Some(l) => l
+                        .parse::<i64>()
+                        .map_err(|_| format!("compression level '{l}' is not a number"))?,
+                };
+                if range.contains(&v) {
+                    Ok(v)
+                } else {
+                    Err(format!(
+                        "{name} level {v} is outside {}..={}",
+                        range.start(),
+                        range.end()
+                    ))
+                }
+            };
+        match name.to_ascii_lowercase().as_str() {
+            "none" => Ok(Compression::None),
+            "zstd" => Ok(Compression::Zstd(parse_level(3, -7..=22)? as i32)),
+            "blosc-lz4" | "blosc" => Ok(Compression::BloscLz4),
+            "gzip" | "deflate" => Ok(Compression::Gzip(parse_level(6, 1..=9)? as u32)),
+            "lzf" => Ok(Compression::Lzf),
+            _ => Err(format!(
+                "unknown compression '{s}', expected zstd[:LEVEL], blosc-lz4, gzip[:LEVEL], lzf or none"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Compression {
+    /// The command-line spelling, which [`FromStr`] parses back: `zstd:3`, `gzip:6`, `blosc-lz4`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Compression::None => f.write_str("none"),
+            Compression::Zstd(level) => write!(f, "zstd:{level}"),
+            Compression::BloscLz4 => f.write_str("blosc-lz4"),
+            Compression::Gzip(level) => write!(f, "gzip:{level}"),
+            Compression::Lzf => f.write_str("lzf"),
+        }
+    }
+}
+
+/// Options every writer understands.
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions {
+    /// Replace an existing output.
+    pub overwrite: bool,
+    /// Payload compression; `None` = the format's default. A driver refuses what it cannot
+    /// store ([`Driver::check_options`](super::Driver::check_options)).
+    pub compression: Option<Compression>,
+    /// Continue an interrupted output (`NAME.partial`) instead of starting over; only for
+    /// formats whose driver has the `resume` capability.
+    pub resume: bool,
+    /// Format-specific creation options; a driver refuses a key it does not understand.
+    pub creation: CreationOptions,
+}
+
+/// Format-specific options as `KEY=VALUE` pairs (keys upper case), as GDAL's creation options.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CreationOptions(BTreeMap<String, String>);
+
+impl CreationOptions {
+    /// Sets `key` (stored upper case) to `value`.
+    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
+        self.0.insert(key.to_ascii_uppercase(), value.into());
+        self
+    }
+
+    /// The value of `key` (any case), if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(&key.to_ascii_uppercase()).map(String::as_str)
+    }
+
+    /// Every pair, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Parses `KEY=VALUE` and adds it.
+    ///
+    /// # Errors
+    /// A message naming the text when it has no `=` or an empty key.
+    pub fn add(&mut self, text: &str) -> Result<(), String> {
+        match text.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                self.set(key.trim(), value.trim());
+                Ok(())
+            }
+            _ => Err(format!("creation option '{text}': expected KEY=VALUE")),
+        }
+    }
+
+    /// Checks that every key is one of `known`, which `format` understands.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the key, the format and the keys it understands.
+    pub fn check_keys(&self, format: &str, known: &[CreationOption]) -> Result<()> {
+        for (key, _) in self.iter() {
+            if !known.iter().any(|o| o.key == key) {
+                let keys: Vec<&str> = known.iter().map(|o| o.key).collect();
+                return Err(Error::Usage(format!(
+                    "{format} does not understand the creation option {key} (it understands: {})",
+                    if keys.is_empty() {
+                        "none".to_string()
+                    } else {
+                        keys.join(", ")
+                    }
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A creation option a driver understands, for `--help`-like listings and checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreationOption {
+    /// The key, upper case: `ZARR_VERSION`.
+    pub key: &'static str,
+    /// The values accepted and the default: `2 or 3 (default 3)`.
+    pub values: &'static str,
+    /// What it does.
+    pub doc: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compression_parses_and_prints_back() {
+        assert_eq!("zstd".parse(), Ok(Compression::Zstd(3)));
+        assert_eq!("zstd:9".parse(), Ok(Compression::Zstd(9)));
+        assert_eq!("gzip".parse(), Ok(Compression::Gzip(6)));
+        assert_eq!("none".parse(), Ok(Compression::None));
+        assert!("zstd:99".parse::<Compression>().is_err());
+        assert!("brotli".parse::<Compression>().is_err());
+        for c in [
+            Compression::None,
+            Compression::Zstd(-3),
+            Compression::BloscLz4,
+            Compression::Gzip(9),
+            Compression::Lzf,
+        ] {
+            assert_eq!(c.to_string().parse(), Ok(c));
+        }
+    }
+
+    #[test]
+    fn creation_options_are_checked_per_format() {
+        let mut options = CreationOptions::default();
+        options.add("zarr_version=2").unwrap();
+        assert_eq!(options.get("ZARR_VERSION"), Some("2"));
+        assert!(options.add("novalue").is_err());
+        let known = [CreationOption {
+            key: "ZARR_VERSION",
+            values: "2 or 3",
+            doc: "",
+        }];
+        options.check_keys("zarr", &known).unwrap();
+        let err = options.check_keys("hdf5", &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("hdf5 does not understand the creation option ZARR_VERSION"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! The one write loop every command that writes a dataset goes through (`convert`, `rasterize`,
+//! `synth`): a [`PatchSource`] (a reader, the rasterizer, the generator) feeds a writer created
+//! by a format's [`Driver`](crate::formats::Driver), patch by patch, in parallel.
+//!
+//! The loop owns what every such command needs once: the thread pool, the survey of shapes, the
+//! validation of each patch ([`validate_patch`]), the groups of patches a writer wants written by
+//! one worker, the journal that lets `--resume` continue an interrupted run, the partitions of a
+//! run split over many workers ([`Stage`]), `--keep-going`, progress and warnings, and the removal
+//! of the staged output when a run fails.
+
+mod fingerprint;
+mod progress;
+mod selection;
+mod stage;
+mod survey;
+mod write;
+
+pub use fingerprint::{canonical_text, fingerprint, RunIdentity};
+pub use progress::{thread_pool, FailedPatch, Progress, Summary};
+pub use selection::Selection;
+pub use stage::{Partition, Stage, INDEX_VARIABLES};
+pub use survey::survey;
+pub use write::{run, Job, STOP_AFTER_GROUPS};
+
+use crate::formats::DatasetReader;
+use crate::model::{validate_patch, ArraySpec, Layer, Patch, PatchMeta};
+use crate::Result;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Where the patches of a run come from.
+pub trait PatchSource: Sync {
+    /// What the source is, for the run's fingerprint: `read zarr`, `rasterize parcels.gpkg`.
+    /// Where the source is does not count (a moved source still resumes).
+    fn describe(&self) -> String;
+
+    /// The dtype and shape of each array the patch has, without its values (for the survey).
+    ///
+    /// # Errors
+    /// The patch's headers cannot be read; the error names the file or the patch.
+    fn specs(&self, meta: &PatchMeta) -> Result<BTreeMap<Layer, ArraySpec>>;
+
+    /// The patch, with only `layers` (those it lacks are absent). It is validated by the loop.
+    ///
+    /// # Errors
+    /// The patch cannot be read or built; the error names the file or the patch.
+    fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch>;
+
+    /// Called once every patch of a whole run is written, before the writer finishes, with the
+    /// path the writer writes to (a local output's staging path, `NAME.partial`): for files the
+    /// source adds beside the patches (the generator's NORM_*_patch.json). Default: nothing.
+    ///
+    /// # Errors
+    /// A file cannot be written; the run then fails and its output is removed.
+    fn complete(&self, _writing: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The patches of an opened dataset, read as they are.
+pub struct Reading<'a>(pub &'a dyn DatasetReader);
+
+impl PatchSource for Reading<'_> {
+    fn describe(&self) -> String {
+        format!("read {}", self.0.format())
+    }
+    fn specs(&self, meta: &PatchMeta) -> Result<BTreeMap<Layer, ArraySpec>> {
+        self.0.specs(meta.id)
+    }
+    fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch> {
+        self.0.read_patch(meta.id, layers)
+    }
+}
+
+/// A patch from `source`, checked for consistency once, here, whatever its source.
+///
+/// # Errors
+/// The source's error, or the inconsistency [`validate_patch`] finds.
+pub fn produce(source: &dyn PatchSource, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch> {
+    let patch = source.patch(meta, layers)?;
+    validate_patch(&patch)?;
+    Ok(patch)
+}

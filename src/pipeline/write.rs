@@ -1,0 +1,378 @@
+//! The write loop itself: check, screen (`--keep-going`), survey, create the writer, write every
+//! group of patches in parallel (skipping those a journal says are done), finish; remove the
+//! staged output when a whole local run fails.
+
+use super::fingerprint::{fingerprint, RunIdentity};
+use super::progress::{thread_pool, FailedPatch, Progress, Summary};
+use super::{produce, survey, PatchSource, Stage};
+use crate::formats::location::Location;
+use crate::formats::{registry, DatasetWriter, Driver, Format, WriteOptions};
+use crate::journal::Journal;
+use crate::model::{DatasetMeta, Layer};
+use crate::output::{remove_any, staging_path};
+use crate::warnings::Warnings;
+use crate::{Error, Result};
+use rayon::prelude::*;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Test-only: the environment variable that interrupts a run once its journal holds `N` groups,
+/// so that the resume tests stop a run at a known point without racing its end. `N` makes the
+/// process exit at once with status 75, as if it were killed there (no cleanup, no destructor);
+/// `N:hang` makes every worker that records a group from then on wait forever, for a test to
+/// kill the process for real. Not for production use.
+pub const STOP_AFTER_GROUPS: &str = "PASTIS_BRIDGE_TEST_STOP_AFTER_GROUPS";
+
+/// The exit status of a run stopped by [`STOP_AFTER_GROUPS`].
+const STOPPED_EXIT: i32 = 75;
+
+/// One run of the loop.
+pub struct Job<'a> {
+    /// Where the patches come from.
+    pub source: &'a dyn PatchSource,
+    /// The patches to write, in output order (a writer's index is the position here).
+    pub meta: DatasetMeta,
+    /// The layers to write.
+    pub layers: Vec<Layer>,
+    /// The output format.
+    pub to: Format,
+    /// The output: a local path or an object-store URL.
+    pub dst: &'a Path,
+    /// The writer's options.
+    pub write: WriteOptions,
+    /// Worker threads; 0 = one per core.
+    pub jobs: usize,
+    /// Skip patches that cannot be read or built (reported in [`Summary::failed`]).
+    pub keep_going: bool,
+    /// The whole run, one partition of it, or its finalization.
+    pub stage: Stage,
+}
+
+/// Runs `job`, reporting to `progress`.
+///
+/// # Errors
+/// Options the output format refuses or a stage it cannot do; the first patch that cannot be
+/// read, built or written (without `keep_going`); the output cannot be created or finished.
+/// A failed whole run on a local output leaves nothing behind, unless it was `resume`d.
+pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
+    let start = Instant::now();
+    let driver = job.to.driver();
+    let location = Location::of(job.dst);
+    check(&job, driver, &location)?;
+    let pool = thread_pool(job.jobs)?;
+    let (meta, failed) = if job.keep_going {
+        let failed = pool.install(|| screen(job.source, &job.meta, &job.layers));
+        let meta = job.meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        (meta, failed)
+    } else {
+        (job.meta.clone(), Vec::new())
+    };
+    let report = Report::new(progress);
+    let result = pool.install(|| match job.stage {
+        Stage::Finalize => finalize(&job, driver, &meta, &report),
+        _ => write_all(&job, driver, &location, &meta, &report),
+    });
+    if result.is_err() && job.stage == Stage::Whole && !location.is_url() && !job.write.resume {
+        // Leave nothing behind that could be mistaken for output; an existing output is
+        // untouched. With --resume the partial output and its journal stay, to be continued. A
+        // partition leaves the shared partial store to the other workers; an object store
+        // without root metadata reads as unfinished.
+        let _ = remove_any(&staging_path(job.dst));
+        let _ = remove_any(&crate::journal::journal_path(job.dst));
+    }
+    let (patches, bytes_in) = result?;
+    Ok(Summary {
+        patches,
+        bytes_in,
+        bytes_out: match job.stage {
+            // A partition shares its output with the other workers: no size of its own.
+            Stage::Partition(_) => 0,
+            _ => location.stored_bytes(),
+        },
+        seconds: start.elapsed().as_secs_f64(),
+        failed,
+        warnings: report.into_warnings(),
+    })
+}
+
+/// Refuses what the output format cannot do, before any work.
+fn check(job: &Job, driver: &dyn Driver, location: &Location) -> Result<()> {
+    let capabilities = driver.capabilities();
+    if location.is_url() && !capabilities.object_store {
+        return Err(driver.unsupported(format!(
+            "cannot write to object storage ({}); only {} can",
+            job.dst.display(),
+            registry::titles_with(|c| c.object_store)
+        )));
+    }
+    if job.stage != Stage::Whole && !capabilities.partitions {
+        return Err(driver.unsupported(format!(
+            "--partition and --finalize need a {} output (one output written by many workers)",
+            registry::titles_with(|c| c.partitions)
+        )));
+    }
+    if job.stage != Stage::Whole && job.keep_going {
+        return Err(Error::Usage(
+            "--keep-going cannot be combined with --partition or --finalize: every worker must \
+             convert the same patches (run `inspect` on the source first)"
+                .into(),
+        ));
+    }
+    driver.check_options(&job.write)
+}
+
+/// Where the writer's warnings go: to the progress callback as they are raised, and to the
+/// summary.
+struct Report<'a> {
+    progress: &'a (dyn Fn(Progress) + Sync),
+    warnings: Warnings,
+    reported: Mutex<Vec<String>>,
+}
+
+impl<'a> Report<'a> {
+    fn new(progress: &'a (dyn Fn(Progress) + Sync)) -> Self {
+        Report {
+            progress,
+            warnings: Warnings::new(),
+            reported: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Passes on the warnings raised since the last call.
+    fn flush(&self) {
+        for warning in self.warnings.drain() {
+            (self.progress)(Progress::Warning(warning.clone()));
+            self.reported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(warning);
+        }
+    }
+
+    fn into_warnings(self) -> Vec<String> {
+        self.flush();
+        self.reported
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The identity of the run, for its fingerprint.
+fn identity<'a>(job: &'a Job, meta: &'a DatasetMeta, source: &'a str) -> RunIdentity<'a> {
+    RunIdentity {
+        source,
+        to: job.to,
+        meta,
+        layers: &job.layers,
+        write: &job.write,
+    }
+}
+
+/// Surveys, creates the writer, writes every group of patches in parallel (skipping those an
+/// interrupted run finished, with `resume`; only those of its partition, for a partition) and
+/// finishes; returns the patches written and the bytes they held.
+fn write_all(
+    job: &Job,
+    driver: &dyn Driver,
+    location: &Location,
+    meta: &DatasetMeta,
+    report: &Report,
+) -> Result<(usize, u64)> {
+    let layout = survey(job.source, meta, &job.layers)?;
+    let resume = job.write.resume && driver.capabilities().resume;
+    if job.write.resume && job.dst.exists() && !job.write.overwrite {
+        return Err(Error::Exists(job.dst.to_path_buf()));
+    }
+    let options = WriteOptions {
+        resume,
+        ..job.write.clone()
+    };
+    let source = job.source.describe();
+    let fingerprint = fingerprint(&identity(job, meta, &source));
+    let writer = match job.stage {
+        Stage::Partition(p) => {
+            driver.create_partition(job.dst, meta, &layout, &options, p, &fingerprint)?
+        }
+        _ => driver.create(job.dst, meta, &layout, &options, &report.warnings)?,
+    };
+    // A journal is a local file beside a local output; a partition simply runs again.
+    let journal = match job.stage {
+        Stage::Whole if !location.is_url() => Some(Journal::open(job.dst, &fingerprint, resume)?),
+        _ => None,
+    };
+    let groups = own_groups(meta.patches.len(), writer.group_size(), job.stage);
+    let patches = groups.iter().map(|g| g.len()).sum();
+    (report.progress)(Progress::Start { total: patches });
+    let groups_run = GroupRun {
+        job,
+        meta,
+        writer: writer.as_ref(),
+        journal: journal.as_ref(),
+        report,
+        stop: TestStop::from_env(),
+    };
+    let bytes_in = groups
+        .par_iter()
+        .map(|group| groups_run.write_group(group.clone()))
+        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    for warning in writer.warnings() {
+        report.warnings.push(warning);
+    }
+    report.flush();
+    if job.stage == Stage::Whole {
+        let writing = match location {
+            Location::Local(path) => staging_path(path),
+            Location::Url(_) => job.dst.to_path_buf(),
+        };
+        job.source.complete(&writing)?;
+    }
+    (report.progress)(Progress::Finishing);
+    writer.finish()?;
+    report.flush();
+    if let Some(journal) = journal {
+        journal.remove()?;
+    }
+    Ok((patches, bytes_in))
+}
+
+/// What the workers share while writing groups.
+struct GroupRun<'a> {
+    job: &'a Job<'a>,
+    meta: &'a DatasetMeta,
+    writer: &'a dyn DatasetWriter,
+    journal: Option<&'a Journal>,
+    report: &'a Report<'a>,
+    stop: TestStop,
+}
+
+impl GroupRun<'_> {
+    fn is_done(&self, index: usize) -> bool {
+        self.journal.is_some_and(|j| j.is_done(index))
+    }
+
+    /// Writes one group of patches in order, records it in the journal; returns its bytes.
+    fn write_group(&self, group: Range<usize>) -> Result<u64> {
+        let mut bytes = 0;
+        for index in group.clone() {
+            let patch_meta = &self.meta.patches[index];
+            let mut patch_bytes = 0;
+            if !self.is_done(index) {
+                let patch = produce(self.job.source, patch_meta, &self.job.layers)?;
+                patch_bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
+                self.writer.write_patch(index, patch)?;
+            }
+            bytes += patch_bytes;
+            (self.report.progress)(Progress::Patch {
+                id: patch_meta.id,
+                bytes: patch_bytes,
+            });
+        }
+        if let Some(journal) = self.journal {
+            if !group.clone().all(|i| self.is_done(i)) {
+                journal.record(group)?;
+                self.stop.group_recorded();
+            }
+        }
+        self.report.flush();
+        Ok(bytes)
+    }
+}
+
+/// The test-only stop of [`STOP_AFTER_GROUPS`].
+struct TestStop {
+    after: Option<usize>,
+    hang: bool,
+    recorded: AtomicUsize,
+}
+
+impl TestStop {
+    fn from_env() -> TestStop {
+        let value = std::env::var(STOP_AFTER_GROUPS).unwrap_or_default();
+        let (count, hang) = match value.split_once(':') {
+            Some((count, mode)) => (count, mode == "hang"),
+            None => (value.as_str(), false),
+        };
+        TestStop {
+            after: count.trim().parse().ok(),
+            hang,
+            recorded: AtomicUsize::new(0),
+        }
+    }
+
+    /// Interrupts the run, as a kill would, once this run has recorded the groups asked for.
+    fn group_recorded(&self) {
+        let recorded = self.recorded.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.after.is_none_or(|after| recorded < after) {
+            return;
+        }
+        if !self.hang {
+            std::process::exit(STOPPED_EXIT);
+        }
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// The groups of `size` consecutive patches (of `n`) this run writes: all, or its partition's.
+fn own_groups(n: usize, size: usize, stage: Stage) -> Vec<Range<usize>> {
+    let size = size.max(1);
+    (0..n)
+        .step_by(size)
+        .map(|s| s..(s + size).min(n))
+        .enumerate()
+        .filter(|(g, _)| match stage {
+            Stage::Partition(p) => p.owns(*g),
+            _ => true,
+        })
+        .map(|(_, range)| range)
+        .collect()
+}
+
+/// Finalizes a split run through the driver; reads only array headers.
+fn finalize(
+    job: &Job,
+    driver: &dyn Driver,
+    meta: &DatasetMeta,
+    report: &Report,
+) -> Result<(usize, u64)> {
+    let layout = survey(job.source, meta, &job.layers)?;
+    let source = job.source.describe();
+    let fingerprint = fingerprint(&identity(job, meta, &source));
+    (report.progress)(Progress::Finishing);
+    driver.finalize(job.dst, meta, &layout, &job.write, &fingerprint)?;
+    Ok((meta.patches.len(), 0))
+}
+
+/// Builds every patch once (for `--keep-going`) and returns those that cannot be read or built.
+fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec<FailedPatch> {
+    meta.patches
+        .par_iter()
+        .filter_map(|p| {
+            let result = source
+                .specs(p)
+                .and_then(|_| produce(source, p, layers).map(drop));
+            result.err().map(|e| FailedPatch {
+                id: p.id,
+                error: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Partition;
+
+    #[test]
+    fn groups_cover_the_patches_and_partitions_share_them_out() {
+        assert_eq!(own_groups(5, 2, Stage::Whole), vec![0..2, 2..4, 4..5]);
+        assert_eq!(own_groups(3, 0, Stage::Whole), vec![0..1, 1..2, 2..3]);
+        let p = Partition { index: 1, count: 2 };
+        assert_eq!(own_groups(5, 2, Stage::Partition(p)), vec![2..4]);
+    }
+}
