@@ -212,3 +212,129 @@ fn zarr_stores_open_in_gdal_without_errors_and_text_stays_text() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn empty_parcel_exports_are_valid_files_and_rasterize_to_background() {
+    // The fixture with patch 10000 holding no instance at all.
+    let (dir, src) = common::copy_fixture("PASTIS-R");
+    let instances = src.join("INSTANCE_ANNOTATIONS/INSTANCES_10000.npy");
+    let zero = "import sys, numpy as np\n\
+        a = np.load(sys.argv[1]); np.save(sys.argv[1], np.zeros_like(a))";
+    let status = common::python()
+        .args(["-c", zero])
+        .arg(&instances)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let empty: Vec<(PathBuf, &[&str])> = vec![
+        (dir.path().join("wgs84.geojson"), &[]),
+        (dir.path().join("native.geojson"), &["--crs", "native"]),
+        (dir.path().join("parcels.gpkg"), &[]),
+        (dir.path().join("parcels.fgb"), &[]),
+    ];
+    for (path, extra) in &empty {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "parcels".as_ref(),
+            src.as_os_str(),
+            path.as_os_str(),
+            "--patches".as_ref(),
+            "10000".as_ref(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        run(&args);
+        // GDAL opens it with no error line; GPKG and FlatGeobuf declare the fields.
+        let info = gdal_tool("ogrinfo", &["-al", "-so"], path);
+        assert!(info.contains("Feature Count: 0"), "{info}");
+        let fields = ["ID_PATCH", "instance_id", "class_name", "area_m2", "TILE"];
+        if path.extension().is_none_or(|e| e != "geojson") {
+            for f in fields {
+                assert!(
+                    info.contains(&format!("{f}: ")),
+                    "{}: no {f}\n{info}",
+                    path.display()
+                );
+            }
+        }
+        // rasterize of the empty file: all background.
+        let back = dir.path().join(format!(
+            "back-{}",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        run(&[
+            "rasterize".as_ref(),
+            path.as_os_str(),
+            back.as_os_str(),
+            "--grid".as_ref(),
+            src.as_os_str(),
+            "--patches".as_ref(),
+            "10000".as_ref(),
+        ]);
+        let check = "import sys, numpy as np\n\
+            i = np.load(sys.argv[1] + '/INSTANCE_ANNOTATIONS/INSTANCES_10000.npy')\n\
+            t = np.load(sys.argv[1] + '/ANNOTATIONS/TARGET_10000.npy')\n\
+            assert i.shape == (64, 64) and not i.any(), i.max()\n\
+            assert t.shape[-2:] == (64, 64) and not t.any(), t.max()";
+        let out = common::python()
+            .args(["-c", check])
+            .arg(&back)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            back.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // pyogrio (the venv's) reads each with its CRS, and the fields where the format has a schema.
+    let script = r#"
+import sys, pyogrio
+for path, crs in zip(sys.argv[1::2], sys.argv[2::2]):
+    info = pyogrio.read_info(path, force_feature_count=True)
+    assert info['features'] == 0, (path, info)
+    assert info['crs'] == crs, (path, info['crs'], crs)
+    if not path.endswith('.geojson'):
+        assert 'instance_id' in list(info['fields']), (path, info['fields'])
+"#;
+    let crs = ["EPSG:4326", "EPSG:32630", "EPSG:32630", "EPSG:4326"];
+    let mut cmd = common::python();
+    cmd.args(["-c", script]);
+    for ((path, _), crs) in empty.iter().zip(crs) {
+        cmd.arg(path).arg(crs);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "pyogrio: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // QGIS opens every empty layer with its fields and CRS.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qgis/check_exports.py");
+    let tiffs = dir.path().join("tiffs");
+    run(&[
+        "convert".as_ref(),
+        src.as_os_str(),
+        tiffs.as_os_str(),
+        "--to".as_ref(),
+        "geotiff".as_ref(),
+        "--patches".as_ref(),
+        "10000".as_ref(),
+    ]);
+    let mut cmd = pyqgis();
+    cmd.arg(&script)
+        .arg("--pastis")
+        .arg(&src)
+        .arg("--tiffs")
+        .arg(&tiffs);
+    for (path, _) in &empty {
+        cmd.arg("--empty-vector").arg(path);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "QGIS checks failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -236,6 +236,12 @@ def check_vector(path, instances, empty):
         if not check(vl.isValid(), f"{name}: QGIS cannot open it"):
             continue
         checked["vector layers"] += 1
+        if empty and path.endswith(".geojson"):
+            # GeoJSON has no schema: with no feature there are no fields and no geometry, so
+            # QGIS opens it as an empty table (GDAL still reports RFC 7946's WGS84 / the crs member).
+            check(vl.featureCount() == 0, f"{name}: {vl.featureCount()} features")
+            layers.append((vl, 0))
+            continue
         check_fields(name, vl)
         authid = vl.crs().authid()
         epsg = lname.rsplit("_", 1)[-1] if lname.startswith("parcels_") else None
