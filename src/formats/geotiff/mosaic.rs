@@ -75,6 +75,7 @@ pub fn build_all(
     Ok((built, warnings))
 }
 
+/// `v` sorted, without repeats.
 fn dedup(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
@@ -99,7 +100,9 @@ fn style_vrt(
         .collect();
     let mut shape = sig.lead.clone();
     shape.extend([1, 1]);
-    match style::composite(layer, &shape, &series) {
+    let composite = style::composite(layer, &shape, &series)
+        .or_else(|| style::typical_composite(layer, &shape).filter(|_| shape[0] > 0));
+    match composite {
         Some(c) => style::write_qml(vrt, &style::multiband_qml(&c)),
         None => Ok(()),
     }

@@ -186,6 +186,23 @@ pub fn composite(layer: Layer, shape: &[usize], series: &[&SeriesSummary]) -> Op
     })
 }
 
+/// A composite for a series no patch summary describes (a mosaic written after `--resume` over
+/// patches of an earlier run): the first frame, with a stretch typical of the data (S2
+/// reflectance x 10000: 0..2500; S1 dB: VV -25..0, VH -30..-5, VV/VH 0..15).
+pub fn typical_composite(layer: Layer, shape: &[usize]) -> Option<Composite> {
+    let rgb = composite_channels(layer, shape)?;
+    let (low, high) = match layer {
+        Layer::S2 => ([0.0; 3], [2500.0; 3]),
+        _ => ([-25.0, -30.0, 0.0], [0.0, -5.0, 15.0]),
+    };
+    Some(Composite {
+        frame: 0,
+        bands: rgb.map(|c| c + 1),
+        low,
+        high,
+    })
+}
+
 /// The `.qml` beside a raster: `S2/S2_10000.tif` → `S2/S2_10000.qml`.
 pub fn qml_path(raster: &Path) -> PathBuf {
     raster.with_extension("qml")
@@ -310,5 +327,8 @@ mod tests {
         assert!(composite_channels(Layer::S2, &[3, 10, 4, 4]).is_some());
         assert!(composite_channels(Layer::S2, &[3, 9, 4, 4]).is_none());
         assert_eq!(qml_path(Path::new("S2/S2_1.tif")), Path::new("S2/S2_1.qml"));
+        let typical = typical_composite(Layer::S1A, &[4, 3, 1, 1]).unwrap();
+        assert_eq!(typical.bands, [1, 2, 3]);
+        assert!(typical.low.iter().zip(typical.high).all(|(l, h)| *l < h));
     }
 }
