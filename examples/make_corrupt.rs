@@ -150,6 +150,22 @@ fn write_fortran(dir: &Path, layer: Layer) -> Res {
     Ok(())
 }
 
+/// Rewrites a file of patch 20000 with the header dictionary `dict(descr, shape)` in format
+/// `version`, same payload.
+fn rewrite_header(
+    dir: &Path,
+    layer: Layer,
+    version: (u8, u8),
+    dict: impl Fn(&str, &[usize]) -> String,
+) -> Res {
+    let path = npy_file(dir, layer);
+    let a = npy::read_npy(&path)?;
+    let mut bytes = npy::wrap_header_version(&dict(a.dtype().npy_descr(), a.shape()), version);
+    bytes.extend_from_slice(&a.le_bytes());
+    std::fs::write(&path, bytes)?;
+    Ok(())
+}
+
 fn npy_cases(base: &Path, out: &Path) -> Res {
     let s2 = |dir: &Path| npy_file(dir, Layer::S2);
     let dir = case(base, out, "npy-truncated")?;
@@ -189,6 +205,53 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
     for layer in [Layer::S2, Layer::Target, Layer::Zones] {
         write_fortran(&dir, layer)?;
     }
+
+    // Headers numpy reads, spelled as other writers spelled them: the same values as the base.
+    let dir = case(base, out, "npy-numpy-headers")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        // Python 2's numpy: long integers in the shape.
+        let dims: Vec<String> = shape.iter().map(|d| format!("{d}L")).collect();
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+            dims.join(", ")
+        )
+    })?;
+    rewrite_header(&dir, Layer::Target, (2, 0), |descr, shape| {
+        format!(
+            "{{\"shape\": {}, \"fortran_order\": False, \"descr\": \"{descr}\"}}",
+            npy::shape_literal(shape)
+        )
+    })?;
+    rewrite_header(&dir, Layer::Heatmap, (3, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}',\n 'fortran_order': False,\n 'shape': {}}}",
+            npy::shape_literal(shape)
+        )
+    })?;
+
+    // Headers numpy refuses too.
+    let dir = case(base, out, "npy-header-syntax")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}",
+            npy::shape_literal(shape)
+        )
+    })?;
+    let dir = case(base, out, "npy-header-longs-v3")?;
+    rewrite_header(&dir, Layer::S2, (3, 0), |descr, shape| {
+        let dims: Vec<String> = shape.iter().map(|d| format!("{d}L")).collect();
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+            dims.join(", ")
+        )
+    })?;
+    let dir = case(base, out, "npy-header-keys")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}', 'shape': {}, }}",
+            npy::shape_literal(shape)
+        )
+    })?;
 
     let dir = case(base, out, "shapes-disagree")?;
     npy::write_npy(

@@ -58,7 +58,7 @@ fn base_is_clean() {
 
 #[test]
 fn damaged_npy_files_are_named() {
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 8] = [
         (
             "npy-truncated",
             "S2_20000.npy",
@@ -79,6 +79,21 @@ fn damaged_npy_files_are_named() {
             "npy-complex-dtype",
             "HEATMAP_20000.npy",
             "unsupported dtype '<c16'",
+        ),
+        (
+            "npy-header-syntax",
+            "S2_20000.npy",
+            "not a valid .npy header: cannot parse the header dictionary at column 63",
+        ),
+        (
+            "npy-header-longs-v3",
+            "S2_20000.npy",
+            "Python-2 long integers (3L) are only read in format 1.0 and 2.0 headers",
+        ),
+        (
+            "npy-header-keys",
+            "S2_20000.npy",
+            "the header has the keys ['descr', 'shape']",
         ),
     ];
     for (case, file, problem) in cases {
@@ -190,6 +205,10 @@ fn big_endian_and_fortran_are_converted() {
             [Layer::S2, Layer::Heatmap, Layer::ParcelIds],
         ),
         ("npy-fortran", [Layer::S2, Layer::Target, Layer::Zones]),
+        (
+            "npy-numpy-headers",
+            [Layer::S2, Layer::Target, Layer::Heatmap],
+        ),
     ];
     for (case, layers) in cases {
         let src = fixture(&format!("corrupt/{case}"));

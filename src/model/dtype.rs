@@ -101,29 +101,36 @@ impl DType {
         }
     }
 
-    /// Parses a numpy type descriptor; returns the type and whether it is big-endian.
-    /// `None` for descriptors pastis-bridge does not support (objects, strings, structs...).
+    /// Parses a numpy type descriptor as `numpy.dtype` does; returns the type and whether it is
+    /// big-endian. Accepted: an optional byte order (`<`, `>`, `|`, `=`; none means the native
+    /// little-endian) before a kind and size (`i2`, `f4`, `b1`...) or a fixed-size character code
+    /// (`h`, `e`, `d`, `?`...), or a numpy name without byte order (`int16`, `float32`, `bool`).
+    /// `None` for descriptors pastis-bridge does not support (objects, strings, structs...) and for
+    /// the codes whose size depends on the platform that wrote the file (`l`, `L`, `p`, `P`, `int`).
     pub fn from_npy_descr(descr: &str) -> Option<(DType, bool)> {
-        // `split_at_checked`: a descriptor starting with a multi-byte character is not a panic.
-        let (order, code) = descr.split_at_checked(1)?;
-        let big_endian = match order {
-            "<" | "|" | "=" => false,
-            ">" => true,
-            _ => return None,
+        if let Some(dtype) = DType::from_name(descr) {
+            return Some((dtype, false));
+        }
+        let (big_endian, code) = match descr.strip_prefix(['<', '|', '=']) {
+            Some(code) => (false, code),
+            None => match descr.strip_prefix('>') {
+                Some(code) => (true, code),
+                None => (false, descr),
+            },
         };
         let dtype = match code {
-            "b1" => DType::Bool,
-            "u1" => DType::U8,
-            "u2" => DType::U16,
-            "u4" => DType::U32,
-            "u8" => DType::U64,
-            "i1" => DType::I8,
-            "i2" => DType::I16,
-            "i4" => DType::I32,
-            "i8" => DType::I64,
-            "f2" => DType::F16,
-            "f4" => DType::F32,
-            "f8" => DType::F64,
+            "b1" | "?" => DType::Bool,
+            "u1" | "B" => DType::U8,
+            "u2" | "H" => DType::U16,
+            "u4" | "I" => DType::U32,
+            "u8" | "Q" => DType::U64,
+            "i1" | "b" => DType::I8,
+            "i2" | "h" => DType::I16,
+            "i4" | "i" => DType::I32,
+            "i8" | "q" => DType::I64,
+            "f2" | "e" => DType::F16,
+            "f4" | "f" => DType::F32,
+            "f8" | "d" => DType::F64,
             _ => return None,
         };
         Some((dtype, big_endian && dtype.size() > 1))
@@ -156,5 +163,47 @@ mod tests {
         assert_eq!(DType::from_npy_descr("<U10"), None);
         assert_eq!(DType::from_npy_descr("é2"), None);
         assert_eq!(DType::from_npy_descr(""), None);
+    }
+
+    #[test]
+    fn descriptors_numpy_also_reads() {
+        // Each pair checked with numpy 2.4: numpy.dtype(text).str.
+        let same = [
+            ("i2", "<i2"),
+            ("|i2", "<i2"),
+            (">u1", "|u1"),
+            (">b1", "|b1"),
+            ("?", "|b1"),
+            ("<?", "|b1"),
+            ("b", "|i1"),
+            ("B", "|u1"),
+            ("h", "<i2"),
+            ("H", "<u2"),
+            ("i", "<i4"),
+            ("I", "<u4"),
+            ("q", "<i8"),
+            ("Q", "<u8"),
+            ("e", "<f2"),
+            ("f", "<f4"),
+            ("d", "<f8"),
+            ("int16", "<i2"),
+            ("float16", "<f2"),
+            ("bool", "|b1"),
+        ];
+        for (text, canonical) in same {
+            assert_eq!(
+                DType::from_npy_descr(text),
+                DType::from_npy_descr(canonical),
+                "{text}"
+            );
+        }
+        assert_eq!(DType::from_npy_descr(">h"), Some((DType::I16, true)));
+        assert_eq!(DType::from_npy_descr(">e"), Some((DType::F16, true)));
+        // numpy refuses these, or reads them with a size that depends on the writer's platform.
+        for text in [
+            "<int16", "<i2 ", " <i2", "|b2", "l", "L", "p", "int", "float", "g", "<f16",
+        ] {
+            assert_eq!(DType::from_npy_descr(text), None, "{text}");
+        }
     }
 }
