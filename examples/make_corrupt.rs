@@ -259,6 +259,17 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         &Array::zeros(pastis_bridge::model::DType::I64, &[SIZE, SIZE + 1]),
     )?;
 
+    // ZONES of 20000 saved as uint64 beside the int64 of 10000: no dtype holds both exactly, so
+    // a stacked output refuses it (issue #16 item 5); PASTIS carries it.
+    let dir = case(base, out, "dtypes-no-common")?;
+    let path = npy_file(&dir, Layer::Zones);
+    let zones = npy::read_npy(&path)?;
+    let unsigned = match zones.to_i64() {
+        Some(z) => Array::from_ndarray(z.mapv(|v| v.unsigned_abs())),
+        None => return Err("ZONES of the base is not an integer array".into()),
+    };
+    npy::write_npy(&path, &unsigned)?;
+
     let dir = case(base, out, "heatmap-nan")?;
     let path = npy_file(&dir, Layer::Heatmap);
     let mut heatmap = npy::read_npy(&path)?;

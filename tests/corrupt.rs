@@ -316,3 +316,55 @@ fn invalid_parcel_geometry_is_refused() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "left {left:?}");
 }
+
+/// Issue #16 item 5: ZONES uint64 in one patch and int64 in the other: PASTIS carries it, a stacked
+/// output refuses it naming both patches (exit 2, nothing left), and `--keep-going` writes the
+/// other patch and exits 1 naming the skipped one.
+#[test]
+fn dtypes_no_dtype_holds_are_refused_by_stacked_outputs() {
+    let case = "dtypes-no-common";
+    inspect_says(case, 1, &["ZONES_20000.npy", "ZONES is uint64"]);
+    let src = fixture(&format!("corrupt/{case}"));
+    let why = "ZONES of patch 20000 is uint64 [8, 8] but ZONES of patch 10000 is int64 [8, 8]: \
+               no dtype holds both exactly";
+    for (to, name) in [("zarr", "out.zarr"), ("hdf5", "out.h5")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join(name);
+        let convert = |extra: &str| {
+            run(&[
+                Path::new("convert"),
+                &src,
+                &dst,
+                Path::new("--to"),
+                Path::new(to),
+                Path::new("-q"),
+                Path::new(extra),
+            ])
+        };
+        let (code, text) = convert("--overwrite");
+        assert_eq!(code, 2, "{to}: {text}");
+        assert!(text.contains(why), "{to}: {text}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{to}: left {left:?}");
+        let (code, text) = convert("--keep-going");
+        assert_eq!(code, 1, "{to}: {text}");
+        assert!(
+            text.contains("patch 20000 skipped") && text.contains(why),
+            "{to}: {text}"
+        );
+        let reader = pastis_bridge::formats::open(&dst).unwrap();
+        assert_eq!(reader.metadata().ids(), vec![10000], "{to}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, text) = run(&[
+        Path::new("convert"),
+        &src,
+        &tmp.path().join("out"),
+        Path::new("--to"),
+        Path::new("pastis"),
+        Path::new("-q"),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let zones = read_npy(&tmp.path().join("out/INSTANCE_ANNOTATIONS/ZONES_20000.npy")).unwrap();
+    assert!(matches!(zones, Array::U64(_)));
+}

@@ -140,6 +140,63 @@ impl DType {
     pub fn is_float(self) -> bool {
         matches!(self, DType::F16 | DType::F32 | DType::F64)
     }
+
+    /// For `bool` and integer types: whether negative values exist, and the bits of magnitude
+    /// (`bool` 1, `uint8` 8, `int8` 7...). `None` for floats.
+    fn integer_bits(self) -> Option<(bool, u32)> {
+        let bits = 8 * self.size() as u32;
+        match self {
+            DType::Bool => Some((false, 1)),
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 => Some((false, bits)),
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 => Some((true, bits - 1)),
+            DType::F16 | DType::F32 | DType::F64 => None,
+        }
+    }
+
+    /// For floats: the bits of integer magnitude held exactly (significand + the implicit bit:
+    /// 11, 24, 53, IEEE 754). `None` for integers.
+    fn float_precision(self) -> Option<u32> {
+        match self {
+            DType::F16 => Some(11),
+            DType::F32 => Some(24),
+            DType::F64 => Some(53),
+            _ => None,
+        }
+    }
+
+    /// True if every value of `other` is a value of `self` and comes back from it unchanged, bit
+    /// for bit: the same type; `bool` and integers into any integer with a wider range (`uint8`
+    /// into `int16`, never a signed type into an unsigned one); integers into a float whose
+    /// significand holds their magnitude (`uint8` into `float16`, `int16` into `float32`,
+    /// `uint32` into `float64`, never a 64-bit integer into a float); a float into a wider float
+    /// (`float16` into `float32`: every bit pattern, NaN payloads and signalling NaNs included,
+    /// widened as IEEE 754 defines, see `model::cast`). Floats never go into integers.
+    pub fn holds(self, other: DType) -> bool {
+        if self == other {
+            return true;
+        }
+        match (self.integer_bits(), other.integer_bits()) {
+            (Some((wide_signed, wide)), Some((signed, bits))) => {
+                other == DType::Bool || ((wide_signed || !signed) && wide >= bits)
+            }
+            (None, Some((_, bits))) => self.float_precision().is_some_and(|p| bits <= p),
+            (None, None) => self.size() > other.size(),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The smallest type that [`holds`](DType::holds) both `self` and `other`, preferring at one
+    /// size an unsigned integer, then a signed one, then a float: `uint8` + `int16` = `int16`,
+    /// `uint16` + `int16` = `int32`, `uint8` + `float16` = `float16`, `int16` + `float16` =
+    /// `float32`. `None` when no type holds both exactly (`uint64` + any signed type, a 64-bit
+    /// integer + a float).
+    pub fn common(self, other: DType) -> Option<DType> {
+        let mut by_size = DType::ALL;
+        by_size.sort_by_key(|d| (d.size(), d.is_float(), d.integer_bits().map(|(s, _)| s)));
+        by_size
+            .into_iter()
+            .find(|d| d.holds(self) && d.holds(other))
+    }
 }
 
 impl fmt::Display for DType {
@@ -204,6 +261,43 @@ mod tests {
             "<int16", "<i2 ", " <i2", "|b2", "l", "L", "p", "int", "float", "g", "<f16",
         ] {
             assert_eq!(DType::from_npy_descr(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn common_dtypes_hold_both_exactly() {
+        use DType::*;
+        let cases = [
+            (U8, I16, Some(I16)),
+            (U8, I8, Some(I16)),
+            (U16, I16, Some(I32)),
+            (U32, I32, Some(I64)),
+            (Bool, U8, Some(U8)),
+            (Bool, I8, Some(I8)),
+            (U8, U16, Some(U16)),
+            (U8, F16, Some(F16)),
+            (I16, F16, Some(F32)),
+            (I32, F32, Some(F64)),
+            (U32, F16, Some(F64)),
+            (F16, F32, Some(F32)),
+            (F16, F64, Some(F64)),
+            (U64, I8, None),
+            (I64, F64, None),
+            (U64, F16, None),
+            (I64, U64, None),
+            (I64, I64, Some(I64)),
+        ];
+        for (a, b, common) in cases {
+            assert_eq!(a.common(b), common, "{a} + {b}");
+            assert_eq!(b.common(a), common, "{b} + {a}");
+        }
+        assert!(!U8.holds(I8) && !I64.holds(F16) && !F16.holds(I16) && !F32.holds(F64));
+        for a in DType::ALL {
+            for b in DType::ALL {
+                if let Some(c) = a.common(b) {
+                    assert!(c.holds(a) && c.holds(b), "{a} + {b} = {c}");
+                }
+            }
         }
     }
 }
