@@ -3,7 +3,7 @@
 The keyword arguments, their defaults and meanings, the item structure and ``len``/``id_patches``
 are those of ``PASTIS_Dataset`` in github.com/VSainteuf/pastis-benchmark (code/dataloader.py), so
 that a notebook switches by changing the class and the folder into a store. The store's layout is
-docs/stacked-layout.md (``pastis-bridge-stacked/2``; version 1 is read too): ``<SAT>[row, :length]``
+docs/stacked-layout.md (``pastis-bridge-stacked/3``; versions 1 and 2 are read too; a layer mixing dtypes is cast back per patch through ``<LAYER>_dtype``): ``<SAT>[row, :length]``
 is the original series, ``<SAT>_dates`` its ``yyyymmdd`` dates, ``ID_PATCH``/``Fold`` the metadata
 columns, and the root attribute ``norm`` holds each ``NORM_<SAT>_patch.json`` verbatim.
 
@@ -121,6 +121,11 @@ class PASTISZarrDataset(_Base):
         layers = ["TARGET"] if target == "semantic" else list(_INSTANCE_LAYERS)
         self._layers = {layer: _present_column(root, self.store, layer, ids) for layer in layers}
         self.norm = _norm_statistics(root, self.store, self.sats, self.folds) if norm else None
+        self._own_dtypes = {
+            layer: [str(d) for d in root[f"{layer}_dtype"][:]]
+            for layer in [*self.sats, *layers]
+            if f"{layer}_dtype" in root
+        }
 
     def __len__(self):
         return self.len
@@ -164,7 +169,7 @@ class PASTISZarrDataset(_Base):
         if not self._present[sat][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {sat}")
         length = int(self._lengths[sat][row])
-        series = self._root.array(sat)[row, :length].astype(np.float32)
+        series = self._own_dtype(sat, row, self._root.array(sat)[row, :length]).astype(np.float32)
         if self.norm is not None:
             mean, std = self.norm[sat]
             series -= mean[None, :, None, None]
@@ -174,7 +179,13 @@ class PASTISZarrDataset(_Base):
     def _annotation(self, layer, row, id_patch):
         if not self._layers[layer][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {layer}")
-        return self._root.array(layer)[row]
+        return self._own_dtype(layer, row, self._root.array(layer)[row])
+
+    def _own_dtype(self, layer, row, values):
+        """``values`` cast back to the patch's own dtype where the layer mixes dtypes (layout 3:
+        ``<LAYER>_dtype``, docs/stacked-layout.md); as stored otherwise."""
+        own = self._own_dtypes.get(layer)
+        return values if own is None else values.astype(np.dtype(own[row]))
 
     def _target(self, row, id_patch):
         target = self._annotation("TARGET", row, id_patch)

@@ -15,7 +15,7 @@ import zarr
 
 #: Root attribute naming the layout (docs/stacked-layout.md); the versions this package reads.
 LAYOUT_ATTRIBUTE = "pastis_bridge_layout"
-LAYOUTS = ("pastis-bridge-stacked/1", "pastis-bridge-stacked/2")
+LAYOUTS = ("pastis-bridge-stacked/1", "pastis-bridge-stacked/2", "pastis-bridge-stacked/3")
 
 
 class StoreError(ValueError):
