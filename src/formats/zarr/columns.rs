@@ -2,7 +2,7 @@
 //! All are small and written whole, as one chunk.
 
 use super::arrays::{create_array, subset, write_block, ArrayDef, Kind, Version};
-use super::{zarr_error, Store};
+use super::{zarr_error_in, Store};
 use crate::formats::stacked::{self, Column, ColumnValues};
 use crate::formats::Compression;
 use crate::model::{DatasetLayout, DatasetMeta};
@@ -37,7 +37,7 @@ impl ColumnSink<'_> {
             ColumnValues::Text(values) if values.is_empty() => Ok(()),
             ColumnValues::Text(values) => array
                 .store_array_subset(&subset(0..values.len(), &[]), values)
-                .map_err(|e| zarr_error(self.root, format!("writing {}: {e}", column.name))),
+                .map_err(|e| zarr_error_in(self.root, format!("writing {}", column.name), e)),
         }
     }
 }
