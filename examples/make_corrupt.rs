@@ -150,6 +150,22 @@ fn write_fortran(dir: &Path, layer: Layer) -> Res {
     Ok(())
 }
 
+/// Rewrites a file of patch 20000 with the header dictionary `dict(descr, shape)` in format
+/// `version`, same payload.
+fn rewrite_header(
+    dir: &Path,
+    layer: Layer,
+    version: (u8, u8),
+    dict: impl Fn(&str, &[usize]) -> String,
+) -> Res {
+    let path = npy_file(dir, layer);
+    let a = npy::read_npy(&path)?;
+    let mut bytes = npy::wrap_header_version(&dict(a.dtype().npy_descr(), a.shape()), version);
+    bytes.extend_from_slice(&a.le_bytes());
+    std::fs::write(&path, bytes)?;
+    Ok(())
+}
+
 fn npy_cases(base: &Path, out: &Path) -> Res {
     let s2 = |dir: &Path| npy_file(dir, Layer::S2);
     let dir = case(base, out, "npy-truncated")?;
@@ -190,6 +206,53 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         write_fortran(&dir, layer)?;
     }
 
+    // Headers numpy reads, spelled as other writers spelled them: the same values as the base.
+    let dir = case(base, out, "npy-numpy-headers")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        // Python 2's numpy: long integers in the shape.
+        let dims: Vec<String> = shape.iter().map(|d| format!("{d}L")).collect();
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+            dims.join(", ")
+        )
+    })?;
+    rewrite_header(&dir, Layer::Target, (2, 0), |descr, shape| {
+        format!(
+            "{{\"shape\": {}, \"fortran_order\": False, \"descr\": \"{descr}\"}}",
+            npy::shape_literal(shape)
+        )
+    })?;
+    rewrite_header(&dir, Layer::Heatmap, (3, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}',\n 'fortran_order': False,\n 'shape': {}}}",
+            npy::shape_literal(shape)
+        )
+    })?;
+
+    // Headers numpy refuses too.
+    let dir = case(base, out, "npy-header-syntax")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': {}",
+            npy::shape_literal(shape)
+        )
+    })?;
+    let dir = case(base, out, "npy-header-longs-v3")?;
+    rewrite_header(&dir, Layer::S2, (3, 0), |descr, shape| {
+        let dims: Vec<String> = shape.iter().map(|d| format!("{d}L")).collect();
+        format!(
+            "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}), }}",
+            dims.join(", ")
+        )
+    })?;
+    let dir = case(base, out, "npy-header-keys")?;
+    rewrite_header(&dir, Layer::S2, (1, 0), |descr, shape| {
+        format!(
+            "{{'descr': '{descr}', 'shape': {}, }}",
+            npy::shape_literal(shape)
+        )
+    })?;
+
     let dir = case(base, out, "shapes-disagree")?;
     npy::write_npy(
         &npy_file(&dir, Layer::Zones),
@@ -217,6 +280,17 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         s1a.join("README"),
         "a directory where a .npy file should be\n",
     )?;
+
+    // ZONES of 20000 saved as uint64 beside the int64 of 10000: no dtype holds both exactly, so
+    // a stacked output refuses it (issue #16 item 5); PASTIS carries it.
+    let dir = case(base, out, "dtypes-no-common")?;
+    let path = npy_file(&dir, Layer::Zones);
+    let zones = npy::read_npy(&path)?;
+    let unsigned = match zones.to_i64() {
+        Some(z) => Array::from_ndarray(z.mapv(|v| v.unsigned_abs())),
+        None => return Err("ZONES of the base is not an integer array".into()),
+    };
+    npy::write_npy(&path, &unsigned)?;
 
     let dir = case(base, out, "heatmap-nan")?;
     let path = npy_file(&dir, Layer::Heatmap);

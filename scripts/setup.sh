@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what pastis-bridge needs on a Debian machine with a Rust toolchain (run as root):
-# the system libraries (GDAL, HDF5), their command-line tools, and a Python venv (.venv) with the
-# reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the interoperability tests use.
+# the system libraries (GDAL, HDF5), their command-line tools, QGIS with its Python bindings (the
+# tests open every export in real QGIS, headless, with the system python3), and a Python venv
+# (.venv) with the reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the
+# interoperability tests use, plus the Python loader of python/ (installed editable, with fsspec
+# and s3fs).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools zstd)
+apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools zstd qgis python3-qgis qgis-providers)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,10 +23,13 @@ fi
 
 venv=.venv
 requirements=scripts/requirements-interop.txt
-stamp="$venv/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+stamp="$venv/.installed-$(cat "$requirements" python/pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "setup: creating the Python venv $venv for interoperability tests" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  # The Python loader of this repository (python/, `import pastis_bridge`), editable; its
+  # dependencies are pinned in the requirements above.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -e ./python
   touch "$stamp"
 fi

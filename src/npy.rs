@@ -1,16 +1,20 @@
 //! `.npy` files: read any numeric array into the model, write it back the way numpy does.
 //!
-//! The header is parsed by `ndarray-npy`; the dtype is known only at run time, so the payload is
-//! read as bytes and typed from the header's descriptor. Big-endian and Fortran-ordered arrays
-//! are converted to the little-endian C order every other format uses.
+//! The header is read as `numpy.load` reads it ([`header`]); the dtype is known only at run time,
+//! so the payload is read straight into a zeroed array of the header's type, through its bytes
+//! ([`Array::le_bytes_mut`]): no intermediate byte buffer for the common little-endian C-order
+//! file. Big-endian payloads are byte-swapped in place; Fortran-ordered ones are read as their
+//! transpose and laid out in C order with one copy ([`Array::transposed`]); `bool` payloads go
+//! through one byte buffer, to check every byte is 0 or 1.
+
+pub mod header;
 
 use crate::model::{Array, ArraySpec, DType};
-use crate::{with_array, Error, Result};
-use ndarray::{ArrayD, IxDyn, ShapeBuilder};
-use ndarray_npy::npy::header::{Header, Layout};
+use crate::{Error, Result};
+use header::ReadError;
 use py_literal::Value as PyValue;
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
 /// What the header of a `.npy` file says.
@@ -24,20 +28,28 @@ pub struct NpyHeader {
     pub fortran_order: bool,
     /// Offset of the payload in the file.
     pub data_offset: u64,
+    /// The format version (major, minor): (1, 0), (2, 0) or (3, 0).
+    pub version: (u8, u8),
 }
 
 /// Reads only the header of a `.npy` file.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read; [`Error::Invalid`] naming the file, in one line,
+/// when the header is one `numpy.load` refuses too or its dtype is not numeric.
 pub fn read_header(path: &Path) -> Result<NpyHeader> {
-    let mut reader = BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?);
-    parse_header(path, &mut reader)
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    parse_header(path, &mut BufReader::new(file), file_len)
 }
 
-fn parse_header<R: Read + Seek>(path: &Path, reader: &mut R) -> Result<NpyHeader> {
-    let header = Header::from_reader(reader)
-        .map_err(|e| Error::invalid(path, format!("not a valid .npy header: {e}")))?;
-    let data_offset = reader.stream_position().map_err(|e| Error::io(path, e))?;
-    let descr = match &header.type_descriptor {
-        PyValue::String(s) => s.clone(),
+fn parse_header<R: Read>(path: &Path, reader: &mut R, file_len: u64) -> Result<NpyHeader> {
+    let raw = header::read(reader, file_len).map_err(|e| match e {
+        ReadError::Io(e) => Error::io(path, e),
+        header @ ReadError::Header(_) => Error::invalid(path, header.to_string()),
+    })?;
+    let descr = match &raw.dict.descr {
+        PyValue::String(s) => s,
         other => {
             return Err(Error::invalid(
                 path,
@@ -45,29 +57,34 @@ fn parse_header<R: Read + Seek>(path: &Path, reader: &mut R) -> Result<NpyHeader
             ))
         }
     };
-    let (dtype, big_endian) = DType::from_npy_descr(&descr).ok_or_else(|| {
+    let (dtype, big_endian) = DType::from_npy_descr(descr).ok_or_else(|| {
         Error::invalid(
             path,
-            format!("unsupported dtype '{descr}' (expected a numeric type such as <i2, <f2, |u1, <i4, <i8, <f8)"),
+            format!("unsupported dtype '{}' (expected a numeric type such as <i2, <f2, |u1, <i4, <i8, <f8)", descr.escape_debug()),
         )
     })?;
     Ok(NpyHeader {
         spec: ArraySpec {
             dtype,
-            shape: header.shape.clone(),
+            shape: raw.dict.shape,
         },
         big_endian,
-        fortran_order: header.layout == Layout::Fortran,
-        data_offset,
+        fortran_order: raw.dict.fortran_order,
+        data_offset: raw.data_offset,
+        version: raw.version,
     })
 }
 
 /// Reads a whole `.npy` file into the model, converted to little-endian C order.
+///
+/// # Errors
+/// As [`read_header`], and [`Error::Invalid`] when the payload is shorter or longer than the
+/// shape needs, or a `bool` byte is neither 0 nor 1.
 pub fn read_npy(path: &Path) -> Result<Array> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut reader = BufReader::new(file);
-    let header = parse_header(path, &mut reader)?;
+    let header = parse_header(path, &mut reader, file_len)?;
     let expected = payload_len(path, &header.spec)?;
     let available = file_len.saturating_sub(header.data_offset);
     if available != expected as u64 {
@@ -84,11 +101,41 @@ pub fn read_npy(path: &Path) -> Result<Array> {
             ),
         ));
     }
-    let mut bytes = vec![0u8; expected];
-    reader
-        .read_exact(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    decode_payload(path, &header, bytes)
+    read_payload(path, &header, &mut reader)
+}
+
+/// Reads the payload into a new array: in place for every type but `bool`, transposed with one
+/// copy when the file is in Fortran order. The payload length has been checked.
+fn read_payload<R: Read>(path: &Path, header: &NpyHeader, reader: &mut R) -> Result<Array> {
+    let spec = &header.spec;
+    // A Fortran-ordered payload is the C-ordered payload of the transpose.
+    let stored: Vec<usize> = match header.fortran_order {
+        true => spec.shape.iter().rev().copied().collect(),
+        false => spec.shape.clone(),
+    };
+    let mut array = Array::zeros(spec.dtype, &stored);
+    match array.le_bytes_mut() {
+        Some(bytes) => {
+            reader.read_exact(bytes).map_err(|e| Error::io(path, e))?;
+            if header.big_endian {
+                bytes
+                    .chunks_exact_mut(spec.dtype.size())
+                    .for_each(<[u8]>::reverse);
+            }
+        }
+        None => {
+            let mut bytes = vec![0u8; array.nbytes()];
+            reader
+                .read_exact(&mut bytes)
+                .map_err(|e| Error::io(path, e))?;
+            array = Array::from_le_bytes(spec.dtype, &stored, &bytes)
+                .map_err(|e| Error::invalid(path, e.to_string()))?;
+        }
+    }
+    Ok(match header.fortran_order {
+        true => array.transposed(),
+        false => array,
+    })
 }
 
 /// Bytes of the payload. ndarray also needs the product of the non-zero axes (in elements, as
@@ -110,29 +157,6 @@ fn payload_len(path: &Path, spec: &ArraySpec) -> Result<usize> {
     nonzero_elements
         .and(bytes)
         .ok_or_else(|| Error::invalid(path, format!("shape {:?} is too large", spec.shape)))
-}
-
-fn decode_payload(path: &Path, header: &NpyHeader, mut bytes: Vec<u8>) -> Result<Array> {
-    let spec = &header.spec;
-    if header.big_endian {
-        for chunk in bytes.chunks_exact_mut(spec.dtype.size()) {
-            chunk.reverse();
-        }
-    }
-    if !header.fortran_order {
-        return Array::from_le_bytes(spec.dtype, &spec.shape, &bytes)
-            .map_err(|e| Error::invalid(path, e.to_string()));
-    }
-    // Fortran order: the bytes are the transpose in C order; read them so and re-lay them out.
-    let reversed: Vec<usize> = spec.shape.iter().rev().copied().collect();
-    let transposed = Array::from_le_bytes(spec.dtype, &reversed, &bytes)
-        .map_err(|e| Error::invalid(path, e.to_string()))?;
-    Ok(with_array!(transposed, a => {
-        let f: ArrayD<_> = a.reversed_axes();
-        let mut c = ArrayD::from_elem(IxDyn(&spec.shape).set_f(false), Default::default());
-        c.assign(&f);
-        crate::model::Element::wrap(c)
-    }))
 }
 
 /// The header bytes numpy (>= 1.24, 2.x) writes for `spec` in C order: format version 1.0,
@@ -164,21 +188,33 @@ pub fn shape_literal(shape: &[usize]) -> String {
 /// multiple of 64 bytes as numpy pads. The dictionary is not checked, so tests and the corrupt
 /// corpus can build hostile headers with it; a length beyond `u16` is written as `u16::MAX`.
 pub fn wrap_header(dict: &str) -> Vec<u8> {
+    wrap_header_version(dict, (1, 0))
+}
+
+/// Like [`wrap_header`] for any format version: 1.0 stores the header length in 2 bytes, the
+/// others (numpy's 2.0 and 3.0) in 4. The dictionary's UTF-8 bytes are written as they are.
+pub fn wrap_header_version(dict: &str, version: (u8, u8)) -> Vec<u8> {
     const ARRAY_ALIGN: usize = 64;
-    let prefix_len = 6 + 2 + 2; // magic, version, u16 header length
+    let len_bytes = if version == (1, 0) { 2 } else { 4 };
+    let prefix_len = 6 + 2 + len_bytes; // magic, version, header length
     let hlen = dict.len() + 1;
     let padlen = (ARRAY_ALIGN - (prefix_len + hlen) % ARRAY_ALIGN) % ARRAY_ALIGN;
     let header_len = hlen + padlen;
     let mut out = Vec::with_capacity(prefix_len + header_len);
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&u16::try_from(header_len).unwrap_or(u16::MAX).to_le_bytes());
+    out.extend_from_slice(b"\x93NUMPY");
+    out.extend_from_slice(&[version.0, version.1]);
+    match len_bytes {
+        2 => out.extend_from_slice(&u16::try_from(header_len).unwrap_or(u16::MAX).to_le_bytes()),
+        _ => out.extend_from_slice(&u32::try_from(header_len).unwrap_or(u32::MAX).to_le_bytes()),
+    }
     out.extend_from_slice(dict.as_bytes());
     out.extend(std::iter::repeat_n(b' ', padlen));
     out.push(b'\n');
     out
 }
 
-/// Writes an array as a `.npy` file, byte for byte as `numpy.save` would.
+/// Writes an array as a `.npy` file, byte for byte as `numpy.save` would. The payload is
+/// written from the array's own memory ([`Array::le_bytes`]), not copied.
 pub fn write_npy(path: &Path, array: &Array) -> Result<()> {
     let spec = ArraySpec {
         dtype: array.dtype(),
@@ -186,7 +222,7 @@ pub fn write_npy(path: &Path, array: &Array) -> Result<()> {
     };
     let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
     file.write_all(&numpy_header(&spec))
-        .and_then(|_| file.write_all(&array.to_le_bytes()))
+        .and_then(|_| file.write_all(&array.le_bytes()))
         .and_then(|_| file.flush())
         .map_err(|e| Error::io(path, e))
 }
@@ -281,6 +317,138 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("too large"));
+    }
+
+    #[test]
+    fn every_dtype_in_every_byte_and_memory_order() {
+        // [[0, 1, 2], [3, 4, 5]] as element indices, each element's bytes distinct.
+        let dir = tempfile::tempdir().unwrap();
+        for dtype in DType::ALL {
+            let size = dtype.size();
+            let le: Vec<u8> = (0..6 * size)
+                .map(|i| match dtype {
+                    DType::Bool => (i % 2) as u8,
+                    _ => (i * 37 % 251) as u8,
+                })
+                .collect();
+            let want = Array::from_le_bytes(dtype, &[2, 3], &le).unwrap();
+            let element = |k: usize| le[k * size..(k + 1) * size].to_vec();
+            for (big, fortran) in [(false, false), (true, false), (false, true), (true, true)] {
+                let order = if fortran {
+                    [0, 3, 1, 4, 2, 5]
+                } else {
+                    [0, 1, 2, 3, 4, 5]
+                };
+                let payload: Vec<u8> = order
+                    .iter()
+                    .flat_map(|&k| {
+                        let mut e = element(k);
+                        if big {
+                            e.reverse();
+                        }
+                        e
+                    })
+                    .collect();
+                let descr = match big {
+                    true => dtype.npy_descr().replacen('<', ">", 1),
+                    false => dtype.npy_descr().to_string(),
+                };
+                let dict = format!(
+                    "{{'descr': '{descr}', 'fortran_order': {}, 'shape': (2, 3), }}",
+                    if fortran { "True" } else { "False" }
+                );
+                let path = write_raw(dir.path(), "a.npy", &dict, &payload);
+                let got = read_npy(&path).unwrap();
+                assert_eq!(
+                    got.le_bytes(),
+                    want.le_bytes(),
+                    "{dtype} big {big} F {fortran}"
+                );
+                assert_eq!(got.shape(), &[2, 3]);
+            }
+        }
+    }
+
+    #[test]
+    fn headers_numpy_reads() {
+        // Each variant checked with numpy 2.4's numpy.load (tests/npy_headers.rs checks them again).
+        let dir = tempfile::tempdir().unwrap();
+        let payload = [1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0];
+        let variants = [
+            (
+                (1, 0),
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (3L, 2L), }",
+            ),
+            (
+                (2, 0),
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (3L, 2L), }",
+            ),
+            (
+                (3, 0),
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (3, 2), }",
+            ),
+            (
+                (2, 0),
+                "{\"shape\": (3, 2), \"fortran_order\": False, \"descr\": \"<i2\"}",
+            ),
+            (
+                (1, 0),
+                "{'descr':'h','fortran_order':False,'shape':(3,2,),}   ",
+            ),
+            (
+                (1, 0),
+                "{'descr': 'int16',\n 'fortran_order': False,\n 'shape': (3, 2)}",
+            ),
+        ];
+        let want = read_npy(&write_raw(
+            dir.path(),
+            "want.npy",
+            "{'descr': '<i2', 'fortran_order': False, 'shape': (3, 2), }",
+            &payload,
+        ))
+        .unwrap();
+        for (i, (version, dict)) in variants.into_iter().enumerate() {
+            let mut bytes = wrap_header_version(dict, version);
+            bytes.extend_from_slice(&payload);
+            let path = dir.path().join(format!("{i}.npy"));
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(read_npy(&path).unwrap(), want, "{version:?} {dict}");
+            assert_eq!(read_header(&path).unwrap().version, version);
+        }
+        // No newline at the end of the header, no padding: numpy reads it.
+        let dict = b"{'descr': '<i2', 'fortran_order': False, 'shape': (3, 2)}";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((dict.len() as u16).to_le_bytes());
+        bytes.extend(dict);
+        bytes.extend(payload);
+        let path = dir.path().join("bare.npy");
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(read_npy(&path).unwrap(), want);
+    }
+
+    #[test]
+    fn header_refusals_are_one_line_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (3, 2)",
+                "cannot parse the header dictionary at column",
+            ),
+            (
+                "{'descr': [('a', '<i2')], 'fortran_order': False, 'shape': (3, 2)}",
+                "structured arrays are not PASTIS data",
+            ),
+            (
+                "{'descr': 'l', 'fortran_order': False, 'shape': (3, 2)}",
+                "unsupported dtype 'l'",
+            ),
+        ];
+        for (dict, needle) in cases {
+            let path = write_raw(dir.path(), "bad.npy", dict, &[0; 12]);
+            let err = read_npy(&path).unwrap_err().to_string();
+            assert!(err.contains("bad.npy") && err.contains(needle), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
     }
 
     #[test]

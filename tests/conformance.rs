@@ -309,6 +309,44 @@ fn known_gaps_are_still_gaps() {
     }
 }
 
+/// `--keep-going` skips the patches a stacked writer cannot stack with the others (exit 1, each
+/// named with the reason) and writes the rest, which read back exactly.
+#[test]
+fn keep_going_skips_the_patches_that_cannot_be_stacked() {
+    let all = cases();
+    for name in ["not-stackable-dtype", "not-stackable-shape"] {
+        let case = all.iter().find(|c| c.name == name).unwrap();
+        for writer in WRITERS.iter().filter(|w| case.is_refused_by(w.name)) {
+            let dir = tempfile::tempdir().unwrap();
+            let src = dir.path().join("src");
+            case.write(&src);
+            let out = dir.path().join(writer.output);
+            let mut args = writer.args.to_vec();
+            args.push("--keep-going");
+            let (code, stderr) = convert(&src, &out, &args);
+            assert_eq!(code, Some(1), "{name} through {}: {stderr}", writer.name);
+            assert!(
+                stderr.contains("patch 2") && stderr.contains("cannot be stacked"),
+                "{name} through {}: {stderr}",
+                writer.name
+            );
+            let reader = formats::open(&out).unwrap();
+            assert_eq!(
+                reader.metadata().ids(),
+                vec![1],
+                "{name} through {}",
+                writer.name
+            );
+            let patch = reader
+                .read_patch(1, &pastis_bridge::model::Layer::ALL)
+                .unwrap();
+            for (layer, array) in &case.patches[0].arrays {
+                assert!(same_bits(array, &patch.arrays[layer]), "{name}: {layer}");
+            }
+        }
+    }
+}
+
 /// The carrier itself: the PASTIS folder of every case reads back, through the library's reader
 /// and the pipeline's validation, to exactly the builder's arrays and metadata (or to the refusal every writer must give).
 #[test]

@@ -58,7 +58,7 @@ fn base_is_clean() {
 
 #[test]
 fn damaged_npy_files_are_named() {
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 8] = [
         (
             "npy-truncated",
             "S2_20000.npy",
@@ -79,6 +79,21 @@ fn damaged_npy_files_are_named() {
             "npy-complex-dtype",
             "HEATMAP_20000.npy",
             "unsupported dtype '<c16'",
+        ),
+        (
+            "npy-header-syntax",
+            "S2_20000.npy",
+            "not a valid .npy header: cannot parse the header dictionary at column 63",
+        ),
+        (
+            "npy-header-longs-v3",
+            "S2_20000.npy",
+            "Python-2 long integers (3L) are only read in format 1.0 and 2.0 headers",
+        ),
+        (
+            "npy-header-keys",
+            "S2_20000.npy",
+            "the header has the keys ['descr', 'shape']",
         ),
     ];
     for (case, file, problem) in cases {
@@ -190,6 +205,10 @@ fn big_endian_and_fortran_are_converted() {
             [Layer::S2, Layer::Heatmap, Layer::ParcelIds],
         ),
         ("npy-fortran", [Layer::S2, Layer::Target, Layer::Zones]),
+        (
+            "npy-numpy-headers",
+            [Layer::S2, Layer::Target, Layer::Heatmap],
+        ),
     ];
     for (case, layers) in cases {
         let src = fixture(&format!("corrupt/{case}"));
@@ -475,4 +494,56 @@ fn a_bad_norm_file_is_one_problem_among_others() {
         ],
     );
     convert_fails("norm-not-json", &["NORM_S1A_patch.json", "not valid JSON"]);
+}
+
+/// Issue #16 item 5: ZONES uint64 in one patch and int64 in the other: PASTIS carries it, a stacked
+/// output refuses it naming both patches (exit 2, nothing left), and `--keep-going` writes the
+/// other patch and exits 1 naming the skipped one.
+#[test]
+fn dtypes_no_dtype_holds_are_refused_by_stacked_outputs() {
+    let case = "dtypes-no-common";
+    inspect_says(case, 1, &["ZONES_20000.npy", "ZONES is uint64"]);
+    let src = fixture(&format!("corrupt/{case}"));
+    let why = "ZONES of patch 20000 is uint64 [8, 8] but ZONES of patch 10000 is int64 [8, 8]: \
+               no dtype holds both exactly";
+    for (to, name) in [("zarr", "out.zarr"), ("hdf5", "out.h5")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join(name);
+        let convert = |extra: &str| {
+            run(&[
+                Path::new("convert"),
+                &src,
+                &dst,
+                Path::new("--to"),
+                Path::new(to),
+                Path::new("-q"),
+                Path::new(extra),
+            ])
+        };
+        let (code, text) = convert("--overwrite");
+        assert_eq!(code, 2, "{to}: {text}");
+        assert!(text.contains(why), "{to}: {text}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{to}: left {left:?}");
+        let (code, text) = convert("--keep-going");
+        assert_eq!(code, 1, "{to}: {text}");
+        assert!(
+            text.contains("patch 20000 skipped") && text.contains(why),
+            "{to}: {text}"
+        );
+        let reader = pastis_bridge::formats::open(&dst).unwrap();
+        assert_eq!(reader.metadata().ids(), vec![10000], "{to}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, text) = run(&[
+        Path::new("convert"),
+        &src,
+        &tmp.path().join("out"),
+        Path::new("--to"),
+        Path::new("pastis"),
+        Path::new("-q"),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let zones = read_npy(&tmp.path().join("out/INSTANCE_ANNOTATIONS/ZONES_20000.npy")).unwrap();
+    assert!(matches!(zones, Array::U64(_)));
 }

@@ -232,9 +232,29 @@ fn gdalinfo_shows_utm_grid_bands_and_palette() {
     assert_eq!(s2["bands"][0]["noDataValue"], -10000.0);
     assert_eq!(s2["metadata"][""]["DATES"], "2018-09-24,2018-10-04");
     assert_eq!(s2["metadata"]["IMAGE_STRUCTURE"]["COMPRESSION"], "DEFLATE");
+    // TARGET keeps its three channels, none of them called a colour; channel 0 is also its own
+    // single-band raster with the class colours and names.
     let target = gdalinfo(&tif.join("TARGET/TARGET_10000.tif"));
-    let band = &target["bands"][0];
+    assert_eq!(target["bands"].as_array().unwrap().len(), 3);
+    assert_eq!(target["bands"][0]["description"], "class");
+    assert_eq!(
+        target["bands"][0]["colorInterpretation"], "Gray",
+        "{target}"
+    );
+    assert!(target["bands"][0]["colorTable"].is_null());
+    let classes = gdalinfo(&tif.join("TARGET/TARGET_10000_class.tif"));
+    assert_eq!(classes["bands"].as_array().unwrap().len(), 1);
+    let band = &classes["bands"][0];
     assert_eq!(band["description"], "class");
+    assert_eq!(band["type"], "Byte");
+    assert_eq!(band["colorInterpretation"], "Palette");
+    assert!(
+        band["metadata"][""]["CLASSES"]
+            .as_str()
+            .unwrap()
+            .starts_with("0=Background;1=Meadow;2=Soft winter wheat;"),
+        "{band}"
+    );
     assert_eq!(
         band["colorTable"]["entries"][2],
         json!([255, 127, 14, 255]),
@@ -244,8 +264,18 @@ fn gdalinfo_shows_utm_grid_bands_and_palette() {
     let s1 = gdalinfo(&tif.join("S1A/S1A_10000.tif"));
     assert_eq!(s1["bands"][4]["description"], "2018-09-13 VH");
     assert_eq!(s1["bands"][0]["type"], "Float32");
+    // Int64 is stored in the narrowest type QGIS 3.22 reads: UInt16 for small instance ids,
+    // Float64 (exact below 2^53) for ZONES values of 2^33 and more.
+    let instances = gdalinfo(&tif.join("INSTANCES/INSTANCES_10000.tif"));
+    assert_eq!(instances["bands"][0]["type"], "UInt16");
     let zones = gdalinfo(&tif.join("ZONES/ZONES_10000.tif"));
-    assert_eq!(zones["bands"][0]["type"], "Int64");
+    assert_eq!(zones["bands"][0]["type"], "Float64");
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    let zones = &manifest.patches[&10000].layers[&Layer::Zones];
+    assert_eq!(
+        (zones.dtype.name(), zones.stored_as.name()),
+        ("int64", "float64")
+    );
     let other_zone = gdalinfo(&tif.join("HEATMAP/HEATMAP_20000.tif"));
     assert!(other_zone["coordinateSystem"]["wkt"]
         .as_str()

@@ -349,3 +349,61 @@ fn zarr_python_and_xarray_read_the_same_values() {
     let out = run_python("check_zarr.py", &[&fixture, &store]);
     assert!(out.contains("ok"), "{out}");
 }
+
+/// Issue #15: every array of a v2 store opens in GDAL's Zarr driver (`gdalmdiminfo`, GDAL 3.6)
+/// with no error line, text columns included (fixed-length `<U`, not `|O`), and their values are
+/// the text written; here with a TARGET stored as int16 in one patch (`TARGET_dtype`), which
+/// check_zarr.py reads back through zarr-python and xarray.
+#[test]
+fn every_array_of_a_v2_store_opens_in_gdal() {
+    let (dir, src) = common::copy_fixture("PASTIS-R");
+    let target = src.join("ANNOTATIONS/TARGET_20000.npy");
+    let wide = pastis_bridge::model::cast::widen(
+        &pastis_bridge::npy::read_npy(&target).unwrap(),
+        pastis_bridge::model::DType::I16,
+    )
+    .unwrap();
+    pastis_bridge::npy::write_npy(&target, &wide).unwrap();
+    let store = dir.path().join("v2.zarr");
+    convert(&src, &store, &["--to", "zarr", "--zarr-version", "2"]);
+    let out = std::process::Command::new("gdalmdiminfo")
+        .arg(&store)
+        .output()
+        .expect("gdalmdiminfo (GDAL 3.6, Debian gdal-bin) is needed by this test");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "gdalmdiminfo: {stderr}"
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arrays = info["arrays"].as_object().unwrap();
+    let stored: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join(".zarray").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(stored.len() > 20 && stored.contains(&"TARGET_dtype".to_string()));
+    for name in &stored {
+        assert!(arrays.contains_key(name), "GDAL does not list {name}");
+    }
+    for name in ["TILE", "feature", "TARGET_dtype"] {
+        assert_eq!(arrays[name]["datatype"], "String", "{name}");
+    }
+    let out = std::process::Command::new("gdalmdiminfo")
+        .args(["-detailed", "-array", "TILE"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let tile: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let meta = formats::open(&src).unwrap();
+    let tiles: Vec<Value> = meta
+        .metadata()
+        .patches
+        .iter()
+        .map(|p| json!(p.tile.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(tile["values"], Value::Array(tiles));
+    let out = run_python("check_zarr.py", &[&src, &store]);
+    assert!(out.contains("ok"), "{out}");
+}

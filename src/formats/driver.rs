@@ -21,6 +21,10 @@ pub struct Capabilities {
     pub partitions: bool,
     /// The output can be an object-store URL (`s3://`, `gs://`, `az://`).
     pub object_store: bool,
+    /// Every patch of a layer goes into one array (the stacked layout): the patches must agree
+    /// in every axis but a series' time, and one dtype must hold all theirs; with
+    /// `--keep-going` the patches that cannot be stacked are skipped.
+    pub stacked: bool,
 }
 
 /// One format: how to recognise, open and create its datasets, and what it can do.

@@ -8,9 +8,10 @@
 
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
 use crate::model::metadata_geojson::{metadata_document, parse_metadata};
-use crate::model::{DType, DatasetLayout, DatasetMeta, Layer, Series};
+use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Series};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::path::Path;
 
 pub mod columns;
@@ -21,7 +22,11 @@ pub use read::{LayerIndex, LayoutVersion, Stacked, StackedSource};
 
 /// Identifies the layout in the dataset attributes (`pastis_bridge_layout`); bump on any
 /// incompatible change, and keep reading the versions before.
-pub const LAYOUT_VERSION: &str = "pastis-bridge-stacked/2";
+pub const LAYOUT_VERSION: &str = "pastis-bridge-stacked/3";
+
+/// The second version, still read: as version 3 but without `<LAYER>_dtype` (every patch of a
+/// layer had the stacked dtype) and with Zarr v2 text as variable-length `|O` strings.
+pub const LAYOUT_V2: &str = "pastis-bridge-stacked/2";
 
 /// The first version, still read: no `<SERIES>_present` in Zarr stores (a series of length 0
 /// was absent), the dates axis of HDF5's `<SERIES>_dates` named `time`.
@@ -65,6 +70,13 @@ pub fn present_name(layer: Layer) -> String {
     format!("{}_present", layer.name())
 }
 
+/// `TARGET_dtype`: each patch's own dtype as a numpy descriptor (`|u1`, `<i2`; "" where the patch
+/// lacks the layer), only for a layer whose patches' dtypes differ: the stacked array holds them
+/// all in a common dtype ([`DType::common`]) and reading restores each patch's own.
+pub fn dtype_name(layer: Layer) -> String {
+    format!("{}_dtype", layer.name())
+}
+
 /// The axis names of a layer's stacked array: `patch`, then the layer's own axes, those other
 /// than `y` and `x` prefixed with the layer (`S2_time`, `S2_band`, `TARGET_channel`), so that
 /// layers of different lengths never share an axis name (xarray and netCDF need one size per name).
@@ -90,8 +102,11 @@ pub fn time_dimension(layer: Layer, ndim: usize) -> String {
 pub struct StackedArray {
     /// The layer; the array is named after it (`S2`, `TARGET`...).
     pub layer: Layer,
-    /// Element type, as found in the source.
+    /// Element type: the patches' own, or the smallest that holds each patch's exactly.
     pub dtype: DType,
+    /// Per patch: its own element type where the layer mixes dtypes (empty when every patch
+    /// has [`dtype`](Self::dtype)).
+    pub own_dtypes: Vec<Option<DType>>,
     /// `(patch, ...)`: for series, time is the dataset's longest series.
     pub shape: Vec<usize>,
     /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
@@ -101,6 +116,38 @@ pub struct StackedArray {
     /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
     /// of patches for annotations.
     pub patches_per_shard: usize,
+}
+
+impl StackedArray {
+    /// Checks that `array`, the layer of patch `id` at `row`, fits this stacked array (its own
+    /// dtype as surveyed; every axis but a series' time equal, the time no longer) and returns
+    /// it in the stacked dtype, widened exactly where the patch's own dtype is narrower.
+    pub fn fit<'a>(&self, id: i64, row: usize, array: &'a Array) -> Result<Cow<'a, Array>> {
+        let (layer, expected) = (self.layer, &self.shape[1..]);
+        let shape = array.shape();
+        let fits = shape.len() == expected.len()
+            && match layer.is_series() {
+                true => shape[1..] == expected[1..] && shape.first() <= expected.first(),
+                false => shape == expected,
+            };
+        let own = self.own_dtypes.get(row).copied().flatten();
+        if !fits || array.dtype() != own.unwrap_or(self.dtype) {
+            return Err(Error::patch(
+                id,
+                format!(
+                    "{layer} is {} {shape:?}, which does not fit the stacked {} {expected:?}",
+                    array.dtype(),
+                    own.unwrap_or(self.dtype)
+                ),
+            ));
+        }
+        if array.dtype() == self.dtype {
+            return Ok(Cow::Borrowed(array));
+        }
+        cast::widen(array, self.dtype)
+            .map(Cow::Owned)
+            .map_err(|e| Error::patch(id, format!("{layer}: {e}")))
+    }
 }
 
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
@@ -123,6 +170,7 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
             StackedArray {
                 layer,
                 dtype: l.dtype,
+                own_dtypes: l.dtypes.clone(),
                 shape,
                 dimension_names,
                 chunk,
@@ -230,6 +278,7 @@ mod tests {
                 dtype: DType::I16,
                 shape: vec![5, 10, 8, 8],
                 per_patch: vec![],
+                dtypes: Vec::new(),
                 conflict: None,
             },
         );
@@ -239,6 +288,7 @@ mod tests {
                 dtype: DType::U8,
                 shape: vec![3, 8, 8],
                 per_patch: vec![],
+                dtypes: Vec::new(),
                 conflict: None,
             },
         );

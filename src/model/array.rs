@@ -3,6 +3,7 @@
 use super::DType;
 use half::f16;
 use ndarray::{ArrayD, Axis, IxDyn};
+use std::borrow::Cow;
 use thiserror::Error;
 
 #[cfg(target_endian = "big")]
@@ -219,9 +220,14 @@ impl Array {
         self.len() * self.dtype().size()
     }
 
-    /// An array of zeros.
+    /// An array of zeros, in standard (C) layout, so [`Array::le_bytes_mut`] can fill it in place.
+    /// Integer and `f32`/`f64` zeros come from zeroed memory (`calloc`): pages are not touched
+    /// before they are written.
+    ///
+    /// # Panics
+    /// When the product of the non-zero axes overflows `isize` (ndarray's limit).
     pub fn zeros(dtype: DType, shape: &[usize]) -> Array {
-        with_dtype!(dtype, T => T::wrap(ArrayD::<T>::default(IxDyn(shape))))
+        with_dtype!(dtype, T => T::wrap(ArrayD::<T>::from_elem(IxDyn(shape), T::default())))
     }
 
     /// Wraps a typed ndarray.
@@ -267,22 +273,54 @@ impl Array {
         .ok_or_else(too_large)
     }
 
-    /// The payload as C-ordered little-endian bytes.
-    pub fn to_le_bytes(&self) -> Vec<u8> {
-        match self {
-            Array::Bool(a) => a.iter().map(|&b| b as u8).collect(),
-            Array::U8(a) => pod_bytes(a),
-            Array::U16(a) => pod_bytes(a),
-            Array::U32(a) => pod_bytes(a),
-            Array::U64(a) => pod_bytes(a),
-            Array::I8(a) => pod_bytes(a),
-            Array::I16(a) => pod_bytes(a),
-            Array::I32(a) => pod_bytes(a),
-            Array::I64(a) => pod_bytes(a),
-            Array::F16(a) => pod_bytes(a),
-            Array::F32(a) => pod_bytes(a),
-            Array::F64(a) => pod_bytes(a),
+    /// The payload as C-ordered little-endian bytes: borrowed for arrays in standard layout
+    /// (every array the readers make; the host is little-endian), copied otherwise. Writers that
+    /// only need bytes (the `.npy` writer, HDF5 chunks) use this instead of [`Array::to_le_bytes`].
+    pub fn le_bytes(&self) -> Cow<'_, [u8]> {
+        fn typed<T: bytemuck::NoUninit>(a: &ArrayD<T>) -> Cow<'_, [u8]> {
+            match a.as_slice() {
+                Some(s) => Cow::Borrowed(bytemuck::cast_slice(s)),
+                None => Cow::Owned(
+                    a.iter()
+                        .flat_map(|v| bytemuck::bytes_of(v).to_vec())
+                        .collect(),
+                ),
+            }
         }
+        with_array!(self, a => typed(a))
+    }
+
+    /// The payload as mutable C-ordered little-endian bytes, to fill an array in place (e.g.
+    /// straight from a file, see [`crate::npy::read_npy`]). `None` for `bool` arrays, whose bytes
+    /// may only be 0 or 1, and for arrays not in standard layout.
+    pub fn le_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        fn typed<T: bytemuck::Pod>(a: &mut ArrayD<T>) -> Option<&mut [u8]> {
+            a.as_slice_mut().map(bytemuck::cast_slice_mut)
+        }
+        match self {
+            Array::Bool(_) => None,
+            Array::U8(a) => typed(a),
+            Array::U16(a) => typed(a),
+            Array::U32(a) => typed(a),
+            Array::U64(a) => typed(a),
+            Array::I8(a) => typed(a),
+            Array::I16(a) => typed(a),
+            Array::I32(a) => typed(a),
+            Array::I64(a) => typed(a),
+            Array::F16(a) => typed(a),
+            Array::F32(a) => typed(a),
+            Array::F64(a) => typed(a),
+        }
+    }
+
+    /// The payload as C-ordered little-endian bytes, always copied; see [`Array::le_bytes`].
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        self.le_bytes().into_owned()
+    }
+
+    /// The transpose (every axis reversed), in standard layout: one copy of the payload.
+    pub fn transposed(self) -> Array {
+        with_array!(self, a => Element::wrap(a.reversed_axes().as_standard_layout().into_owned()))
     }
 
     /// The sub-array at `index` along the first axis (e.g. one date of a time series).
@@ -406,16 +444,6 @@ use with_pod_dtype;
 /// `None` when ndarray refuses the shape (the product of its non-zero axes overflows `isize`).
 fn shaped<T>(shape: &[usize], values: Vec<T>) -> Option<ArrayD<T>> {
     ArrayD::from_shape_vec(IxDyn(shape), values).ok()
-}
-
-fn pod_bytes<T: bytemuck::Pod>(a: &ArrayD<T>) -> Vec<u8> {
-    match a.as_slice() {
-        Some(s) => bytemuck::cast_slice(s).to_vec(),
-        None => a
-            .iter()
-            .flat_map(|v| bytemuck::bytes_of(v).to_vec())
-            .collect(),
-    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! The one in-memory model every format reads into and writes from.
 
 mod array;
+pub mod cast;
 pub mod classes;
 mod dtype;
 mod layer;
 mod metadata;
 pub mod metadata_geojson;
 mod patch;
+mod stacking;
 
 pub use array::{Array, ArrayError, Element};
 pub use dtype::DType;

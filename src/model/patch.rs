@@ -34,16 +34,22 @@ pub struct ArraySpec {
     pub shape: Vec<usize>,
 }
 
-/// The shape of one layer across the dataset, as stacked formats need it before writing.
+/// The shape of one layer across the dataset, as stacked formats need it before writing
+/// (built by [`LayerLayout::survey`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerLayout {
-    /// The element type shared by every patch.
+    /// The stacked element type: the smallest that holds every patch's exactly
+    /// ([`DType::common`]); the patches' own where they all agree.
     pub dtype: DType,
     /// Shape of one patch's array; for a series, axis 0 is the longest series of the dataset.
     pub shape: Vec<usize>,
     /// Per patch (in dataset order): its own shape, or `None` if the patch lacks this layer.
     pub per_patch: Vec<Option<Vec<usize>>>,
-    /// Why the patches cannot be stacked into one array (dtypes or shapes differ), if they cannot.
+    /// Per patch (in dataset order): its own element type, or `None` if it lacks this layer.
+    /// An empty list means every patch that has the layer has [`dtype`](Self::dtype).
+    pub dtypes: Vec<Option<DType>>,
+    /// Why the patches cannot be stacked into one array (no type holds every patch's dtype
+    /// exactly, or a non-time axis differs), naming the patches; `None` if they can.
     pub conflict: Option<String>,
 }
 
@@ -54,6 +60,23 @@ impl LayerLayout {
             .iter()
             .map(|s| s.as_ref().and_then(|s| s.first().copied()).unwrap_or(0))
             .collect()
+    }
+
+    /// The own element type of patch `index` (in dataset order), `None` where it lacks the layer.
+    pub fn dtype_of(&self, index: usize) -> Option<DType> {
+        self.per_patch.get(index)?.as_ref()?;
+        Some(
+            self.dtypes
+                .get(index)
+                .copied()
+                .flatten()
+                .unwrap_or(self.dtype),
+        )
+    }
+
+    /// True if some patch's own dtype differs from the stacked [`dtype`](Self::dtype).
+    pub fn is_mixed(&self) -> bool {
+        (0..self.per_patch.len()).any(|i| self.dtype_of(i).is_some_and(|d| d != self.dtype))
     }
 }
 

@@ -3,7 +3,8 @@
 use super::geometry::{reproject, srs, to_multipolygon, transform};
 use super::trace::trace;
 use super::{
-    json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchResult, VectorFormat,
+    json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchParcels, PatchResult,
+    VectorFormat,
 };
 use crate::formats::{self, DatasetReader};
 use crate::georef::{patch_grid, PatchGrid};
@@ -98,7 +99,7 @@ fn produce(
 }
 
 /// The parcels of one patch on its grid, reprojected to WGS84 if asked.
-fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Result<Vec<Parcel>> {
+fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Result<PatchParcels> {
     let instances = instances(patch)?;
     let (h, w) = instances.dim();
     let grid = grid(&patch.meta, h, w)?.ok_or_else(|| {
@@ -108,14 +109,17 @@ fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Re
         )
     })?;
     let mut parcels = patch_parcels(patch, &grid)?;
-    if crs == OutputCrs::Wgs84 {
-        let ct = transform(&srs(grid.epsg, out)?, &srs(super::WGS84, out)?, out)?;
-        for p in &mut parcels {
-            reproject(&mut p.geometry, &ct, out)?;
-            p.epsg = super::WGS84;
-        }
+    if crs == OutputCrs::Native {
+        let epsg = grid.epsg;
+        return Ok(PatchParcels { epsg, parcels });
     }
-    Ok(parcels)
+    let ct = transform(&srs(grid.epsg, out)?, &srs(super::WGS84, out)?, out)?;
+    for p in &mut parcels {
+        reproject(&mut p.geometry, &ct, out)?;
+        p.epsg = super::WGS84;
+    }
+    let epsg = super::WGS84;
+    Ok(PatchParcels { epsg, parcels })
 }
 
 /// The parcels of one patch in its grid CRS: one per instance, with its attributes.

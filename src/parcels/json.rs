@@ -5,61 +5,92 @@
 
 use super::{fields, OutputCrs, Parcel, PatchResult};
 use crate::{Error, Result};
-use geojson::{Feature, FeatureWriter, Geometry, GeometryValue, JsonObject};
+use geojson::{Feature, FeatureCollection, FeatureWriter, Geometry, GeometryValue, JsonObject};
 use serde_json::{json, Value};
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// Writes every patch's parcels to `path`; returns the number of features.
+/// Writes every patch's parcels to `path`; returns the number of features. Without any parcel
+/// the file is still a valid, empty FeatureCollection (with the `crs` member in native CRS).
 pub fn write(
     path: &Path,
     crs: OutputCrs,
     patches: impl Iterator<Item = PatchResult>,
 ) -> Result<u64> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut writer = FeatureWriter::from_writer(BufWriter::new(file));
+    let mut file = Some(BufWriter::new(file));
+    let mut writer = None;
     let lib = |e: geojson::Error| Error::library(path, "GeoJSON", e);
     let mut epsg = None;
     let mut count = 0;
-    for (_, parcels) in patches {
-        for parcel in parcels? {
-            if crs == OutputCrs::Native {
-                check_crs(&mut writer, &mut epsg, &parcel, path)?;
-            }
-            writer.write_feature(&feature(&parcel)).map_err(lib)?;
+    for (id, patch) in patches {
+        let patch = patch?;
+        if crs == OutputCrs::Native {
+            check_crs(&mut epsg, id, patch.epsg)?;
+        }
+        for parcel in &patch.parcels {
+            // The writer starts with the first feature: geojson 1.0 closes a collection that has
+            // foreign members but no feature without its `"features": [`.
+            let w = match (&mut writer, file.take()) {
+                (Some(w), _) => w,
+                (None, Some(f)) => writer.insert(start(f, epsg, path)?),
+                (None, None) => return Err(Error::invalid(path, "GeoJSON writer lost its file")),
+            };
+            w.write_feature(&feature(parcel)).map_err(lib)?;
             count += 1;
         }
     }
-    writer.finish().map_err(lib)?;
-    writer.flush().map_err(lib)?;
+    if let Some(mut w) = writer {
+        w.finish().map_err(lib)?;
+        w.flush().map_err(lib)?;
+    } else if let Some(mut f) = file {
+        let empty = FeatureCollection {
+            bbox: None,
+            features: Vec::new(),
+            foreign_members: epsg.map(|e| [crs_member(e)].into_iter().collect()),
+        };
+        serde_json::to_writer(&mut f, &empty).map_err(|e| Error::library(path, "GeoJSON", e))?;
+        f.flush().map_err(|e| Error::io(path, e))?;
+    }
     Ok(count)
 }
 
-/// Writes the `crs` member before the first feature; fails if a later patch is in another CRS.
-fn check_crs(
-    writer: &mut FeatureWriter<BufWriter<File>>,
-    epsg: &mut Option<u32>,
-    parcel: &Parcel,
+/// A feature writer on `file`, with the `crs` member of `epsg` (native CRS) first.
+fn start(
+    file: BufWriter<File>,
+    epsg: Option<u32>,
     path: &Path,
-) -> Result<()> {
+) -> Result<FeatureWriter<BufWriter<File>>> {
+    let mut writer = FeatureWriter::from_writer(file);
+    if let Some((key, value)) = epsg.map(crs_member) {
+        writer
+            .write_foreign_member(&key, &value)
+            .map_err(|e| Error::library(path, "GeoJSON", e))?;
+    }
+    Ok(writer)
+}
+
+/// The legacy `crs` member naming `epsg`: `urn:ogc:def:crs:EPSG::32630`.
+fn crs_member(epsg: u32) -> (String, Value) {
+    let name = format!("urn:ogc:def:crs:EPSG::{epsg}");
+    let value = json!({"type": "name", "properties": {"name": name}});
+    ("crs".into(), value)
+}
+
+/// Records the CRS of the first patch; fails if patch `id` is in another CRS than earlier ones.
+fn check_crs(epsg: &mut Option<u32>, id: i64, patch_epsg: u32) -> Result<()> {
     match *epsg {
         None => {
-            let name = format!("urn:ogc:def:crs:EPSG::{}", parcel.epsg);
-            let crs = json!({"type": "name", "properties": {"name": name}});
-            writer
-                .write_foreign_member("crs", &crs)
-                .map_err(|e| Error::library(path, "GeoJSON", e))?;
-            *epsg = Some(parcel.epsg);
+            *epsg = Some(patch_epsg);
             Ok(())
         }
-        Some(e) if e == parcel.epsg => Ok(()),
+        Some(e) if e == patch_epsg => Ok(()),
         Some(e) => Err(Error::Unsupported {
             format: "GeoJSON",
             what: format!(
-                "patch {} lies in EPSG:{} but earlier patches in EPSG:{e}: a native-CRS GeoJSON holds \
-                 one CRS; write WGS84 (--crs wgs84), a .gpkg (one layer per CRS) or select patches of one zone",
-                parcel.patch, parcel.epsg
+                "patch {id} lies in EPSG:{patch_epsg} but earlier patches in EPSG:{e}: a native-CRS GeoJSON holds \
+                 one CRS; write WGS84 (--crs wgs84), a .gpkg (one layer per CRS) or select patches of one zone"
             ),
         }),
     }

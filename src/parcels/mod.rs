@@ -99,9 +99,19 @@ impl Parcel {
     }
 }
 
+/// The parcels of one patch and the EPSG code of their coordinates, known even when the patch
+/// has no parcel (so an empty output still gets its layer, fields and CRS).
+#[derive(Clone, Debug)]
+pub(crate) struct PatchParcels {
+    /// EPSG code of the coordinates (the grid's, or WGS84).
+    pub epsg: u32,
+    /// The parcels, possibly none.
+    pub parcels: Vec<Parcel>,
+}
+
 /// The parcels of one patch (by `ID_PATCH`), or why they could not be traced; what the
 /// tracing workers hand to the GeoJSON and OGR writers.
-pub(crate) type PatchResult = (i64, Result<Vec<Parcel>>);
+pub(crate) type PatchResult = (i64, Result<PatchParcels>);
 
 /// Attribute names, in the order they are written.
 pub mod fields {

@@ -45,20 +45,18 @@ fn write_into(
     }
     let mut layers = BTreeSet::new();
     let mut count = 0;
-    for (_, parcels) in patches {
-        let parcels = parcels?;
-        let Some(first) = parcels.first() else {
-            continue;
-        };
-        let name = format!("parcels_{}", first.epsg);
-        if layers.insert(first.epsg) {
+    for (id, patch) in patches {
+        let patch = patch?;
+        // A patch without parcels still makes its layer: an empty output has its fields and CRS.
+        let name = format!("parcels_{}", patch.epsg);
+        if layers.insert(patch.epsg) {
             if driver == "FlatGeobuf" && layers.len() > 1 {
-                return Err(one_crs_only(first, &layers));
+                return Err(one_crs_only(id, patch.epsg, &layers));
             }
-            create_layer(&mut ds, &name, first.epsg, path)?;
+            create_layer(&mut ds, &name, patch.epsg, path)?;
         }
         let layer = ds.layer_by_name(&name).map_err(lib)?;
-        for parcel in &parcels {
+        for parcel in &patch.parcels {
             write_feature(&layer, parcel).map_err(lib)?;
             count += 1;
         }
@@ -70,13 +68,12 @@ fn write_into(
     Ok(count)
 }
 
-fn one_crs_only(parcel: &Parcel, layers: &BTreeSet<u32>) -> Error {
+fn one_crs_only(id: i64, epsg: u32, layers: &BTreeSet<u32>) -> Error {
     Error::Unsupported {
         format: "FlatGeobuf",
         what: format!(
-            "patch {} lies in EPSG:{} but earlier patches in {:?}: a FlatGeobuf file holds one CRS; \
-             write WGS84 (--crs wgs84) or a .gpkg (one layer per CRS)",
-            parcel.patch, parcel.epsg, layers
+            "patch {id} lies in EPSG:{epsg} but earlier patches in {layers:?}: a FlatGeobuf file holds one CRS; \
+             write WGS84 (--crs wgs84) or a .gpkg (one layer per CRS)"
         ),
     }
 }

@@ -66,8 +66,22 @@ pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
     check(&job, driver, &location)?;
     let pool = thread_pool(job.jobs)?;
     let (meta, failed) = if job.keep_going {
-        let failed = pool.install(|| screen(job.source, &job.meta, &job.layers));
-        let meta = job.meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        let mut failed = pool.install(|| screen(job.source, &job.meta, &job.layers));
+        let mut meta = job.meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        if driver.capabilities().stacked {
+            // Patches that cannot be stacked with the others (a dtype no type holds with the
+            // rest's, a band count that differs) are skipped too.
+            let odd = pool
+                .install(|| survey(job.source, &meta, &job.layers))?
+                .odd_patches();
+            failed.extend(odd.iter().filter_map(|(&row, conflict)| {
+                Some(FailedPatch {
+                    id: meta.patches.get(row)?.id,
+                    error: conflict.clone(),
+                })
+            }));
+            meta = meta.filtered(|p| !failed.iter().any(|f| f.id == p.id));
+        }
         (meta, failed)
     } else {
         (job.meta.clone(), Vec::new())
@@ -317,7 +331,10 @@ impl TestStop {
                 std::thread::park();
             },
             "panic" => panic!("{STOP_AFTER_GROUPS}: a test panic after {recorded} groups"),
-            _ => std::process::exit(STOPPED_EXIT),
+            // `_exit`, not `std::process::exit`: no atexit handler may run while other threads
+            // (GDAL's) still work, which could end the process by a signal instead of 75.
+            // SAFETY: `_exit` ends the process at once; nothing runs after it.
+            _ => unsafe { libc::_exit(STOPPED_EXIT) },
         }
     }
 }

@@ -112,7 +112,7 @@ pub const WRITERS: [Writer; 5] = [
     },
 ];
 
-/// The stacked writers: they need one dtype and one non-time shape per layer.
+/// The stacked writers: they need one non-time shape per layer, and dtypes that one dtype holds.
 pub const STACKED: [&str; 3] = ["zarr3", "zarr2", "hdf5"];
 
 /// Every case of the suite.
@@ -127,6 +127,7 @@ pub fn cases() -> Vec<Case> {
         footprints(),
         footprint_point(),
         norms_present(),
+        mixed_dtypes(),
         not_stackable_dtype(),
         not_stackable_shape(),
         dates_disagree_with_frames(),
@@ -403,11 +404,44 @@ fn norms_present() -> Case {
     case
 }
 
-/// TARGET is uint8 in one patch and uint16 in the other: a stacked array has one dtype.
+/// Patches whose dtype differs within a layer, stacked in a dtype that holds them all and read
+/// back in their own (issue #16 item 5): TARGET uint8 / int16 / uint8 (a redistribution's int16
+/// patch: int16), S1A float16 / float32 with every awkward bit pattern (float32, signalling NaNs
+/// kept), HEATMAP uint8 / float16 (float16), INSTANCES bool / int64, ZONES uint16 / int16 (int32),
+/// and a ParcelIDs that only one patch has.
+fn mixed_dtypes() -> Case {
+    let patch = |id: i64, target, s1a, heatmap, instances, zones| {
+        let p = with_annotation(bare(id), Layer::Target, target, &[3, H, W]);
+        let p = with_series(p, Layer::S1A, s1a, id as usize, &[2, H, W]);
+        let p = with_annotation(p, Layer::Heatmap, heatmap, &[H, W]);
+        let p = with_annotation(p, Layer::Instances, instances, &[H, W]);
+        with_annotation(p, Layer::Zones, zones, &[H, W])
+    };
+    use DType::*;
+    let third = with_annotation(
+        patch(3, U8, F32, F16, I64, I16),
+        Layer::ParcelIds,
+        U32,
+        &[H, W],
+    );
+    Case::new(
+        "mixed-dtypes",
+        vec![
+            patch(1, U8, F16, U8, Bool, U16),
+            patch(2, I16, F32, F16, I64, U16),
+            third,
+        ],
+    )
+}
+
+/// TARGET is int8 in one patch and uint64 in the other: no dtype holds both exactly.
 fn not_stackable_dtype() -> Case {
-    let a = with_annotation(bare(1), Layer::Target, DType::U8, &[3, H, W]);
-    let b = with_annotation(bare(2), Layer::Target, DType::U16, &[3, H, W]);
-    Case::new("not-stackable-dtype", vec![a, b]).refused(&STACKED, &["TARGET", "patch 2"])
+    let a = with_annotation(bare(1), Layer::Target, DType::I8, &[3, H, W]);
+    let b = with_annotation(bare(2), Layer::Target, DType::U64, &[3, H, W]);
+    Case::new("not-stackable-dtype", vec![a, b]).refused(
+        &STACKED,
+        &["TARGET", "patch 2", "no dtype holds both exactly"],
+    )
 }
 
 /// ParcelIDs is 3 x 4 in one patch and 4 x 3 in the other: a stacked array has one shape.

@@ -17,7 +17,7 @@ SERIES = ["S2", "S1A", "S1D"]
 FOLDERS = {"S2": "DATA_S2", "S1A": "DATA_S1A", "S1D": "DATA_S1D", "TARGET": "ANNOTATIONS",
            "ParcelIDs": "ANNOTATIONS", "HEATMAP": "INSTANCE_ANNOTATIONS",
            "INSTANCES": "INSTANCE_ANNOTATIONS", "ZONES": "INSTANCE_ANNOTATIONS"}
-LAYOUT = "pastis-bridge-stacked/2"
+LAYOUT = "pastis-bridge-stacked/3"
 
 
 def text(value):
@@ -58,6 +58,11 @@ def check_layer(f, src, name, features):
             assert list(dates[:length]) == want and not np.any(dates[length:]), (name, i)
         else:
             got = ds[i]
+        if f"{name}_dtype" in f:
+            # A layer whose patches differ in dtype is stored in one that holds them all.
+            own = np.dtype(text(f[f"{name}_dtype"][i]))
+            assert np.can_cast(own, ds.dtype, "safe"), (name, i, own, ds.dtype)
+            got = got.astype(own)
         assert got.dtype == expected.dtype, (name, i, got.dtype, expected.dtype)
         assert got.shape == expected.shape, (name, i, got.shape, expected.shape)
         assert got.tobytes() == expected.tobytes(), f"{name}[{i}] values differ"

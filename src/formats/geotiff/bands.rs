@@ -1,5 +1,5 @@
 //! What each band is: descriptions (`2018-09-24 B8A`), DATE items, no-data, and the class colour
-//! table and names of TARGET's class band.
+//! table and names of a single-band class raster (TARGET's channel 0).
 
 use super::manifest::LayerEntry;
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS, S2_NODATA};
@@ -68,6 +68,7 @@ fn channel_name(layer: Layer, lead_axes: usize, channels: usize, c: usize) -> St
     match (known, layer, lead_axes) {
         (Some(names), _, _) => names[c].to_string(),
         (None, Layer::Target, 1) if c == 0 => "class".into(),
+        (None, Layer::Target, 0) => "class".into(),
         (None, _, 0) => layer.name().into(),
         _ => format!("{} channel {c}", layer.name()),
     }
@@ -94,10 +95,18 @@ pub fn describe(
             band.set_no_data_value(Some(f64::from(S2_NODATA)))?;
         }
     }
-    if layer == Layer::Target && matches!(entry.stored_as, DType::U8 | DType::U16) {
+    if has_palette(layer, entry) {
         class_palette(&mut ds.rasterband(1)?)?;
     }
     Ok(())
+}
+
+/// True if a raster is a single class band a colour table fits (Byte or UInt16: GTiff holds a
+/// colour table only on a single band of these types).
+pub fn has_palette(layer: Layer, entry: &LayerEntry) -> bool {
+    let single =
+        entry.shape.len() >= 2 && entry.shape[..entry.shape.len() - 2].iter().all(|&n| n == 1);
+    layer == Layer::Target && single && matches!(entry.stored_as, DType::U8 | DType::U16)
 }
 
 fn dataset_items(
@@ -125,8 +134,21 @@ fn dataset_items(
     Ok(())
 }
 
-/// The PASTIS class colours and names on TARGET's class band.
-fn class_palette(band: &mut RasterBand) -> GdalResult<()> {
+/// The class names as one metadata item, `0=Background;1=Meadow;...`: kept inside the TIFF, while
+/// GDAL 3.6 writes a GTiff band's category names only to the `.aux.xml` sidecar.
+pub fn class_list() -> String {
+    let items: Vec<String> = CLASS_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{i}={n}"))
+        .collect();
+    items.join(";")
+}
+
+/// The PASTIS class colours and names on a class band (GDAL category names, which QGIS shows as
+/// the legend of its paletted renderer), and the names as the `CLASSES` item.
+pub fn class_palette(band: &mut RasterBand) -> GdalResult<()> {
+    band.set_metadata_item("CLASSES", &class_list(), "")?;
     let mut table = ColorTable::new(PaletteInterpretation::Rgba);
     for (i, [r, g, b]) in CLASS_COLORS.iter().enumerate() {
         let entry = ColorEntry::rgba(i16::from(*r), i16::from(*g), i16::from(*b), 255);

@@ -73,10 +73,26 @@ pub struct LayerEntry {
     pub file: Option<String>,
     /// The original element type.
     pub dtype: DType,
-    /// The GDAL band type it is stored as (float16 → float32, int8 → int16, bool → uint8).
+    /// The GDAL band type it is stored as: the narrowest type GDAL 3.6 and QGIS 3.22 read that
+    /// holds the values (float16 → float32, int8 → int16, bool → uint8, int64 → uint16, int32...;
+    /// see docs/geotiff.md).
     pub stored_as: DType,
     /// The original shape; bands = product of all axes but the last two.
     pub shape: Vec<usize>,
+    /// For TARGET `(C, H, W)` with C > 1: the single-band copy of channel 0 (the semantic
+    /// classes) with the class colour table, `TARGET/TARGET_10000_class.tif`, written for GIS
+    /// users; the import reads `file` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<ClassesEntry>,
+}
+
+/// The class raster written beside a multi-channel TARGET.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassesEntry {
+    /// The TIFF, relative to the folder.
+    pub file: String,
+    /// The GDAL band type it is stored as (Byte when the classes fit, as they do in PASTIS).
+    pub stored_as: DType,
 }
 
 impl LayerEntry {

@@ -11,10 +11,11 @@ mod manifest;
 mod mosaic;
 mod raster;
 mod reader;
+mod style;
 mod writer;
 
 pub use driver::{GeoTiffDriver, GeoTiffOptions, DRIVER};
-pub use manifest::{GridEntry, LayerEntry, Manifest, PatchEntry};
+pub use manifest::{ClassesEntry, GridEntry, LayerEntry, Manifest, PatchEntry};
 pub use reader::GeoTiffReader;
 pub use writer::GeoTiffWriter;
 
@@ -36,6 +37,12 @@ pub fn is_geotiff_folder(path: &Path) -> bool {
 /// The path of a patch's TIFF relative to the folder: `S2/S2_10000.tif`.
 pub fn tif_name(layer: Layer, id: i64) -> String {
     format!("{0}/{0}_{id}.tif", layer.name())
+}
+
+/// The path of a patch's class raster (TARGET channel 0) relative to the folder:
+/// `TARGET/TARGET_10000_class.tif`.
+pub fn classes_name(id: i64) -> String {
+    format!("{0}/{0}_{id}_class.tif", Layer::Target.name())
 }
 
 /// Wraps a GDAL error about `path`.

@@ -6,6 +6,7 @@ use gdal::raster::{Buffer, GdalType, RasterCreationOptions};
 use gdal::{Dataset, Driver};
 use half::f16;
 use ndarray::{ArrayD, IxDyn};
+use num_traits::ToPrimitive;
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -20,38 +21,157 @@ pub fn raster_size(shape: &[usize]) -> Option<(usize, usize, usize)> {
     Some((*h, *w, lead.iter().product()))
 }
 
-/// The band type an array is stored as: itself, or the narrowest lossless type GDAL 3.6 has.
-pub fn stored_dtype(dtype: DType) -> DType {
+/// The integer band types GDAL 3.6 and QGIS 3.22 both read, in the order they are tried for a
+/// 64-bit array (QGIS 3.22 draws nothing of an Int64/UInt64 band; GDAL 3.6 has no Int8).
+const READABLE_INTS: [DType; 4] = [DType::U16, DType::I16, DType::U32, DType::I32];
+
+/// The types tried for a class band: Byte and UInt16 are the only ones a GTiff colour table fits.
+const CLASS_INTS: [DType; 5] = [DType::U8, DType::U16, DType::I16, DType::U32, DType::I32];
+
+/// Integers up to this magnitude are exact in a float64 (2^53).
+const F64_EXACT: i128 = 1 << 53;
+
+/// The band type an array is stored as, the narrowest one GDAL 3.6 and QGIS 3.22 read that holds
+/// every value, so that nothing is lost:
+/// - bool → Byte, int8 → Int16, float16 → Float32 (bit for bit);
+/// - int64/uint64 → the first of UInt16, Int16, UInt32, Int32 that holds the values, else Float64
+///   when every value is within ±2^53 (exact), else the 64-bit type itself (GDAL reads it, QGIS
+///   3.22 does not: [`qgis_readable`] says so);
+/// - a class map (`classes`: TARGET, whatever its integer dtype) → Byte or UInt16 when it fits, so
+///   it can carry the class colour table, else as above;
+/// - any other dtype → itself.
+pub fn stored_dtype(array: &Array, classes: bool) -> DType {
+    let dtype = array.dtype();
     match dtype {
         DType::Bool => DType::U8,
+        d if classes && !d.is_float() => narrowest(int_range(array), &CLASS_INTS).unwrap_or(d),
         DType::I8 => DType::I16,
         DType::F16 => DType::F32,
+        DType::I64 | DType::U64 => narrowest(int_range(array), &READABLE_INTS).unwrap_or(dtype),
         other => other,
     }
 }
 
-/// The array in its [`stored_dtype`].
-pub fn to_stored(array: &Array) -> Cow<'_, Array> {
+/// True if QGIS 3.22 reads bands of this stored type (not Int64/UInt64).
+pub fn qgis_readable(stored: DType) -> bool {
+    !matches!(stored, DType::I64 | DType::U64)
+}
+
+/// The first of `ladder` that holds `range` (an empty array takes the first), else Float64 when
+/// the values are exact in it, else `None`.
+fn narrowest(range: Option<(i128, i128)>, ladder: &[DType]) -> Option<DType> {
+    let Some((lo, hi)) = range else {
+        return ladder.first().copied();
+    };
+    let holds = |d: &DType| {
+        let (min, max) = int_limits(*d);
+        min <= lo && hi <= max
+    };
+    ladder
+        .iter()
+        .copied()
+        .find(holds)
+        .or_else(|| (-F64_EXACT <= lo && hi <= F64_EXACT).then_some(DType::F64))
+}
+
+/// The smallest and largest value of an integer type.
+fn int_limits(d: DType) -> (i128, i128) {
+    match d {
+        DType::U8 => (0, u8::MAX.into()),
+        DType::U16 => (0, u16::MAX.into()),
+        DType::I16 => (i16::MIN.into(), i16::MAX.into()),
+        DType::U32 => (0, u32::MAX.into()),
+        DType::I32 => (i32::MIN.into(), i32::MAX.into()),
+        _ => (0, -1),
+    }
+}
+
+/// The smallest and largest value of an integer array; `None` for floats, bools and empty arrays.
+fn int_range(array: &Array) -> Option<(i128, i128)> {
+    fn range<T: Copy + Into<i128>>(a: &ArrayD<T>) -> Option<(i128, i128)> {
+        a.iter().fold(None, |acc, &v| {
+            let v: i128 = v.into();
+            Some(acc.map_or((v, v), |(lo, hi): (i128, i128)| (lo.min(v), hi.max(v))))
+        })
+    }
     match array {
-        Array::Bool(a) => Cow::Owned(Array::U8(a.mapv(u8::from))),
-        Array::I8(a) => Cow::Owned(Array::I16(a.mapv(i16::from))),
-        Array::F16(a) => Cow::Owned(Array::F32(a.mapv(f16_to_f32_exact))),
-        other => Cow::Borrowed(other),
+        Array::U8(a) => range(a),
+        Array::U16(a) => range(a),
+        Array::U32(a) => range(a),
+        Array::U64(a) => range(a),
+        Array::I8(a) => range(a),
+        Array::I16(a) => range(a),
+        Array::I32(a) => range(a),
+        Array::I64(a) => range(a),
+        Array::Bool(_) | Array::F16(_) | Array::F32(_) | Array::F64(_) => None,
+    }
+}
+
+/// The array in its `stored` type (from [`stored_dtype`]); `None` if a value does not fit.
+pub fn to_stored(array: &Array, stored: DType) -> Option<Cow<'_, Array>> {
+    match (array, stored) {
+        (a, s) if a.dtype() == s => Some(Cow::Borrowed(a)),
+        (Array::Bool(a), DType::U8) => Some(Cow::Owned(Array::U8(a.mapv(u8::from)))),
+        (Array::F16(a), DType::F32) => Some(Cow::Owned(Array::F32(a.mapv(f16_to_f32_exact)))),
+        (a, s) => cast(a, s).map(Cow::Owned),
     }
 }
 
 /// Back from the stored type to `dtype`; `None` if a value does not fit (the file was edited).
 pub fn from_stored(stored: Array, dtype: DType) -> Option<Array> {
     match (stored, dtype) {
+        (a, d) if a.dtype() == d => Some(a),
         (Array::U8(a), DType::Bool) if a.iter().all(|&v| v <= 1) => {
             Some(Array::Bool(a.mapv(|v| v == 1)))
         }
-        (Array::I16(a), DType::I8) if a.iter().all(|&v| i8::try_from(v).is_ok()) => {
-            Some(Array::I8(a.mapv(|v| v as i8)))
-        }
         (Array::F32(a), DType::F16) => Some(Array::F16(a.mapv(f32_to_f16_exact))),
-        (a, d) if a.dtype() == d => Some(a),
-        _ => None,
+        (a, d) => cast(&a, d),
+    }
+}
+
+/// Every element as another numeric type, exactly; `None` if one does not fit (or, from a float,
+/// is not a whole number). Bool and float16 are neither source nor target here.
+fn cast(array: &Array, to: DType) -> Option<Array> {
+    fn all<S: ToPrimitive + Copy, T: num_traits::NumCast + Copy>(
+        a: &ArrayD<S>,
+    ) -> Option<ArrayD<T>> {
+        let mut out = Vec::with_capacity(a.len());
+        for &v in a {
+            let f = v.to_f64()?;
+            if f.fract() != 0.0 {
+                return None;
+            }
+            out.push(<T as num_traits::NumCast>::from(v)?);
+        }
+        ArrayD::from_shape_vec(a.raw_dim(), out).ok()
+    }
+    macro_rules! to {
+        ($a:expr) => {
+            match to {
+                DType::U8 => all($a).map(Array::U8),
+                DType::U16 => all($a).map(Array::U16),
+                DType::U32 => all($a).map(Array::U32),
+                DType::U64 => all($a).map(Array::U64),
+                DType::I8 => all($a).map(Array::I8),
+                DType::I16 => all($a).map(Array::I16),
+                DType::I32 => all($a).map(Array::I32),
+                DType::I64 => all($a).map(Array::I64),
+                DType::F64 => all($a).map(Array::F64),
+                DType::Bool | DType::F16 | DType::F32 => None,
+            }
+        };
+    }
+    match array {
+        Array::U8(a) => to!(a),
+        Array::U16(a) => to!(a),
+        Array::U32(a) => to!(a),
+        Array::U64(a) => to!(a),
+        Array::I8(a) => to!(a),
+        Array::I16(a) => to!(a),
+        Array::I32(a) => to!(a),
+        Array::I64(a) => to!(a),
+        Array::F64(a) => to!(a),
+        Array::Bool(_) | Array::F16(_) | Array::F32(_) => None,
     }
 }
 
@@ -215,17 +335,65 @@ mod tests {
             let v = f16::from_bits(bits);
             assert_eq!(f32_to_f16_exact(f16_to_f32_exact(v)).to_bits(), bits);
         }
-        let stored = to_stored(&f).into_owned();
+        let stored = to_stored(&f, stored_dtype(&f, false)).unwrap().into_owned();
         assert_eq!(stored.dtype(), DType::F32);
         assert_eq!(from_stored(stored, DType::F16), Some(f));
         let b = Array::Bool(ArrayD::from_elem(IxDyn(&[1, 3]), true));
-        assert_eq!(
-            from_stored(to_stored(&b).into_owned(), DType::Bool),
-            Some(b)
-        );
+        let stored = to_stored(&b, stored_dtype(&b, false)).unwrap().into_owned();
+        assert_eq!(from_stored(stored, DType::Bool), Some(b));
         let big = Array::I16(ArrayD::from_elem(IxDyn(&[1, 1]), 300));
         assert_eq!(from_stored(big, DType::I8), None);
         assert_eq!(raster_size(&[5, 10, 64, 32]), Some((64, 32, 50)));
         assert_eq!(raster_size(&[7]), None);
+    }
+
+    fn i64s(values: &[i64]) -> Array {
+        Array::I64(ArrayD::from_shape_vec(IxDyn(&[1, values.len()]), values.to_vec()).unwrap())
+    }
+
+    #[test]
+    fn int64_is_stored_in_the_narrowest_readable_type_and_restored() {
+        let cases: [(&[i64], DType); 7] = [
+            (&[0, 17], DType::U16),
+            (&[0, 65535], DType::U16),
+            (&[-1, 300], DType::I16),
+            (&[0, 70000], DType::U32),
+            (&[-70000, 0], DType::I32),
+            (&[1 << 33, -(1 << 53)], DType::F64),
+            (&[(1 << 53) + 1, 0], DType::I64),
+        ];
+        for (values, expected) in cases {
+            let a = i64s(values);
+            let stored_as = stored_dtype(&a, false);
+            assert_eq!(stored_as, expected, "{values:?}");
+            let stored = to_stored(&a, stored_as).unwrap().into_owned();
+            assert_eq!(stored.dtype(), expected);
+            assert_eq!(from_stored(stored, DType::I64), Some(a), "{values:?}");
+        }
+        let u = Array::U64(ArrayD::from_elem(IxDyn(&[1, 1]), u64::MAX));
+        assert_eq!(stored_dtype(&u, false), DType::U64);
+        assert!(!qgis_readable(DType::I64) && qgis_readable(DType::U16));
+        // An edited file: a fraction or a value out of range is refused, not truncated.
+        let frac = Array::F64(ArrayD::from_elem(IxDyn(&[1, 1]), 1.5));
+        assert_eq!(from_stored(frac, DType::I64), None);
+        let neg = Array::I32(ArrayD::from_elem(IxDyn(&[1, 1]), -1));
+        assert_eq!(from_stored(neg, DType::U64), None);
+    }
+
+    #[test]
+    fn classes_of_any_integer_dtype_fit_a_colour_table() {
+        for a in [
+            Array::I64(ArrayD::from_elem(IxDyn(&[3, 2, 2]), 19)),
+            Array::I16(ArrayD::from_elem(IxDyn(&[3, 2, 2]), 19)),
+            Array::U16(ArrayD::from_elem(IxDyn(&[3, 2, 2]), 19)),
+        ] {
+            assert_eq!(stored_dtype(&a, true), DType::U8, "{}", a.dtype());
+            let stored = to_stored(&a, DType::U8).unwrap().into_owned();
+            assert_eq!(from_stored(stored, a.dtype()), Some(a));
+        }
+        let wide = Array::I32(ArrayD::from_elem(IxDyn(&[2, 2]), 300));
+        assert_eq!(stored_dtype(&wide, true), DType::U16);
+        // Other layers keep their type unless it is 64-bit.
+        assert_eq!(stored_dtype(&wide, false), DType::I32);
     }
 }

@@ -1,8 +1,11 @@
 //! Writes one GeoTIFF (or COG) per patch and layer, then the mosaics and the manifest.
 
-use super::manifest::{GridEntry, LayerEntry, Manifest, PatchEntry};
-use super::raster::{create_dataset, raster_size, stored_dtype, to_stored, write_array};
-use super::{bands, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
+use super::manifest::{ClassesEntry, GridEntry, LayerEntry, Manifest, PatchEntry};
+use super::raster::{
+    create_dataset, qgis_readable, raster_size, stored_dtype, to_stored, write_array,
+};
+use super::style::{self, SeriesSummary};
+use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
 use crate::georef::{patch_grid, spatial_ref, PatchGrid};
 use crate::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta};
@@ -28,7 +31,12 @@ pub struct GeoTiffWriter {
     warnings: Mutex<Vec<String>>,
     /// Where the same warnings go to reach the user (the library never prints).
     report: Warnings,
+    /// Per patch and series, what its frames look like, for the mosaics' default styles.
+    summaries: Mutex<Summaries>,
 }
+
+/// Series summaries by patch and layer.
+pub type Summaries = BTreeMap<(i64, Layer), SeriesSummary>;
 
 /// A TIFF to write: the array in its stored type, where it goes and how it is georeferenced.
 struct Tif<'a> {
@@ -59,6 +67,7 @@ impl GeoTiffWriter {
             patches: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
             report,
+            summaries: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -99,14 +108,22 @@ impl GeoTiffWriter {
                 shape.len()
             ),
         })?;
+        let stored_as = stored_dtype(array, layer == Layer::Target);
         let mut entry = LayerEntry {
             file: None,
             dtype: array.dtype(),
-            stored_as: stored_dtype(array.dtype()),
+            stored_as,
             shape,
+            classes: None,
         };
         if h * w * bands == 0 {
             return Ok(entry);
+        }
+        if !qgis_readable(stored_as) {
+            self.warn(format!(
+                "patch {} {layer}: values beyond ±2^53 stay {stored_as} (lossless; QGIS 3.22 cannot draw it)",
+                patch.id()
+            ));
         }
         let grid = match grids.entry((h, w)) {
             Entry::Occupied(e) => e.into_mut(),
@@ -117,7 +134,7 @@ impl GeoTiffWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
         }
-        let stored = to_stored(array);
+        let stored = to_stored(array, stored_as).ok_or_else(|| not_stored(&path, stored_as))?;
         let tif = Tif {
             layer,
             meta: &patch.meta,
@@ -126,18 +143,69 @@ impl GeoTiffWriter {
             grid: grid.as_ref(),
         };
         self.write_tif(&path, &tif).map_err(gdal_error(&path))?;
+        self.write_style(patch.id(), &path, &tif)?;
+        if layer == Layer::Target && bands > 1 {
+            entry.classes = Some(self.write_classes(&tif)?);
+        }
         entry.file = Some(name);
         Ok(entry)
     }
 
-    /// Writes one TIFF: straight through the GTiff driver (`Create`, describe, fill) when it can
-    /// hold everything, else through an in-memory copy (see [`needs_copy`]).
+    /// The default QGIS style beside a TIFF: a true-colour or radar composite for S2/S1 (whose
+    /// frames are also summarised for the mosaic's style), paletted classes for a TARGET whose
+    /// band 1 holds no colour table.
+    fn write_style(&self, id: i64, path: &Path, tif: &Tif) -> Result<()> {
+        if tif.layer == Layer::Target && !bands::has_palette(tif.layer, tif.entry) {
+            return style::write_qml(path, &style::paletted_qml(1));
+        }
+        let Some(summary) = style::summarise(tif.layer, tif.stored) else {
+            return Ok(());
+        };
+        if let Some(c) = style::composite(tif.layer, &tif.entry.shape, &[&summary]) {
+            style::write_qml(path, &style::multiband_qml(&c))?;
+        }
+        let mut summaries = self.summaries.lock().map_err(|_| poisoned(path))?;
+        summaries.insert((id, tif.layer), summary);
+        Ok(())
+    }
+
+    /// Writes TARGET's channel 0 as its own single-band class raster,
+    /// `TARGET/TARGET_10000_class.tif`, with the class colour table when it fits Byte/UInt16
+    /// (else a paletted `.qml` beside it).
+    fn write_classes(&self, target: &Tif) -> Result<ClassesEntry> {
+        let name = classes_name(target.meta.id);
+        let path = self.staged.path().join(&name);
+        let classes = first_plane(target.stored);
+        let stored_as = stored_dtype(&classes, true);
+        let stored = to_stored(&classes, stored_as).ok_or_else(|| not_stored(&path, stored_as))?;
+        let entry = LayerEntry {
+            file: Some(name.clone()),
+            dtype: target.entry.dtype,
+            stored_as,
+            shape: classes.shape().to_vec(),
+            classes: None,
+        };
+        let tif = Tif {
+            entry: &entry,
+            stored: &stored,
+            ..*target
+        };
+        self.write_tif(&path, &tif).map_err(gdal_error(&path))?;
+        self.write_style(target.meta.id, &path, &tif)?;
+        Ok(ClassesEntry {
+            file: name,
+            stored_as,
+        })
+    }
+
+    /// Writes one TIFF: straight through the GTiff driver (`Create`, describe, fill), or for a
+    /// COG through an in-memory dataset copied by the COG driver (it only copies).
     fn write_tif(&self, path: &Path, tif: &Tif) -> gdal::errors::Result<()> {
         let size = raster_size(&tif.entry.shape).unwrap_or_default();
         let (block, predictor) = (block_size(size.0, size.1), predictor(tif.entry.stored_as));
-        if !needs_copy(self.cog, tif.layer, tif.entry.stored_as, size.2) {
+        if !self.cog {
             let gtiff = DriverManager::get_driver_by_name("GTiff")?;
-            let options = self.gtiff_options(block, predictor);
+            let options = self.gtiff_options(block, predictor, size.2);
             let mut ds = create_dataset(&gtiff, path, tif.entry.stored_as, size, &options)?;
             fill(&mut ds, tif)?;
             return ds.close();
@@ -146,23 +214,22 @@ impl GeoTiffWriter {
         let no_options = RasterCreationOptions::new();
         let mut ds = create_dataset(&mem, Path::new(""), tif.entry.stored_as, size, &no_options)?;
         fill(&mut ds, tif)?;
-        let (driver, options) = if self.cog {
-            ("COG", self.cog_options(block, predictor))
-        } else {
-            ("GTiff", self.gtiff_options(block, predictor))
-        };
-        let driver = DriverManager::get_driver_by_name(driver)?;
-        let _quiet = QuietErrors::new(tif.layer == Layer::Target && size.2 > 1);
-        ds.create_copy(&driver, path, &options)?.close()
+        let cog = DriverManager::get_driver_by_name("COG")?;
+        ds.create_copy(&cog, path, &self.cog_options(block, predictor))?
+            .close()
     }
 
-    fn gtiff_options(&self, block: usize, predictor: u8) -> RasterCreationOptions {
+    fn gtiff_options(&self, block: usize, predictor: u8, bands: usize) -> RasterCreationOptions {
         let (method, level) = &self.compression;
         let mut o = vec![
             format!("COMPRESS={method}"),
             "TILED=YES".into(),
             "INTERLEAVE=BAND".into(),
         ];
+        if bands > 1 {
+            // Else GTiff calls three Byte bands RGB (TARGET's channels are not colours).
+            o.push("PHOTOMETRIC=MINISBLACK".into());
+        }
         o.push(format!("BLOCKXSIZE={block}"));
         o.push(format!("BLOCKYSIZE={block}"));
         o.push("BIGTIFF=IF_SAFER".into());
@@ -190,29 +257,6 @@ impl GeoTiffWriter {
             o.push(format!("LEVEL={l}"));
         }
         o.into_iter().collect()
-    }
-}
-
-/// Silences GDAL's messages on this thread while alive (GDAL reports the colour table it moves to
-/// the sidecar as an error although the copy succeeds); errors are still returned.
-struct QuietErrors(bool);
-
-impl QuietErrors {
-    fn new(active: bool) -> QuietErrors {
-        if active {
-            // SAFETY: pushes a handler GDAL provides on this thread's handler stack.
-            unsafe { gdal_sys::CPLPushErrorHandler(Some(gdal_sys::CPLQuietErrorHandler)) };
-        }
-        QuietErrors(active)
-    }
-}
-
-impl Drop for QuietErrors {
-    fn drop(&mut self) {
-        if self.0 {
-            // SAFETY: pops the handler pushed in `new`, on the same thread.
-            unsafe { gdal_sys::CPLPopErrorHandler() };
-        }
     }
 }
 
@@ -244,7 +288,9 @@ impl DatasetWriter for GeoTiffWriter {
         manifest.patches = self.patches.into_inner().map_err(|_| poisoned(root))?;
         PatchEntry::load_saved(root, &self.meta, &mut manifest.patches)?;
         manifest.warnings = self.warnings.into_inner().map_err(|_| poisoned(root))?;
-        let (mosaics, warnings) = mosaic::build_all(root, &self.meta, &manifest.patches)?;
+        let summaries = self.summaries.into_inner().map_err(|_| poisoned(root))?;
+        let (mosaics, warnings) =
+            mosaic::build_all(root, &self.meta, &manifest.patches, &summaries)?;
         for w in &warnings {
             self.report.push(w.clone());
         }
@@ -269,11 +315,23 @@ fn fill(ds: &mut Dataset, tif: &Tif) -> gdal::errors::Result<()> {
     write_array(ds, tif.stored)
 }
 
-/// True if a TIFF must be filled in memory and copied: COGs (the COG driver only copies), and a
-/// multi-band TARGET with its palette, since GTiff's `Create` refuses a colour table on a file of
-/// several samples per pixel while `CreateCopy` moves it to the `.aux.xml` sidecar.
-fn needs_copy(cog: bool, layer: Layer, stored: DType, bands: usize) -> bool {
-    cog || (layer == Layer::Target && bands > 1 && matches!(stored, DType::U8 | DType::U16))
+/// The first band of a stored array, `(H, W)`: channel 0 of TARGET `(C, H, W)`, the classes.
+fn first_plane(stored: &Array) -> Array {
+    crate::with_array!(stored, a => {
+        let lead = a.ndim().saturating_sub(2);
+        let mut view = a.view();
+        for _ in 0..lead {
+            view = view.index_axis_move(ndarray::Axis(0), 0);
+        }
+        Array::from_ndarray(view.to_owned())
+    })
+}
+
+fn not_stored(path: &Path, stored: DType) -> Error {
+    Error::invalid(
+        path,
+        format!("values do not fit the {stored} chosen to store them"),
+    )
 }
 
 /// GDAL's compression method and level for the user's choice (DEFLATE by default).
@@ -321,11 +379,6 @@ mod tests {
         assert_eq!(block_size(10980, 10980), 512);
         assert_eq!(predictor(DType::I16), 2);
         assert_eq!(predictor(DType::F64), 3);
-        assert!(needs_copy(false, Layer::Target, DType::U8, 3));
-        assert!(!needs_copy(false, Layer::Target, DType::U8, 1));
-        assert!(!needs_copy(false, Layer::Target, DType::I64, 3));
-        assert!(!needs_copy(false, Layer::S2, DType::I16, 700));
-        assert!(needs_copy(true, Layer::S2, DType::I16, 700));
         assert!(compression_options(Some(Compression::Lzf)).is_err());
         assert_eq!(compression_options(None).unwrap().0, "DEFLATE");
     }

@@ -120,7 +120,7 @@ pub fn encode_patch(
     row: usize,
     series: bool,
 ) -> Vec<EncodedChunk> {
-    let raw = array.to_le_bytes();
+    let raw = array.le_bytes();
     let shape = array.shape();
     let element_size = array.dtype().size();
     let (count, per_chunk) = match series {

@@ -2,7 +2,7 @@
 //! killed mid-write may be corrupt as a whole).
 
 use super::{filters, is_hdf5_file, Hdf5Reader, Hdf5Writer};
-use crate::formats::{DatasetReader, DatasetWriter, Driver, Format, WriteOptions};
+use crate::formats::{Capabilities, DatasetReader, DatasetWriter, Driver, Format, WriteOptions};
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::warnings::Warnings;
 use crate::Result;
@@ -30,6 +30,13 @@ impl Driver for Hdf5Driver {
     }
     fn extensions(&self) -> &'static [&'static str] {
         &["h5", "hdf5", "he5"]
+    }
+    /// One file, written again from the start when resumed; the stacked layout.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            stacked: true,
+            ..Capabilities::default()
+        }
     }
     fn detect(&self, path: &Path) -> Result<bool> {
         Ok(path.is_file() && is_hdf5_file(path))

@@ -111,6 +111,7 @@ impl Hdf5Reader {
                     format!("{layer} has the unsupported type {descriptor}"),
                 )
             })?;
+            index.check_stored(path, layer, dtype)?;
             layers.insert(layer, StoredLayer { data, dtype, index });
         }
         Ok(Hdf5Reader {
@@ -153,6 +154,7 @@ impl DatasetReader for Hdf5Reader {
         for layer in layers {
             if let Some(stored) = self.layers.get(layer) {
                 if let Some(array) = stored.read(&self.path, row)? {
+                    let array = stored.index.restore(*layer, id, row, array)?;
                     arrays.insert(*layer, array);
                 }
             }
@@ -168,7 +170,7 @@ impl StoredLayer {
     /// The dtype and shape of the patch at `row`, `None` if it lacks the layer.
     fn spec(&self, row: usize) -> Option<ArraySpec> {
         Some(ArraySpec {
-            dtype: self.dtype,
+            dtype: self.index.dtype(row, self.dtype),
             shape: self.index.per_patch[row].clone()?,
         })
     }
@@ -180,7 +182,8 @@ impl StoredLayer {
             return Ok(None);
         };
         if spec.shape.contains(&0) {
-            return Ok(Some(Array::zeros(spec.dtype, &spec.shape)));
+            // Zeros of the stored dtype, as a read gives, restored to the own dtype by the caller.
+            return Ok(Some(Array::zeros(self.dtype, &spec.shape)));
         }
         // The patch's own extent along axis 1: a series' length, an annotation's full extent.
         let selection = patch_selection(&self.index.shape, row, spec.shape.first().copied());

@@ -12,6 +12,7 @@ use crate::output::StagedPath;
 use crate::{with_array, with_dtype, Error, Result};
 use hdf5::filters::Filter;
 use hdf5::{Dataset, File, Group};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -96,13 +97,16 @@ impl Hdf5Writer {
                 format!("has {layer}, which the dataset survey did not find"),
             )
         })?;
-        let len = check(spec, id, array)?;
+        let array = spec.fit(id, row, array)?;
+        let len = layer
+            .is_series()
+            .then(|| array.shape().first().copied().unwrap_or(0));
         // An empty stacked array is contiguous (see `data_dataset`): it has no chunks.
         let chunked = spec.shape.iter().all(|&d| d > 0);
         let data = match self.codec {
             _ if array.is_empty() => Data::Nothing,
             ChunkCodec::Direct { .. } if chunked => {
-                Data::Chunks(encode_patch(self.codec, array, row, layer.is_series()))
+                Data::Chunks(encode_patch(self.codec, &array, row, layer.is_series()))
             }
             _ => Data::Slice(array),
         };
@@ -129,7 +133,7 @@ impl Prepared<'_> {
             Data::Nothing => Ok(()),
             Data::Slice(array) => {
                 let selection = patch_selection(&data.shape(), row, self.len);
-                with_array!(array, a => data.write_slice(&a.as_standard_layout(), selection))
+                with_array!(array.as_ref(), a => data.write_slice(&a.as_standard_layout(), selection))
                     .map_err(h5err(path))
             }
         }
@@ -140,8 +144,8 @@ impl Prepared<'_> {
 enum Data<'a> {
     /// Chunks already filtered, stored as they are.
     Chunks(Vec<EncodedChunk>),
-    /// An array left to HDF5's filter pipeline.
-    Slice(&'a Array),
+    /// An array left to HDF5's filter pipeline (in the stacked dtype).
+    Slice(Cow<'a, Array>),
     /// An empty array (a series with 0 dates): nothing to store.
     Nothing,
 }
@@ -189,31 +193,6 @@ impl DatasetWriter for Hdf5Writer {
         self.staged.commit()?;
         Ok(())
     }
-}
-
-/// Checks dtype and shape against the stacked array; returns a series' true length.
-fn check(spec: &StackedArray, id: i64, array: &Array) -> Result<Option<usize>> {
-    let (layer, expected) = (spec.layer, &spec.shape[1..]);
-    let shape = array.shape();
-    let fits = match layer.is_series() {
-        true => {
-            shape.len() == expected.len()
-                && shape[1..] == expected[1..]
-                && shape.first() <= expected.first()
-        }
-        false => shape == expected,
-    };
-    if array.dtype() != spec.dtype || !fits {
-        return Err(Error::patch(
-            id,
-            format!(
-                "{layer} is {} {shape:?}, which does not fit the stacked {} {expected:?}",
-                array.dtype(),
-                spec.dtype
-            ),
-        ));
-    }
-    Ok(layer.is_series().then(|| shape[0]))
 }
 
 /// The chunked, compressed, zero-filled dataset of one layer.

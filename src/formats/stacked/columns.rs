@@ -3,7 +3,9 @@
 //! its pixel grid, and for every layer `<LAYER>_present` (plus `_length` and `_dates` for
 //! series). The Zarr and HDF5 writers only serialise the [`Column`]s this returns.
 
-use super::{dates_name, feature_json, length_name, names, present_name, time_dimension};
+use super::{
+    dates_name, dtype_name, feature_json, length_name, names, present_name, time_dimension,
+};
 use crate::georef::patch_grid;
 use crate::model::{Array, DType, DatasetLayout, DatasetMeta, Layer, LayerLayout, PatchMeta};
 use ndarray::{Array1, Array2};
@@ -136,6 +138,20 @@ fn layer_columns(patches: &[PatchMeta], layer: Layer, l: &LayerLayout) -> Vec<Co
         present,
         &format!("1 where the patch has {layer}, 0 where it lacks it"),
     )];
+    if l.is_mixed() {
+        let descr = (0..patches.len())
+            .map(|i| l.dtype_of(i).map_or("", DType::npy_descr).to_string())
+            .collect();
+        columns.push(Column::new(
+            dtype_name(layer),
+            &["patch"],
+            ColumnValues::Text(descr),
+            &format!(
+                "the patch's own {layer} dtype (numpy descriptor), stored as {}; empty where it lacks {layer}",
+                l.dtype
+            ),
+        ));
+    }
     if layer.is_series() {
         let lengths = l.lengths().into_iter().map(|t| t as i32).collect();
         columns.push(Column::numbers(
@@ -229,6 +245,7 @@ mod tests {
                 dtype: DType::I16,
                 shape: vec![2, 10, 4, 4],
                 per_patch: vec![Some(vec![2, 10, 4, 4]), Some(vec![0, 10, 4, 4]), None],
+                dtypes: Vec::new(),
                 conflict: None,
             },
         );

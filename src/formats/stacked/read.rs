@@ -3,9 +3,9 @@
 //! layer which patches have it and with what shape (presence, lengths), checked against the dates.
 //! Each format only says how to get at a named array ([`StackedSource`]).
 
-use super::{dataset_meta, dates_name, length_name, names, present_name};
-use super::{LAYOUT_V1, LAYOUT_VERSION};
-use crate::model::{DatasetMeta, Layer};
+use super::{dataset_meta, dates_name, dtype_name, length_name, names, present_name};
+use super::{LAYOUT_V1, LAYOUT_V2, LAYOUT_VERSION};
+use crate::model::{cast, Array, DType, DatasetMeta, Layer};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +19,9 @@ pub enum LayoutVersion {
     V1,
     /// `pastis-bridge-stacked/2`: `<LAYER>_present` for every layer, series included.
     V2,
+    /// `pastis-bridge-stacked/3`: as V2, plus `<LAYER>_dtype` where a layer mixes dtypes (Zarr
+    /// v2 text as fixed-length `<U` strings).
+    V3,
 }
 
 /// How a format gives access to the arrays of a stacked dataset, by name.
@@ -52,6 +55,44 @@ pub struct LayerIndex {
     pub shape: Vec<usize>,
     /// Per row: the patch's own shape (a series cut to its length), `None` where it lacks the layer.
     pub per_patch: Vec<Option<Vec<usize>>>,
+    /// Per row: the patch's own dtype from `<LAYER>_dtype`, where the layer mixes dtypes
+    /// (empty when there is no such column: every patch has the stored dtype).
+    pub dtypes: Vec<Option<DType>>,
+}
+
+impl LayerIndex {
+    /// The own dtype of the patch at `row`, given the stored array's `stored` dtype.
+    pub fn dtype(&self, row: usize, stored: DType) -> DType {
+        self.dtypes.get(row).copied().flatten().unwrap_or(stored)
+    }
+
+    /// Fails unless the stored dtype holds every patch's own exactly ([`DType::holds`]).
+    pub fn check_stored(&self, path: &Path, layer: Layer, stored: DType) -> Result<()> {
+        match self.dtypes.iter().flatten().find(|d| !stored.holds(**d)) {
+            Some(own) => Err(Error::invalid(
+                path,
+                format!(
+                    "{} names {own}, which the stored {layer} ({stored}) cannot hold",
+                    dtype_name(layer)
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// One patch's array as read in the stored dtype, back in the patch's own dtype.
+    pub fn restore(&self, layer: Layer, id: i64, row: usize, array: Array) -> Result<Array> {
+        let own = self.dtype(row, array.dtype());
+        if own == array.dtype() {
+            return Ok(array);
+        }
+        cast::narrow(&array, own).map_err(|e| {
+            Error::patch(
+                id,
+                format!("{layer} does not read back as its own {own}: {e}"),
+            )
+        })
+    }
 }
 
 /// A stacked dataset as read: its version, metadata, rows and layers.
@@ -100,12 +141,13 @@ pub fn interpret(path: &Path, source: &dyn StackedSource) -> Result<Stacked> {
 /// The version declared by `attribute`; an unknown or missing one is refused.
 pub fn layout_version(path: &Path, what: &str, attribute: Option<&str>) -> Result<LayoutVersion> {
     match attribute {
-        Some(LAYOUT_VERSION) => Ok(LayoutVersion::V2),
+        Some(LAYOUT_VERSION) => Ok(LayoutVersion::V3),
+        Some(LAYOUT_V2) => Ok(LayoutVersion::V2),
         Some(LAYOUT_V1) => Ok(LayoutVersion::V1),
         Some(other) => Err(Error::invalid(
             path,
             format!(
-                "layout {other} is not one this version reads ({LAYOUT_VERSION}, {LAYOUT_V1}); \
+                "layout {other} is not one this version reads ({LAYOUT_VERSION}, {LAYOUT_V2}, {LAYOUT_V1}); \
                  it may come from a newer pastis-bridge"
             ),
         )),
@@ -142,7 +184,7 @@ fn layer_index(
         false => None,
     };
     let present_column = present_name(layer);
-    let present: Vec<bool> = if source.has(&present_column)? || version == LayoutVersion::V2 {
+    let present: Vec<bool> = if source.has(&present_column)? || version != LayoutVersion::V1 {
         let values = source.u8s(&present_column)?;
         per_patch(path, &present_column, values, n)?
             .into_iter()
@@ -161,7 +203,46 @@ fn layer_index(
     if let Some(lengths) = &lengths {
         check_dates(path, layer, meta, &present, lengths, source)?;
     }
-    Ok(LayerIndex { shape, per_patch })
+    let dtypes = own_dtypes(path, layer, &present, source)?;
+    Ok(LayerIndex {
+        shape,
+        per_patch,
+        dtypes,
+    })
+}
+
+/// The patches' own dtypes from `<LAYER>_dtype` (empty without the column): a numpy descriptor
+/// where the patch has the layer, "" where it lacks it.
+fn own_dtypes(
+    path: &Path,
+    layer: Layer,
+    present: &[bool],
+    source: &dyn StackedSource,
+) -> Result<Vec<Option<DType>>> {
+    let name = dtype_name(layer);
+    if !source.has(&name)? {
+        return Ok(Vec::new());
+    }
+    let descr = per_patch(path, &name, source.strings(&name)?, present.len())?;
+    descr
+        .iter()
+        .zip(present)
+        .enumerate()
+        .map(|(row, (d, &present))| match (present, d.as_str()) {
+            (false, "") => Ok(None),
+            (true, d) => match DType::from_npy_descr(d) {
+                Some((dtype, false)) => Ok(Some(dtype)),
+                _ => Err(Error::invalid(
+                    path,
+                    format!("{name} holds {d:?} at row {row}, not a little-endian numpy dtype this version reads"),
+                )),
+            },
+            (false, d) => Err(Error::invalid(
+                path,
+                format!("{name} holds {d:?} at row {row}, where the patch lacks {layer}"),
+            )),
+        })
+        .collect()
 }
 
 /// The shape of one patch's array, `None` where absent; a length must fit the stacked array and
@@ -270,7 +351,7 @@ fn check_no_column(path: &Path, layer: Layer, source: &dyn StackedSource) -> Res
     if layer.is_series() {
         columns.extend([length_name(layer), dates_name(layer)]);
     }
-    columns.push(present_name(layer));
+    columns.extend([present_name(layer), dtype_name(layer)]);
     for column in columns {
         if source.has(&column)? {
             let item = source.item();
@@ -292,6 +373,10 @@ mod tests {
         let p = Path::new("x.zarr");
         assert_eq!(
             layout_version(p, "Zarr store", Some(LAYOUT_VERSION)).unwrap(),
+            LayoutVersion::V3
+        );
+        assert_eq!(
+            layout_version(p, "Zarr store", Some("pastis-bridge-stacked/2")).unwrap(),
             LayoutVersion::V2
         );
         assert_eq!(

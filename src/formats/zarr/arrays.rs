@@ -29,8 +29,13 @@ pub enum Version {
 pub enum Kind {
     /// A numeric or boolean type.
     Number(DType),
-    /// Variable-length UTF-8 strings (`TILE`, `feature`).
-    Text,
+    /// UTF-8 strings (`TILE`, `feature`) of at most `chars` characters: variable-length
+    /// `string` in v3; fixed-length `<U{chars}` (UTF-32, numpy's unicode type) in v2, which
+    /// GDAL's Zarr driver reads, as zarr-python and xarray do (trailing U+0000 are padding).
+    Text {
+        /// The longest value, in characters (at least 1).
+        chars: usize,
+    },
 }
 
 /// Everything needed to create one array, in either version.
@@ -95,7 +100,7 @@ fn build_v3(
     let (data_type, fill) = match def.kind {
         Kind::Number(DType::Bool) => (DType::Bool.name(), FillValueMetadata::from(false)),
         Kind::Number(d) => (d.name(), FillValueMetadata::from(0)),
-        Kind::Text => ("string", FillValueMetadata::from("")),
+        Kind::Text { .. } => ("string", FillValueMetadata::from("")),
     };
     let outer = def.shard.as_ref().unwrap_or(&def.chunk);
     let mut builder = ArrayBuilder::new(u64s(&def.shape), u64s(outer), data_type, fill);
@@ -114,9 +119,9 @@ fn build_v2(
     def: &ArrayDef,
     compression: Compression,
 ) -> Result<ZArray, crate::error::LibraryError> {
-    let (dtype, filters) = match def.kind {
-        Kind::Number(d) => (d.npy_descr(), None),
-        Kind::Text => ("|O", Some(vec![v2_codec(json!({"id": "vlen-utf8"}))?])),
+    let dtype = match def.kind {
+        Kind::Number(d) => d.npy_descr().to_string(),
+        Kind::Text { chars } => format!("<U{}", chars.max(1)),
     };
     let chunks = def
         .chunk
@@ -126,13 +131,18 @@ fn build_v2(
     let mut attributes = def.attributes.clone();
     attributes.insert("_ARRAY_DIMENSIONS".into(), json!(def.dimension_names));
     // `null`, not 0: xarray would read 0 as a missing value in v2 (docs/zarr-layout.md).
+    // zarrs needs a string for `<U` text: "".
+    let fill = match def.kind {
+        Kind::Number(_) => FillValueMetadata::Null,
+        Kind::Text { .. } => FillValueMetadata::from(""),
+    };
     let metadata = ArrayMetadataV2::new(
         u64s(&def.shape),
         chunks,
         dtype.into(),
-        FillValueMetadata::Null,
+        fill,
         compressor_v2(compression, element_size(def.kind))?,
-        filters,
+        None,
     )
     .with_attributes(attributes);
     let path = format!("/{}", def.name);
@@ -147,8 +157,41 @@ fn build_v2(
 fn element_size(kind: Kind) -> usize {
     match kind {
         Kind::Number(d) => d.size(),
-        Kind::Text => 1,
+        Kind::Text { .. } => 1,
     }
+}
+
+/// True if the array holds fixed-length `<U` strings (v2 text).
+fn is_fixed_text(array: &ZArray) -> bool {
+    array
+        .data_type()
+        .is::<zarrs::array::data_type::FixedLengthUTF32DataType>()
+}
+
+/// Writes `values` as rows `0..n` of a 1-D text array of either version.
+pub fn write_strings(root: &Path, array: &ZArray, values: &[String]) -> Result<()> {
+    if values.is_empty() {
+        return Ok(());
+    }
+    let region = subset(0..values.len(), &[]);
+    let stored = match is_fixed_text(array) {
+        true => {
+            let chars: Vec<Vec<char>> = values.iter().map(|v| v.chars().collect()).collect();
+            array.store_array_subset(&region, &chars)
+        }
+        false => array.store_array_subset(&region, values),
+    };
+    stored.map_err(|e| zarr_error_in(root, format!("writing {}", array.path()), e))
+}
+
+/// Reads a whole 1-D text array of either version: `string` (v3), `<U` (v2) or the `|O`
+/// variable-length strings of layout versions 1 and 2.
+pub fn read_strings(root: &Path, array: &ZArray) -> Result<Vec<String>> {
+    if !is_fixed_text(array) {
+        return read_all(root, array);
+    }
+    let chars: Vec<Vec<char>> = read_all(root, array)?;
+    Ok(chars.into_iter().map(String::from_iter).collect())
 }
 
 fn codecs_v3(

@@ -1,8 +1,8 @@
 //! Serialises the per-patch columns of the stacked layout ([`stacked::columns`]) as Zarr arrays.
 //! All are small and written whole, as one chunk.
 
-use super::arrays::{create_array, subset, write_block, ArrayDef, Kind, Version};
-use super::{zarr_error_in, Store};
+use super::arrays::{create_array, write_block, write_strings, ArrayDef, Kind, Version};
+use super::Store;
 use crate::formats::stacked::{self, Column, ColumnValues};
 use crate::formats::Compression;
 use crate::model::{DatasetLayout, DatasetMeta};
@@ -26,7 +26,14 @@ impl ColumnSink<'_> {
     fn write(&self, column: &Column) -> Result<()> {
         let kind = match &column.values {
             ColumnValues::Numbers(a) => Kind::Number(a.dtype()),
-            ColumnValues::Text(_) => Kind::Text,
+            ColumnValues::Text(t) => Kind::Text {
+                chars: t
+                    .iter()
+                    .map(|v| v.chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(1),
+            },
         };
         let dims: Vec<&str> = column.dimension_names.iter().map(String::as_str).collect();
         let mut def = ArrayDef::whole(&column.name, kind, column.shape(), &dims);
@@ -34,10 +41,7 @@ impl ColumnSink<'_> {
         let array = create_array(self.root, self.store, &def, self.version, self.compression)?;
         match &column.values {
             ColumnValues::Numbers(values) => write_block(self.root, &array, 0, values),
-            ColumnValues::Text(values) if values.is_empty() => Ok(()),
-            ColumnValues::Text(values) => array
-                .store_array_subset(&subset(0..values.len(), &[]), values)
-                .map_err(|e| zarr_error_in(self.root, format!("writing {}", column.name), e)),
+            ColumnValues::Text(values) => write_strings(self.root, &array, values),
         }
     }
 }

@@ -69,6 +69,7 @@ impl Driver for ZarrDriver {
             resume: true,
             partitions: true,
             object_store: true,
+            stacked: true,
         }
     }
     fn creation_options(&self) -> &'static [CreationOption] {

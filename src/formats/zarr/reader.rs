@@ -2,7 +2,7 @@
 //! of the patch and layers asked for. What the store holds is interpreted by
 //! [`stacked::read::interpret`], as for HDF5; this module only reaches the arrays.
 
-use super::arrays::{dtype_of, read_all, read_row};
+use super::arrays::{dtype_of, read_all, read_row, read_strings};
 use super::{store_at, zarr_error, zarr_error_in, Store, ZArray};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
@@ -68,7 +68,7 @@ impl StackedSource for Source<'_> {
     }
 
     fn strings(&self, name: &str) -> Result<Vec<String>> {
-        read_all(self.path, &open_array(self.path, self.store, name)?)
+        read_strings(self.path, &open_array(self.path, self.store, name)?)
     }
 
     fn i64s(&self, name: &str) -> Result<Vec<i64>> {
@@ -105,6 +105,7 @@ impl ZarrReader {
                     format!("{layer}: data type {} is not supported", array.data_type()),
                 )
             })?;
+            index.check_stored(path, layer, dtype)?;
             layers.insert(
                 layer,
                 StoredLayer {
@@ -149,7 +150,7 @@ impl DatasetReader for ZarrReader {
                 Some((
                     layer,
                     ArraySpec {
-                        dtype: stored.dtype,
+                        dtype: stored.index.dtype(row, stored.dtype),
                         shape,
                     },
                 ))
@@ -168,9 +169,10 @@ impl DatasetReader for ZarrReader {
                 continue;
             };
             let array = if shape.contains(&0) {
-                Array::zeros(stored.dtype, shape)
+                Array::zeros(stored.index.dtype(row, stored.dtype), shape)
             } else {
-                read_row(&self.root, &stored.array, stored.dtype, row, shape)?
+                let array = read_row(&self.root, &stored.array, stored.dtype, row, shape)?;
+                stored.index.restore(*layer, id, row, array)?
             };
             arrays.insert(*layer, array);
         }

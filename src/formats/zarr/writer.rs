@@ -17,6 +17,7 @@ use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
 use crate::{Error, Result};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -253,35 +254,22 @@ impl ZarrWriter {
         self.target.path()
     }
 
-    /// Checks that `array` fits the layer's stacked array.
-    fn check(&self, id: i64, layer: Layer, array: &Array) -> Result<&DataArray> {
+    /// The layer's stacked array, and `array` (patch `id` at `row`) checked against it and in
+    /// its dtype ([`StackedArray::fit`]).
+    fn check<'a>(
+        &self,
+        id: i64,
+        row: usize,
+        layer: Layer,
+        array: &'a Array,
+    ) -> Result<(&DataArray, Cow<'a, Array>)> {
         let data = self.arrays.get(&layer).ok_or_else(|| {
             Error::patch(
                 id,
                 format!("has {layer}, which the dataset survey did not find"),
             )
         })?;
-        let expected = &data.spec.shape[1..];
-        let shape = array.shape();
-        let fits = array.dtype() == data.spec.dtype
-            && shape.len() == expected.len()
-            && if layer.is_series() {
-                shape.first() <= expected.first() && shape[1..] == expected[1..]
-            } else {
-                shape == expected
-            };
-        if fits {
-            Ok(data)
-        } else {
-            Err(Error::patch(
-                id,
-                format!(
-                    "{layer} is {} {shape:?} but the store's {layer} holds {} {expected:?}",
-                    array.dtype(),
-                    data.spec.dtype
-                ),
-            ))
-        }
+        Ok((data, data.spec.fit(id, row, array)?))
     }
 
     /// Adds a patch's annotations to its group; writes the group when it is complete.
@@ -346,7 +334,13 @@ impl DatasetWriter for ZarrWriter {
         let id = patch.id();
         let mut annotations = BTreeMap::new();
         for (layer, array) in patch.arrays {
-            let data = self.check(id, layer, &array)?;
+            let (data, stacked) = self.check(id, index, layer, &array)?;
+            // In the stacked dtype: widened where the patch's own is narrower, else as it came.
+            let widened = match stacked {
+                Cow::Owned(widened) => Some(widened),
+                Cow::Borrowed(_) => None,
+            };
+            let array = widened.unwrap_or(array);
             if layer.is_series() {
                 let block = padded_row(&array, data.spec.shape[1]);
                 write_block(self.root(), &data.array, index, &block)?;

@@ -1,0 +1,227 @@
+//! Whether the patches of one layer can be stacked into one array, and how: the survey's rules
+//! (docs/stacked-layout.md). Series may differ in length (the longest wins); every other axis
+//! must agree; dtypes may differ when one type holds them all exactly ([`DType::common`]).
+
+use super::{ArraySpec, DType, Layer, LayerLayout};
+use std::collections::BTreeMap;
+
+/// The axes that must agree: all but a series' time axis (and the rank).
+fn stacked_axes(layer: Layer, shape: &[usize]) -> (usize, Vec<usize>) {
+    match layer.is_series() {
+        true => (shape.len(), shape.get(1..).unwrap_or_default().to_vec()),
+        false => (shape.len(), shape.to_vec()),
+    }
+}
+
+/// Patches grouped by a key, the largest group first (ties: the group met first).
+fn by_frequency<K: Ord + Clone>(keys: &[(usize, K)]) -> Vec<(K, Vec<usize>)> {
+    let mut groups: BTreeMap<K, Vec<usize>> = BTreeMap::new();
+    for (row, key) in keys {
+        groups.entry(key.clone()).or_default().push(*row);
+    }
+    let mut groups: Vec<(K, Vec<usize>)> = groups.into_iter().collect();
+    groups.sort_by_key(|(_, rows)| (std::cmp::Reverse(rows.len()), rows[0]));
+    groups
+}
+
+/// What a survey of one layer finds: the stacked dtype, the rows that keep it from stacking
+/// (`odd`) and, for the message, the row they are compared with (`base`).
+struct Outcome {
+    dtype: DType,
+    odd: Vec<usize>,
+    base: usize,
+    reason: &'static str,
+}
+
+/// The rows (of `specs`, present ones) that the majority rules out: first those whose
+/// non-time axes differ from the most common ones, then those whose dtype no type holds
+/// together with the more common dtypes.
+fn outcome(layer: Layer, specs: &[(usize, &ArraySpec)]) -> Outcome {
+    let shapes: Vec<(usize, (usize, Vec<usize>))> = specs
+        .iter()
+        .map(|(row, s)| (*row, stacked_axes(layer, &s.shape)))
+        .collect();
+    let shape_groups = by_frequency(&shapes);
+    let (_, kept) = &shape_groups[0];
+    let mut odd: Vec<usize> = shape_groups[1..]
+        .iter()
+        .flat_map(|(_, r)| r.clone())
+        .collect();
+    let base = kept[0];
+    let dtypes: Vec<(usize, DType)> = specs
+        .iter()
+        .filter(|(row, _)| kept.contains(row))
+        .map(|(row, s)| (*row, s.dtype))
+        .collect();
+    let dtype_groups = by_frequency(&dtypes);
+    let mut common = dtype_groups[0].0;
+    let shape_odd = !odd.is_empty();
+    for (dtype, rows) in &dtype_groups[1..] {
+        match common.common(*dtype) {
+            Some(c) => common = c,
+            None => odd.extend(rows),
+        }
+    }
+    odd.sort_unstable();
+    Outcome {
+        dtype: common,
+        odd,
+        base,
+        reason: match shape_odd {
+            true => "their shapes differ",
+            false => "no dtype holds both exactly",
+        },
+    }
+}
+
+impl LayerLayout {
+    /// The stacked layout of `layer` from each patch's dtype and shape (`None` where a patch
+    /// lacks the layer; `ids` name the patches in messages); `None` when no patch has it.
+    pub fn survey(layer: Layer, ids: &[i64], per_patch: &[Option<&ArraySpec>]) -> Option<Self> {
+        let specs: Vec<(usize, &ArraySpec)> = per_patch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|s| (i, s)))
+            .collect();
+        let first = specs.first()?.1;
+        let found = outcome(layer, &specs);
+        let conflict = found.odd.first().map(|&row| {
+            let (spec, base) = (&specs_at(&specs, row), &specs_at(&specs, found.base));
+            let id = |r: usize| ids.get(r).copied().unwrap_or(r as i64);
+            let others: Vec<String> = found.odd[1..].iter().map(|&r| id(r).to_string()).collect();
+            format!(
+                "{layer} of patch {} is {} {:?} but {layer} of patch {} is {} {:?}: {}, patches cannot be stacked{}",
+                id(row),
+                spec.dtype,
+                spec.shape,
+                id(found.base),
+                base.dtype,
+                base.shape,
+                found.reason,
+                match others.is_empty() {
+                    true => String::new(),
+                    false => format!(" (nor patch {})", others.join(", ")),
+                }
+            )
+        });
+        let mut shape = first.shape.clone();
+        for (_, spec) in &specs {
+            if let (Some(s0), Some(t)) = (shape.first_mut(), spec.shape.first()) {
+                *s0 = (*s0).max(*t);
+            }
+        }
+        let mixed = specs.iter().any(|(_, s)| s.dtype != found.dtype);
+        Some(LayerLayout {
+            dtype: found.dtype,
+            shape,
+            per_patch: per_patch
+                .iter()
+                .map(|s| s.map(|s| s.shape.clone()))
+                .collect(),
+            dtypes: match mixed {
+                true => per_patch.iter().map(|s| s.map(|s| s.dtype)).collect(),
+                false => Vec::new(),
+            },
+            conflict,
+        })
+    }
+
+    /// The patches of `layer` (positions in dataset order) to leave out so that the rest
+    /// stack: those whose non-time axes differ from the most common, then those whose dtype no
+    /// type holds together with the more common ones. Empty when the layer stacks.
+    pub fn odd_patches(&self, layer: Layer) -> Vec<usize> {
+        if self.conflict.is_none() {
+            return Vec::new();
+        }
+        let specs: Vec<(usize, ArraySpec)> = (0..self.per_patch.len())
+            .filter_map(|i| {
+                let shape = self.per_patch[i].clone()?;
+                Some((
+                    i,
+                    ArraySpec {
+                        dtype: self.dtype_of(i)?,
+                        shape,
+                    },
+                ))
+            })
+            .collect();
+        let refs: Vec<(usize, &ArraySpec)> = specs.iter().map(|(i, s)| (*i, s)).collect();
+        outcome(layer, &refs).odd
+    }
+}
+
+impl super::DatasetLayout {
+    /// The patches (positions in dataset order) to leave out so that every layer stacks, for
+    /// `--keep-going`; each with the conflict of the first layer that rules it out.
+    pub fn odd_patches(&self) -> BTreeMap<usize, String> {
+        let mut odd = BTreeMap::new();
+        for (&layer, l) in &self.layers {
+            for row in l.odd_patches(layer) {
+                if let Some(conflict) = &l.conflict {
+                    odd.entry(row).or_insert_with(|| conflict.clone());
+                }
+            }
+        }
+        odd
+    }
+}
+
+fn specs_at<'a>(specs: &[(usize, &'a ArraySpec)], row: usize) -> &'a ArraySpec {
+    specs
+        .iter()
+        .find(|(r, _)| *r == row)
+        .map(|(_, s)| *s)
+        .unwrap_or(specs[0].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(dtype: DType, shape: &[usize]) -> ArraySpec {
+        ArraySpec {
+            dtype,
+            shape: shape.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_common_dtype_stacks_and_records_each_patch_dtype() {
+        let (a, b) = (spec(DType::U8, &[3, 4, 4]), spec(DType::I16, &[3, 4, 4]));
+        let l =
+            LayerLayout::survey(Layer::Target, &[1, 2, 3], &[Some(&a), None, Some(&b)]).unwrap();
+        assert_eq!(l.dtype, DType::I16);
+        assert_eq!(l.conflict, None);
+        assert_eq!(l.dtypes, vec![Some(DType::U8), None, Some(DType::I16)]);
+        assert!(l.is_mixed());
+        let same = LayerLayout::survey(Layer::Target, &[1, 2], &[Some(&a), Some(&a)]).unwrap();
+        assert!(same.dtypes.is_empty() && !same.is_mixed());
+    }
+
+    #[test]
+    fn the_odd_patches_are_named_and_left_out_by_keep_going() {
+        let (i8s, u64s) = (spec(DType::I8, &[4, 4]), spec(DType::U64, &[4, 4]));
+        let per_patch = [Some(&i8s), Some(&u64s), Some(&i8s), Some(&u64s), Some(&i8s)];
+        let l = LayerLayout::survey(Layer::Zones, &[10, 20, 30, 40, 50], &per_patch).unwrap();
+        let conflict = l.conflict.clone().unwrap();
+        assert!(
+            conflict.contains("ZONES of patch 20 is uint64")
+                && conflict.contains("patch 10 is int8")
+                && conflict.contains("no dtype holds both exactly")
+                && conflict.contains("(nor patch 40)"),
+            "{conflict}"
+        );
+        assert_eq!(l.odd_patches(Layer::Zones), vec![1, 3]);
+        // A series may differ in length, not in bands.
+        let (t2, t5, bands) = (
+            spec(DType::I16, &[2, 10, 4, 4]),
+            spec(DType::I16, &[5, 10, 4, 4]),
+            spec(DType::I16, &[2, 9, 4, 4]),
+        );
+        let s = LayerLayout::survey(Layer::S2, &[1, 2, 3], &[Some(&t2), Some(&bands), Some(&t5)])
+            .unwrap();
+        assert_eq!(s.shape, vec![5, 10, 4, 4]);
+        assert_eq!(s.odd_patches(Layer::S2), vec![1]);
+        assert!(s.conflict.unwrap().contains("their shapes differ"));
+    }
+}
