@@ -13,7 +13,7 @@ use half::f16;
 use ndarray::{ArrayD, IxDyn};
 use pastis_bridge::formats::geotiff;
 use pastis_bridge::georef::spatial_ref;
-use pastis_bridge::model::{Array, DatasetMeta, Layer, Patch, PatchMeta};
+use pastis_bridge::model::{Array, DatasetMeta, Layer, Patch, PatchMeta, Series};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -119,7 +119,7 @@ fn write_dataset(dir: &Path, patches: &[Patch]) -> PathBuf {
     meta.collection_extra
         .insert("name".into(), json!("metadata"));
     meta.norms
-        .insert(Layer::S2, json!({"Fold_1": {"mean": [1.0], "std": [2.0]}}));
+        .insert(Series::S2, json!({"Fold_1": {"mean": [1.0], "std": [2.0]}}));
     let src = dir.join("PASTIS");
     common::write_pastis(&src, &meta, patches);
     src

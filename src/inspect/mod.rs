@@ -114,8 +114,10 @@ pub fn inspect(path: &Path) -> Result<Report> {
     let format = Format::detect(path)?;
     let (reader, mut problems): (Box<dyn DatasetReader>, Vec<Problem>) = match format {
         Format::Pastis => {
-            let reader = PastisReader::open(path)?;
-            let problems = files::check_files(&reader);
+            // A bad NORM file is one problem among the others, not the end of the inspection.
+            let (reader, unreadable) = PastisReader::open_lenient(path)?;
+            let mut problems = files::check_files(&reader);
+            problems.extend(unreadable.into_iter().map(files::unreadable_file));
             (Box::new(reader), problems)
         }
         _ => (formats::open(path)?, Vec::new()),
@@ -174,7 +176,7 @@ fn check_read_patch(
                 path: None,
                 patch: Some(id),
                 layer: None,
-                message: e.to_string(),
+                message: e.report(),
             }],
         ),
     }

@@ -4,7 +4,7 @@
 use super::MANIFEST;
 use crate::georef::PatchGrid;
 use crate::model::metadata_geojson::{metadata_document, parse_metadata, read_json, write_json};
-use crate::model::{ArraySpec, DType, DatasetMeta, Layer};
+use crate::model::{ArraySpec, DType, DatasetMeta, Layer, Series};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,7 +27,7 @@ pub struct Manifest {
     /// The full metadata.geojson document (every Feature, CRS and collection members).
     pub metadata: Value,
     /// `NORM_*_patch.json` contents, per series.
-    pub norms: BTreeMap<Layer, Value>,
+    pub norms: BTreeMap<Series, Value>,
     /// Per `ID_PATCH`: its grid and files.
     pub patches: BTreeMap<i64, PatchEntry>,
     /// The VRT mosaics written, relative to the folder.
