@@ -5,12 +5,16 @@
 //!     cargo run --example make_corrupt
 //!
 //! The base keeps two patches (10000, 20000), the first 3 dates of each series and the top-left
-//! 8x8 pixels, so every case weighs a few kilobytes. The damage always hits patch 20000.
+//! 8x8 pixels, so every case weighs a few kilobytes; each footprint is cropped likewise (the 80 m
+//! upper-left square of the patch's UTM grid, back in the metadata's CRS), so the base is clean for
+//! `georef` too. The damage always hits patch 20000.
 
+use gdal::spatial_ref::CoordTransform;
 use ndarray::{ArrayD, Slice};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::pastis::PastisReader;
 use pastis_bridge::formats::{self, DatasetReader, Format, WriteOptions};
+use pastis_bridge::georef;
 use pastis_bridge::model::{Array, DatasetLayout, Element, Layer, Patch};
 use pastis_bridge::output::remove_any;
 use pastis_bridge::{npy, with_array};
@@ -54,6 +58,14 @@ fn write_base(src: &Path, dst: &Path) -> Res {
             dates.truncate(FRAMES);
         }
     }
+    let crs = meta.crs.clone();
+    for p in &mut meta.patches {
+        let full = reader.read_patch(p.id, &[Layer::Target])?;
+        let [.., h, w] = full.arrays[&Layer::Target].shape() else {
+            return Err(format!("patch {}: TARGET is not an image", p.id).into());
+        };
+        p.footprint = Some(cropped_footprint(crs.as_deref(), p, (*h, *w))?);
+    }
     let writer = formats::create(
         Format::Pastis,
         dst,
@@ -74,6 +86,28 @@ fn write_base(src: &Path, dst: &Path) -> Res {
     }
     writer.finish()?;
     Ok(())
+}
+
+/// The footprint of the top-left `SIZE` x `SIZE` pixels of a `size` patch, in the CRS `crs`.
+fn cropped_footprint(
+    crs: Option<&str>,
+    meta: &pastis_bridge::model::PatchMeta,
+    size: (usize, usize),
+) -> Res<geojson::Geometry> {
+    let grid = georef::patch_grid(crs, meta, size.0, size.1)?
+        .ok_or_else(|| format!("patch {}: no footprint", meta.id))?;
+    let utm = georef::spatial_ref(grid.epsg)?;
+    let target = georef::FootprintCrs::from_declared(crs)?.spatial_ref()?;
+    let mut corners = grid.corners(SIZE, SIZE).to_vec();
+    corners.reverse(); // LL, LR, UR, UL: counter-clockwise, like PASTIS' rings
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = corners.into_iter().unzip();
+    CoordTransform::new(&utm, &target)?.transform_coords(&mut xs, &mut ys, &mut [])?;
+    let mut ring: Vec<geojson::Position> =
+        xs.iter().zip(&ys).map(|(&x, &y)| [x, y].into()).collect();
+    ring.push(ring[0].clone());
+    Ok(geojson::Geometry::new(
+        geojson::GeometryValue::new_multi_polygon([[ring]]),
+    ))
 }
 
 /// The first `FRAMES` dates of a series and the top-left `SIZE` x `SIZE` pixels.
@@ -259,6 +293,28 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         &Array::zeros(pastis_bridge::model::DType::I64, &[SIZE, SIZE + 1]),
     )?;
 
+    // A 0-d (scalar) S2 and no dates-S2: a rank no format can hold.
+    let dir = case(base, out, "npy-scalar-s2")?;
+    npy::write_npy(
+        &s2(&dir),
+        &Array::from_le_bytes(pastis_bridge::model::DType::I16, &[], &[7, 0])?,
+    )?;
+    edit_metadata(&dir, |d| {
+        if let Some(p) = d["features"][1]["properties"].as_object_mut() {
+            p.remove("dates-S2");
+        }
+    })?;
+
+    // A directory where DATA_S1A/S1A_20000.npy should be: not an absent layer.
+    let dir = case(base, out, "layer-is-directory")?;
+    let s1a = npy_file(&dir, Layer::S1A);
+    std::fs::remove_file(&s1a)?;
+    std::fs::create_dir(&s1a)?;
+    std::fs::write(
+        s1a.join("README"),
+        "a directory where a .npy file should be\n",
+    )?;
+
     // ZONES of 20000 saved as uint64 beside the int64 of 10000: no dtype holds both exactly, so
     // a stacked output refuses it (issue #16 item 5); PASTIS carries it.
     let dir = case(base, out, "dtypes-no-common")?;
@@ -294,6 +350,24 @@ fn metadata_cases(base: &Path, out: &Path) -> Res {
     let path = dir.join("metadata.geojson");
     let text = std::fs::read_to_string(&path)?;
     std::fs::write(&path, &text[..text.len() / 3])?;
+
+    // NORM_S2 as Python's json.dump writes NaN and infinities: read, kept, written back.
+    let dir = case(base, out, "norm-nan")?;
+    let norm = dir.join("NORM_S2_patch.json");
+    let text = std::fs::read_to_string(&norm)?;
+    let text = text.replacen("1730.3319769965278", "NaN", 1);
+    let text = text.replacen("1915.0636393229167", "Infinity", 1);
+    std::fs::write(&norm, text.replacen("1981.716769748264", "-Infinity", 1))?;
+
+    // NORM_S1A cut in half and a ZONES file of the wrong size: inspect reports both.
+    let dir = case(base, out, "norm-not-json")?;
+    let norm = dir.join("NORM_S1A_patch.json");
+    let text = std::fs::read_to_string(&norm)?;
+    std::fs::write(&norm, &text[..text.len() / 2])?;
+    npy::write_npy(
+        &npy_file(&dir, Layer::Zones),
+        &Array::zeros(pastis_bridge::model::DType::I64, &[SIZE, SIZE + 1]),
+    )?;
 
     let dir = case(base, out, "metadata-no-id-patch")?;
     edit_metadata(&dir, |d| {
@@ -336,6 +410,15 @@ fn stacked_cases(base: &Path, out: &Path) -> Res {
     let meta = zarr.join("TARGET/zarr.json");
     let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&meta)?)?;
     doc["shape"][0] = 1.into();
+    std::fs::write(&meta, serde_json::to_string_pretty(&doc)?)?;
+
+    // NORM statistics attached to TARGET, an annotation: only a series has them.
+    let zarr = out.join("zarr-norm-target.zarr");
+    convert_base(base, &zarr, Format::Zarr)?;
+    let meta = zarr.join("zarr.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&meta)?)?;
+    doc["attributes"]["norm"]["TARGET"] =
+        serde_json::json!({"Fold_1": {"mean": [1.0], "std": [2.0]}});
     std::fs::write(&meta, serde_json::to_string_pretty(&doc)?)?;
 
     let h5 = out.join("hdf5-missing-dataset.h5");

@@ -3,7 +3,8 @@
 # the system libraries (GDAL, HDF5), their command-line tools, QGIS with its Python bindings (the
 # tests open every export in real QGIS, headless, with the system python3), and a Python venv
 # (.venv) with the reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the
-# interoperability tests use.
+# interoperability tests use, plus the Python loader of python/ (installed editable, with fsspec
+# and s3fs).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,10 +23,13 @@ fi
 
 venv=.venv
 requirements=scripts/requirements-interop.txt
-stamp="$venv/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+stamp="$venv/.installed-$(cat "$requirements" python/pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "setup: creating the Python venv $venv for interoperability tests" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  # The Python loader of this repository (python/, `import pastis_bridge`), editable; its
+  # dependencies are pinned in the requirements above.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -e ./python
   touch "$stamp"
 fi

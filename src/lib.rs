@@ -13,7 +13,7 @@
 //! ```
 
 pub mod convert;
-mod error;
+pub mod error;
 pub mod formats;
 pub mod georef;
 pub mod inspect;

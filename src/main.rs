@@ -7,11 +7,21 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    // A panic that escapes the library is a bug: exit 2 ("could not run") with the message,
+    // not Rust's 101.
+    let result = std::panic::catch_unwind(|| cli::run(args))
+        .unwrap_or_else(|payload| Err(pastis_bridge::Error::from_panic(payload.as_ref()).into()));
+    match result {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("pastis-bridge: error: {err}");
-            for cause in err.chain().skip(1) {
+            // Each message of the chain once (ripgrep/uv style): a cause the message above
+            // already shows is left out.
+            let messages = pastis_bridge::error::chain(err.as_ref());
+            let mut messages = messages.iter();
+            if let Some(first) = messages.next() {
+                eprintln!("pastis-bridge: error: {first}");
+            }
+            for cause in messages {
                 eprintln!("  caused by: {cause}");
             }
             cli::Outcome::Error.into()

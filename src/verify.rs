@@ -182,13 +182,13 @@ fn compare_dataset_meta(a: &DatasetMeta, b: &DatasetMeta) -> Vec<Difference> {
         json!(a.collection_extra),
         json!(b.collection_extra),
     );
-    for layer in Layer::SERIES {
-        let name = format!("NORM_{}", layer.name());
+    for series in crate::model::Series::ALL {
+        let name = format!("NORM_{series}");
         field(
             &mut d,
             &name,
-            json!(a.norms.get(&layer)),
-            json!(b.norms.get(&layer)),
+            json!(a.norms.get(&series)),
+            json!(b.norms.get(&series)),
         );
     }
     d
@@ -319,22 +319,32 @@ pub fn compare_arrays(a: &Array, b: &Array) -> Option<Difference> {
     }
     let flat = first.unwrap_or(0);
     let index = unravel(flat, a.shape());
-    let (va, vb) = (
-        a.to_f64().as_slice().map(|s| s[flat]),
-        b.to_f64().as_slice().map(|s| s[flat]),
+    let (mut va, mut vb) = (
+        fmt_value(a.to_f64().as_slice().and_then(|s| s.get(flat).copied())),
+        fmt_value(b.to_f64().as_slice().and_then(|s| s.get(flat).copied())),
     );
+    if a.dtype().is_float() {
+        // Two NaNs (or other values) that print alike differ in their bits: show them.
+        let element = |bytes: &[u8]| bytes.get(flat * size..(flat + 1) * size).map(bits_hex);
+        va = format!("{va} ({})", element(&ba).unwrap_or_default());
+        vb = format!("{vb} ({})", element(&bb).unwrap_or_default());
+    }
     let mut d = Difference::new(
         DiffKind::Values,
         format!(
-            "{count} of {} values differ; first at {index:?}: A = {}, B = {}",
+            "{count} of {} values differ; first at {index:?}: A = {va}, B = {vb}",
             a.len(),
-            fmt_value(va),
-            fmt_value(vb)
         ),
     );
     d.first_index = Some(index);
     d.count = Some(count);
     Some(d)
+}
+
+/// The bits of one little-endian element, most significant first: `0x7d01`.
+fn bits_hex(le: &[u8]) -> String {
+    let digits: String = le.iter().rev().map(|b| format!("{b:02x}")).collect();
+    format!("0x{digits}")
 }
 
 fn fmt_value(v: Option<f64>) -> String {
@@ -417,6 +427,17 @@ mod tests {
                 .unwrap()
                 .kind,
             DiffKind::Shape
+        );
+    }
+
+    #[test]
+    fn nan_differences_show_their_bits() {
+        let a = Array::from_le_bytes(DType::F16, &[1], &0x7d01u16.to_le_bytes()).unwrap();
+        let b = Array::from_le_bytes(DType::F16, &[1], &0x7f01u16.to_le_bytes()).unwrap();
+        let d = compare_arrays(&a, &b).unwrap();
+        assert_eq!(
+            d.message,
+            "1 of 1 values differ; first at [0]: A = NaN (0x7d01), B = NaN (0x7f01)"
         );
     }
 

@@ -317,6 +317,185 @@ fn invalid_parcel_geometry_is_refused() {
     assert!(left.is_empty(), "left {left:?}");
 }
 
+/// A 0-d S2 without dates (#16 item 1): `inspect` reports a shape problem (no panic), every
+/// conversion refuses it naming the patch, the layer and the rank, and leaves nothing.
+#[test]
+fn scalar_series_is_refused_not_a_panic() {
+    inspect_says(
+        "npy-scalar-s2",
+        1,
+        &["S2_20000.npy", "S2 has shape [], expected (*, 10, *, *)"],
+    );
+    let refusal = "patch 20000, S2: has 0 axes (shape []), but S2 is 4-d (T, C, H, W)";
+    convert_fails("npy-scalar-s2", &[refusal]);
+    for to in ["zarr", "hdf5", "geotiff"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dst = tmp.path().join("out");
+        let src = fixture("corrupt/npy-scalar-s2");
+        let (code, text) = run(&[
+            Path::new("convert"),
+            &src,
+            &dst,
+            Path::new("--to"),
+            Path::new(to),
+            Path::new("-q"),
+        ]);
+        assert_eq!(code, 2, "{to}: {text}");
+        assert!(text.contains(refusal), "{to}: {text}");
+        let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+        assert!(left.is_empty(), "{to}: left {left:?}");
+    }
+}
+
+/// NORM statistics keyed by TARGET in a Zarr store (#16 item 1): a clear refusal, no panic.
+#[test]
+fn norms_of_an_annotation_are_refused() {
+    let problem = "NORM statistics: TARGET is not a time series";
+    inspect_says(
+        "zarr-norm-target.zarr",
+        2,
+        &["zarr-norm-target.zarr", problem],
+    );
+    convert_fails("zarr-norm-target.zarr", &[problem]);
+}
+
+/// A directory where DATA_S1A/S1A_20000.npy should be (#16 item 2): a problem for `inspect`,
+/// an error for `convert`, never an absent layer.
+#[test]
+fn a_directory_is_not_an_absent_layer() {
+    let says = "DATA_S1A/S1A_20000.npy: a directory, not a regular file";
+    inspect_says("layer-is-directory", 1, &["unreadable", says]);
+    convert_fails("layer-is-directory", &[says]);
+}
+
+/// A broken symbolic link and a FIFO where a layer's file should be (#16 item 2): errors naming
+/// the file, and no hang on the FIFO.
+#[test]
+fn broken_links_and_fifos_are_not_absent_layers() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, says) in [
+        ("broken-link", "a broken symbolic link"),
+        ("fifo", "a FIFO (named pipe), not a regular file"),
+    ] {
+        let src = tmp.path().join(name);
+        copy_tree(&fixture("corrupt/base"), &src);
+        let file = src.join("DATA_S1A/S1A_20000.npy");
+        std::fs::remove_file(&file).unwrap();
+        if name == "fifo" {
+            let status = std::process::Command::new("mkfifo")
+                .arg(&file)
+                .status()
+                .expect("mkfifo runs");
+            assert!(status.success());
+        } else {
+            std::os::unix::fs::symlink(src.join("nowhere.npy"), &file).unwrap();
+        }
+        let (code, text) = run(&[Path::new("inspect"), &src]);
+        assert_eq!(code, 1, "{name}: {text}");
+        assert!(text.contains(says), "{name}: {text}");
+        let dst = tmp.path().join(format!("{name}-out"));
+        let (code, text) = run(&[Path::new("convert"), &src, &dst, Path::new("-q")]);
+        assert_eq!(code, 2, "{name}: {text}");
+        assert!(
+            text.contains("S1A_20000.npy") && text.contains(says),
+            "{name}: {text}"
+        );
+        assert!(!dst.exists());
+    }
+}
+
+/// A panic inside the write loop (a bug) exits 2 and removes DST.partial and the journal.
+#[test]
+fn a_panic_exits_2_and_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dst = tmp.path().join("out");
+    let out = bin()
+        .args([Path::new("convert"), &fixture("corrupt/base"), &dst])
+        .args(["--to", "pastis", "-q", "-j", "1"])
+        .env(pastis_bridge::pipeline::STOP_AFTER_GROUPS, "1:panic")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("internal error"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// NORM files with NaN and Infinity as Python's json.dump writes them (#16 item 4): `inspect` is
+/// clean, and every format carries them back to the same tokens.
+#[test]
+fn python_norms_with_nan_go_through_every_format() {
+    inspect_says("norm-nan", 0, &["no problems found"]);
+    let src = fixture("corrupt/norm-nan");
+    let original = std::fs::read_to_string(src.join("NORM_S2_patch.json")).unwrap();
+    assert!(original.contains("NaN") && original.contains("-Infinity"));
+    let want = pastis_bridge::model::python_json::from_str(&original).unwrap();
+    for (to, name) in [
+        ("zarr", "x.zarr"),
+        ("hdf5", "x.h5"),
+        ("geotiff", "x"),
+        ("pastis", "x"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join(name);
+        let back = tmp.path().join("back");
+        let (code, text) = run(&[
+            Path::new("convert"),
+            &src,
+            &out,
+            Path::new("--to"),
+            Path::new(to),
+            Path::new("-q"),
+        ]);
+        assert_eq!(code, 0, "{to}: {text}");
+        let (code, text) = run(&[
+            Path::new("convert"),
+            &out,
+            &back,
+            Path::new("--to"),
+            Path::new("pastis"),
+            Path::new("-q"),
+        ]);
+        assert_eq!(code, 0, "{to}: {text}");
+        let written = std::fs::read_to_string(back.join("NORM_S2_patch.json")).unwrap();
+        assert!(
+            written.contains("NaN,") && written.contains("-Infinity,"),
+            "{to}: {written}"
+        );
+        let got = pastis_bridge::model::python_json::from_str(&written).unwrap();
+        assert_eq!(got, want, "{to}");
+    }
+}
+
+/// A NORM file that is not JSON (#16 item 4): one problem among the others for `inspect`
+/// (which goes on to find the bad ZONES), an error naming the file for `convert`.
+#[test]
+fn a_bad_norm_file_is_one_problem_among_others() {
+    inspect_says(
+        "norm-not-json",
+        1,
+        &[
+            "NORM_S1A_patch.json",
+            "not valid JSON",
+            "ZONES is [8, 9] pixels",
+        ],
+    );
+    convert_fails("norm-not-json", &["NORM_S1A_patch.json", "not valid JSON"]);
+}
+
 /// Issue #16 item 5: ZONES uint64 in one patch and int64 in the other: PASTIS carries it, a stacked
 /// output refuses it naming both patches (exit 2, nothing left), and `--keep-going` writes the
 /// other patch and exits 1 naming the skipped one.

@@ -6,7 +6,9 @@ mod common;
 use common::{bin, fixture, run_python};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::{self, Compression, Format};
-use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
+use pastis_bridge::model::{
+    Array, DType, DatasetMeta, Layer, Patch, PatchMeta, Series, LAMBERT93_URN,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -113,11 +115,11 @@ fn small_dataset(dir: &Path) -> PathBuf {
     meta.collection_extra
         .insert("name".into(), json!("metadata"));
     meta.norms.insert(
-        Layer::S2,
+        Series::S2,
         json!({"Fold_1": {"mean": [1.5, 2.0], "std": [0.25, 0.5]}}),
     );
     meta.norms.insert(
-        Layer::S1A,
+        Series::S1A,
         json!({"Fold_1": {"mean": [-10.0], "std": [3.0]}}),
     );
     let root = dir.join("PASTIS-R");

@@ -10,7 +10,7 @@ use common::{bin, run_python};
 use half::f16;
 use ndarray::{ArrayD, IxDyn};
 use pastis_bridge::formats::{self, Format};
-use pastis_bridge::model::{Array, DatasetMeta, Element, Layer, Patch, PatchMeta};
+use pastis_bridge::model::{Array, DatasetMeta, Element, Layer, Patch, PatchMeta, Series};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -27,8 +27,8 @@ fn build_dataset(dir: &Path, n: usize, size: usize) -> PathBuf {
     meta.collection_extra
         .insert("name".into(), json!("metadata"));
     let norm = json!({"Fold_1": {"mean": [1.5, 2.0], "std": [0.25, 3.0]}});
-    meta.norms.insert(Layer::S2, norm.clone());
-    meta.norms.insert(Layer::S1A, norm);
+    meta.norms.insert(Series::S2, norm.clone());
+    meta.norms.insert(Series::S1A, norm);
     common::write_pastis(&root, &meta, &patches);
     root
 }

@@ -8,6 +8,7 @@
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`...), so
 //! S3-compatible servers (MinIO, Ceph, R2) work too.
 
+use crate::error::LibraryError;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -120,14 +121,15 @@ fn runtime() -> std::result::Result<&'static tokio::runtime::Runtime, String> {
         .map_err(Clone::clone)
 }
 
-fn object_storage_at(url: &str) -> std::result::Result<Storage, String> {
+fn object_storage_at(url: &str) -> std::result::Result<Storage, LibraryError> {
     let (scheme, rest) = url.split_once("://").ok_or("not a URL")?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let prefix = prefix.trim_matches('/');
     if bucket.is_empty() || prefix.is_empty() {
         return Err(format!(
             "expected {scheme}://BUCKET/PREFIX/NAME: a dataset needs its own key prefix"
-        ));
+        )
+        .into());
     }
     let service = service(scheme, &format!("{scheme}://{bucket}"))?;
     let rooted = PrefixStore::new(service, prefix);
@@ -137,30 +139,28 @@ fn object_storage_at(url: &str) -> std::result::Result<Storage, String> {
 }
 
 /// The client of the object store at `bucket_url`, configured from the environment.
-fn service(scheme: &str, bucket_url: &str) -> std::result::Result<Arc<dyn ObjectStore>, String> {
+fn service(
+    scheme: &str,
+    bucket_url: &str,
+) -> std::result::Result<Arc<dyn ObjectStore>, LibraryError> {
     Ok(match scheme.to_ascii_lowercase().as_str() {
         "s3" | "s3a" => Arc::new(s3_from_env(bucket_url)?),
         "gs" => Arc::new(
             GoogleCloudStorageBuilder::from_env()
                 .with_url(bucket_url)
-                .build()
-                .map_err(|e| e.to_string())?,
+                .build()?,
         ),
         _ => Arc::new(
             MicrosoftAzureBuilder::from_env()
                 .with_url(bucket_url)
-                .build()
-                .map_err(|e| e.to_string())?,
+                .build()?,
         ),
     })
 }
 
 /// An S3 client configured from the `AWS_*` environment variables.
-fn s3_from_env(bucket_url: &str) -> std::result::Result<AmazonS3, String> {
-    AmazonS3Builder::from_env()
-        .with_url(bucket_url)
-        .build()
-        .map_err(|e| e.to_string())
+fn s3_from_env(bucket_url: &str) -> std::result::Result<AmazonS3, LibraryError> {
+    Ok(AmazonS3Builder::from_env().with_url(bucket_url).build()?)
 }
 
 #[cfg(test)]
@@ -178,7 +178,7 @@ mod tests {
             Location::of(Path::new("s3://bucket/b.zarr")),
             Location::Url("s3://bucket/b.zarr".into())
         );
-        let err = object_storage("s3://bucket").err().map(|e| e.to_string());
+        let err = object_storage("s3://bucket").err().map(|e| e.report());
         assert!(
             err.as_ref().is_some_and(|e| e.contains("own key prefix")),
             "{err:?}"

@@ -8,7 +8,7 @@
 
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
 use crate::model::metadata_geojson::{metadata_document, parse_metadata};
-use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer};
+use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Series};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -225,8 +225,10 @@ pub fn dataset_meta(
     let mut meta = parse_metadata(path, Value::Object(doc))?;
     if let Some(Value::Object(norms)) = attributes.get("norm") {
         for (name, value) in norms {
-            let layer: Layer = name.parse().map_err(|e: String| Error::invalid(path, e))?;
-            meta.norms.insert(layer, value.clone());
+            let series: Series = name
+                .parse()
+                .map_err(|e: String| Error::invalid(path, format!("NORM statistics: {e}")))?;
+            meta.norms.insert(series, value.clone());
         }
     }
     Ok(meta)
@@ -317,8 +319,10 @@ mod tests {
             crs: Some("urn:ogc:def:crs:EPSG::2154".into()),
             ..Default::default()
         };
-        meta.norms
-            .insert(Layer::S2, json!({"Fold_1": {"mean": [1.5], "std": [0.25]}}));
+        meta.norms.insert(
+            Series::S2,
+            json!({"Fold_1": {"mean": [1.5], "std": [0.25]}}),
+        );
         meta.collection_extra
             .insert("name".into(), json!("metadata"));
         let attrs = dataset_attributes(&meta, "test");

@@ -139,16 +139,18 @@ pub fn check_patch_files(
     };
     for layer in Layer::ALL {
         let path = array_path(root, layer, meta.id);
-        if !path.is_file() {
-            continue;
-        }
-        match npy::read_npy(&path) {
-            Ok(array) => {
+        // A directory, a broken link or a FIFO where the file should be is a problem, not an
+        // absent layer.
+        match crate::formats::pastis::file_present(&path)
+            .and_then(|present| present.then(|| npy::read_npy(&path)).transpose())
+        {
+            Ok(None) => {}
+            Ok(Some(array)) => {
                 patch.arrays.insert(layer, array);
             }
             Err(e) => problems.push(Problem {
                 kind: ProblemKind::Unreadable,
-                message: without_path(&e.to_string(), &path),
+                message: without_path(&e.report(), &path),
                 path: Some(path),
                 patch: Some(meta.id),
                 layer: Some(layer),
@@ -162,6 +164,25 @@ pub fn check_patch_files(
         p
     }));
     (specs_of(&patch), problems)
+}
+
+/// A dataset-level file that cannot be read (a NORM file), as a problem naming it.
+pub fn unreadable_file(error: crate::Error) -> Problem {
+    let path = match &error {
+        crate::Error::Invalid { path, .. } | crate::Error::Io { path, .. } => Some(path.clone()),
+        _ => None,
+    };
+    let report = error.report();
+    Problem {
+        kind: ProblemKind::Unreadable,
+        message: match &path {
+            Some(p) => without_path(&report, p),
+            None => report,
+        },
+        path,
+        patch: None,
+        layer: None,
+    }
 }
 
 /// An error message without the leading `PATH: ` (the report shows the path beside it).

@@ -122,14 +122,19 @@ fn check_dates(patch: &Patch, problems: &mut Vec<Problem>) {
     for layer in Layer::SERIES {
         let key = layer.dates_key().unwrap_or_default();
         let dates = patch.meta.dates.get(&layer);
-        match (patch.arrays.get(&layer), dates) {
+        // An array of another rank is a shape problem already; its first axis is not time.
+        let array = patch
+            .arrays
+            .get(&layer)
+            .filter(|a| a.shape().len() == layer.rank());
+        match (array, dates) {
             (Some(a), None) => problems.push(problem(
                 ProblemKind::DateCount,
                 patch,
                 Some(layer),
                 format!(
                     "{layer} has {} frames but metadata has no {key}",
-                    a.shape()[0]
+                    a.shape().first().copied().unwrap_or(0)
                 ),
             )),
             (Some(a), Some(d)) if a.shape().first() != Some(&d.len()) => problems.push(problem(
@@ -206,7 +211,7 @@ fn is_calendar_date(d: Date) -> bool {
 fn check_classes_and_instances(patch: &Patch, problems: &mut Vec<Problem>) {
     let Some(target) = patch
         .get(Layer::Target)
-        .filter(|t| t.shape().len() == 3)
+        .filter(|t| t.shape().len() == 3 && t.shape().first() > Some(&0))
         .and_then(Array::to_i64)
     else {
         return;

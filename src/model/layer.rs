@@ -76,6 +76,26 @@ impl Layer {
         matches!(self, Layer::S2 | Layer::S1A | Layer::S1D)
     }
 
+    /// The number of axes PASTIS gives this layer: 4 for a series `(T, C, H, W)`, 3 for TARGET
+    /// `(3, H, W)`, 2 for the rest `(H, W)` (docs/architecture.md, "Model"). Every format
+    /// refuses another rank, the same way ([`crate::model::check_rank`]).
+    pub fn rank(self) -> usize {
+        match self {
+            Layer::S2 | Layer::S1A | Layer::S1D => 4,
+            Layer::Target => 3,
+            _ => 2,
+        }
+    }
+
+    /// The axes of [`Layer::rank`], as the docs write them: `(T, C, H, W)`.
+    pub fn axes(self) -> &'static str {
+        match self.rank() {
+            4 => "(T, C, H, W)",
+            3 => "(C, H, W)",
+            _ => "(H, W)",
+        }
+    }
+
     /// The metadata key holding this series' dates (`dates-S2`), `None` for annotations.
     pub fn dates_key(self) -> Option<&'static str> {
         match self {
@@ -88,12 +108,7 @@ impl Layer {
 
     /// The NORM file of this series (`NORM_S2_patch.json`), `None` for annotations.
     pub fn norm_file(self) -> Option<&'static str> {
-        match self {
-            Layer::S2 => Some("NORM_S2_patch.json"),
-            Layer::S1A => Some("NORM_S1A_patch.json"),
-            Layer::S1D => Some("NORM_S1D_patch.json"),
-            _ => None,
-        }
+        Series::of(self).map(Series::norm_file)
     }
 
     /// The names of the axes, for formats with dimension names.
@@ -114,6 +129,69 @@ impl Layer {
             v.extend(["y", "x"].into_iter().take(ndim));
             v
         }
+    }
+}
+
+/// A satellite time series: the only layers with dates (`dates-S2`) and NORM statistics
+/// (`NORM_S2_patch.json`), so that a date list or a NORM entry cannot be keyed by an annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Series {
+    /// Sentinel-2.
+    S2,
+    /// Sentinel-1 ascending orbit.
+    S1A,
+    /// Sentinel-1 descending orbit.
+    S1D,
+}
+
+impl Series {
+    /// Every series, in the canonical order.
+    pub const ALL: [Series; 3] = [Series::S2, Series::S1A, Series::S1D];
+
+    /// The layer of this series.
+    pub fn layer(self) -> Layer {
+        match self {
+            Series::S2 => Layer::S2,
+            Series::S1A => Layer::S1A,
+            Series::S1D => Layer::S1D,
+        }
+    }
+
+    /// The series of `layer`, `None` for an annotation.
+    pub fn of(layer: Layer) -> Option<Series> {
+        Series::ALL.into_iter().find(|s| s.layer() == layer)
+    }
+
+    /// The dataset's own name (`S2`, `S1A`, `S1D`).
+    pub fn name(self) -> &'static str {
+        self.layer().name()
+    }
+
+    /// The NORM file of this series (`NORM_S2_patch.json`).
+    pub fn norm_file(self) -> &'static str {
+        match self {
+            Series::S2 => "NORM_S2_patch.json",
+            Series::S1A => "NORM_S1A_patch.json",
+            Series::S1D => "NORM_S1D_patch.json",
+        }
+    }
+}
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Series {
+    type Err = String;
+
+    /// Parses a series name, case-insensitively; an annotation layer is refused by name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let layer: Layer = s.parse()?;
+        Series::of(layer).ok_or_else(|| {
+            format!("{layer} is not a time series (only S2, S1A and S1D have dates and NORM statistics)")
+        })
     }
 }
 
@@ -149,6 +227,9 @@ mod tests {
             assert_eq!(l.name().to_lowercase().parse::<Layer>().unwrap(), l);
         }
         assert!("S3".parse::<Layer>().is_err());
+        assert_eq!("s1a".parse::<Series>(), Ok(Series::S1A));
+        let err = "TARGET".parse::<Series>().unwrap_err();
+        assert!(err.starts_with("TARGET is not a time series"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Dataset- and patch-level metadata: what metadata.geojson and the NORM files hold.
 
-use super::Layer;
+use super::{Layer, Series};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -59,8 +59,9 @@ pub struct DatasetMeta {
     pub crs: Option<String>,
     /// Other top-level members of the FeatureCollection (`name`...), kept verbatim.
     pub collection_extra: Map<String, Value>,
-    /// Contents of `NORM_{S2,S1A,S1D}_patch.json`, kept verbatim, per series.
-    pub norms: BTreeMap<Layer, Value>,
+    /// Contents of `NORM_{S2,S1A,S1D}_patch.json`, kept verbatim, per series (only a series
+    /// has NORM statistics: the key type says so).
+    pub norms: BTreeMap<Series, Value>,
 }
 
 impl DatasetMeta {

@@ -12,8 +12,9 @@ mod stacking;
 
 pub use array::{Array, ArrayError, Element};
 pub use dtype::DType;
-pub use layer::Layer;
+pub use layer::{Layer, Series};
 pub use metadata::{DatasetMeta, Date, PatchMeta, LAMBERT93_URN};
 pub use patch::{ArraySpec, DatasetLayout, LayerLayout, Patch};
+pub mod python_json;
 mod validate;
-pub use validate::validate_patch;
+pub use validate::{check_rank, check_specs, validate_patch};

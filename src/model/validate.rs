@@ -1,12 +1,49 @@
 //! Consistency rules every patch must satisfy before any format writes it.
 
-use super::Patch;
+use super::{ArraySpec, Layer, Patch};
 use crate::{Error, Result};
+use std::collections::BTreeMap;
 
-/// Checks that a patch is consistent: each series has as many frames as its metadata has dates,
-/// and all arrays share the same spatial size (the last two axes).
+/// Checks that an array of `layer` has the rank PASTIS gives the layer ([`Layer::rank`]); the
+/// message says what was found and what is expected.
+///
+/// # Errors
+/// The message, e.g. `S2 has 0 axes (shape []), but S2 is 4-d (T, C, H, W)`.
+pub fn check_rank(layer: Layer, shape: &[usize]) -> std::result::Result<(), String> {
+    if shape.len() == layer.rank() {
+        return Ok(());
+    }
+    Err(format!(
+        "has {} axes (shape {shape:?}), but {layer} is {}-d {}",
+        shape.len(),
+        layer.rank(),
+        layer.axes()
+    ))
+}
+
+/// Checks the rank of every array of patch `id` from its specs (headers only), before anything
+/// looks at an axis: the one place every command and format refuses an unexpected rank.
+///
+/// # Errors
+/// [`Error::Patch`] naming the patch and the layer.
+pub fn check_specs(id: i64, specs: &BTreeMap<Layer, ArraySpec>) -> Result<()> {
+    for (&layer, spec) in specs {
+        check_rank(layer, &spec.shape).map_err(|m| Error::patch_layer(id, layer, None, m))?;
+    }
+    Ok(())
+}
+
+/// Checks that a patch is consistent: each array has its layer's rank, each series has as many
+/// frames as its metadata has dates, and all arrays share the same spatial size (the last two
+/// axes).
+///
+/// # Errors
+/// [`Error::Patch`] naming the patch (and the layer) and what disagrees.
 pub fn validate_patch(patch: &Patch) -> Result<()> {
     let id = patch.id();
+    for (&layer, array) in &patch.arrays {
+        check_rank(layer, array.shape()).map_err(|m| Error::patch_layer(id, layer, None, m))?;
+    }
     for (layer, array) in &patch.arrays {
         if let (true, Some(dates)) = (layer.is_series(), patch.meta.dates.get(layer)) {
             let t = array.shape().first().copied().unwrap_or(0);
@@ -67,6 +104,23 @@ mod tests {
         p.meta.dates.get_mut(&Layer::S2).unwrap().push(20180921);
         let err = validate_patch(&p).unwrap_err().to_string();
         assert_eq!(err, "patch 1: S2 has 2 frames but dates-S2 lists 3 dates");
+    }
+
+    #[test]
+    fn ranks_are_checked_first() {
+        let mut p = patch();
+        p.meta.dates.remove(&Layer::S2);
+        p.arrays.insert(Layer::S2, Array::zeros(DType::I16, &[]));
+        let err = validate_patch(&p).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "patch 1, S2: has 0 axes (shape []), but S2 is 4-d (T, C, H, W)"
+        );
+        let mut p = patch();
+        p.arrays
+            .insert(Layer::Target, Array::zeros(DType::U8, &[4, 4]));
+        let err = validate_patch(&p).unwrap_err().to_string();
+        assert!(err.contains("TARGET is 3-d (C, H, W)"), "{err}");
     }
 
     #[test]

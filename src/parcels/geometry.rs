@@ -62,15 +62,14 @@ pub fn inverse(gt: &GeoTransform) -> Option<impl Fn(Coord<f64>) -> Coord<f64>> {
 
 /// A spatial reference from an EPSG code, in longitude/easting-first axis order.
 pub fn srs(epsg: u32, path: &Path) -> Result<SpatialRef> {
-    let mut srs =
-        SpatialRef::from_epsg(epsg).map_err(|e| Error::library(path, "GDAL", e.to_string()))?;
+    let mut srs = SpatialRef::from_epsg(epsg).map_err(|e| Error::library(path, "GDAL", e))?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)
 }
 
 /// A coordinate transformation between two spatial references (x/lon first on both sides).
 pub fn transform(from: &SpatialRef, to: &SpatialRef, path: &Path) -> Result<CoordTransform> {
-    CoordTransform::new(from, to).map_err(|e| Error::library(path, "GDAL", e.to_string()))
+    CoordTransform::new(from, to).map_err(|e| Error::library(path, "GDAL", e))
 }
 
 /// Transforms every coordinate of `mp` in place with one call to GDAL.
@@ -82,7 +81,7 @@ pub fn reproject(mp: &mut MultiPolygon<f64>, ct: &CoordTransform, path: &Path) -
     let (mut xs, mut ys): (Vec<f64>, Vec<f64>) =
         rings().flat_map(|r| r.0.iter().map(|c| (c.x, c.y))).unzip();
     ct.transform_coords(&mut xs, &mut ys, &mut [])
-        .map_err(|e| Error::library(path, "GDAL", e.to_string()))?;
+        .map_err(|e| Error::library(path, "GDAL", e))?;
     let mut i = 0;
     for p in mp.0.iter_mut() {
         p.exterior_mut(|r| set(r, &xs, &ys, &mut i));

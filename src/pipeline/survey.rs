@@ -4,7 +4,7 @@
 //! which stacked formats need before writing anything.
 
 use super::PatchSource;
-use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
+use crate::model::{check_specs, ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
 use crate::Result;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// Surveys the patches of `meta` through `source` (in parallel, on the current rayon pool).
 ///
 /// # Errors
-/// The first patch whose specs cannot be read.
+/// The first patch whose specs cannot be read, or with an array of a rank its layer does not have.
 pub fn survey(
     source: &dyn PatchSource,
     meta: &DatasetMeta,
@@ -21,7 +21,11 @@ pub fn survey(
     let specs: Vec<BTreeMap<Layer, ArraySpec>> = meta
         .patches
         .par_iter()
-        .map(|p| source.specs(p))
+        .map(|p| {
+            let specs = source.specs(p)?;
+            check_specs(p.id, &specs)?;
+            Ok(specs)
+        })
         .collect::<Result<_>>()?;
     let ids = meta.ids();
     let mut layout = DatasetLayout::default();

@@ -14,6 +14,7 @@ use crate::warnings::Warnings;
 use crate::{Error, Result};
 use rayon::prelude::*;
 use std::ops::Range;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -23,7 +24,8 @@ use std::time::Instant;
 /// so that the resume tests stop a run at a known point without racing its end. `N` makes the
 /// process exit at once with status 75, as if it were killed there (no cleanup, no destructor);
 /// `N:hang` makes every worker that records a group from then on wait forever, for a test to
-/// kill the process for real. Not for production use.
+/// kill the process for real; `N:panic` panics there, for a test of the cleanup after a bug.
+/// Not for production use.
 pub const STOP_AFTER_GROUPS: &str = "PASTIS_BRIDGE_TEST_STOP_AFTER_GROUPS";
 
 /// The exit status of a run stopped by [`STOP_AFTER_GROUPS`].
@@ -85,10 +87,15 @@ pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
         (job.meta.clone(), Vec::new())
     };
     let report = Report::new(progress);
-    let result = pool.install(|| match job.stage {
-        Stage::Finalize => finalize(&job, driver, &meta, &report),
-        _ => write_all(&job, driver, &location, &meta, &report),
-    });
+    // A panic is a bug, but it must not leave a staged output and its journal behind: it
+    // becomes an error here, and the cleanup below runs.
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        pool.install(|| match job.stage {
+            Stage::Finalize => finalize(&job, driver, &meta, &report),
+            _ => write_all(&job, driver, &location, &meta, &report),
+        })
+    }))
+    .unwrap_or_else(|payload| Err(Error::from_panic(payload.as_ref())));
     if result.is_err() && job.stage == Stage::Whole && !location.is_url() && !job.write.resume {
         // Leave nothing behind that could be mistaken for output; an existing output is
         // untouched. With --resume the partial output and its journal stay, to be continued. A
@@ -298,20 +305,17 @@ impl GroupRun<'_> {
 /// The test-only stop of [`STOP_AFTER_GROUPS`].
 struct TestStop {
     after: Option<usize>,
-    hang: bool,
+    mode: String,
     recorded: AtomicUsize,
 }
 
 impl TestStop {
     fn from_env() -> TestStop {
         let value = std::env::var(STOP_AFTER_GROUPS).unwrap_or_default();
-        let (count, hang) = match value.split_once(':') {
-            Some((count, mode)) => (count, mode == "hang"),
-            None => (value.as_str(), false),
-        };
+        let (count, mode) = value.split_once(':').unwrap_or((value.as_str(), "exit"));
         TestStop {
             after: count.trim().parse().ok(),
-            hang,
+            mode: mode.to_string(),
             recorded: AtomicUsize::new(0),
         }
     }
@@ -322,11 +326,15 @@ impl TestStop {
         if self.after.is_none_or(|after| recorded < after) {
             return;
         }
-        if !self.hang {
-            std::process::exit(STOPPED_EXIT);
-        }
-        loop {
-            std::thread::park();
+        match self.mode.as_str() {
+            "hang" => loop {
+                std::thread::park();
+            },
+            "panic" => panic!("{STOP_AFTER_GROUPS}: a test panic after {recorded} groups"),
+            // `_exit`, not `std::process::exit`: no atexit handler may run while other threads
+            // (GDAL's) still work, which could end the process by a signal instead of 75.
+            // SAFETY: `_exit` ends the process at once; nothing runs after it.
+            _ => unsafe { libc::_exit(STOPPED_EXIT) },
         }
     }
 }
@@ -368,10 +376,11 @@ fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec
         .filter_map(|p| {
             let result = source
                 .specs(p)
-                .and_then(|_| produce(source, p, layers).map(drop));
+                .and_then(|specs| crate::model::check_specs(p.id, &specs))
+                .and_then(|()| produce(source, p, layers).map(drop));
             result.err().map(|e| FailedPatch {
                 id: p.id,
-                error: e.to_string(),
+                error: e.report(),
             })
         })
         .collect()

@@ -5,7 +5,9 @@
 //! refuse. Each case is a small dataset (a few patches of 3 x 4 pixels) written as a PASTIS folder
 //! with the library's PASTIS writer, the carrier every format converts from and back to.
 
-use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
+use pastis_bridge::model::{
+    Array, DType, DatasetMeta, Layer, Patch, PatchMeta, Series, LAMBERT93_URN,
+};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,7 +107,10 @@ pub const WRITERS: [Writer; 5] = [
     Writer {
         name: "geotiff",
         format: "geotiff",
-        args: &["--to", "geotiff"],
+        // The cases' footprints are placeholders (Lambert-93 rectangles that are not the patches'
+        // 10 m squares, Points, several parts, no TILE): the data round trip is what is tested
+        // here; georeferencing is tested in tests/georef.rs and tests/geotiff.rs.
+        args: &["--to", "geotiff", "--no-georef"],
         output: "tiffs",
     },
 ];
@@ -118,6 +123,7 @@ pub fn cases() -> Vec<Case> {
     let mut cases: Vec<Case> = DType::ALL.into_iter().map(dtype_case).collect();
     cases.extend([
         ranks(),
+        scalar_series(),
         series_t0(),
         series_t0_everywhere(),
         missing_layers(),
@@ -303,8 +309,8 @@ fn dtype_case(dtype: DType) -> Case {
     Case::new(format!("dtype-{dtype}"), vec![patch(1, 2), patch(2, 1)])
 }
 
-/// Ranks 2-4 in series and annotations: a 3-d series `(T, H, W)`, a 4-d one, annotations of
-/// rank 2, 3 and 4.
+/// Ranks other than the layer's own (a 3-d series `(T, H, W)`, annotations of rank 3 and 4, a
+/// 0-d S2 with no dates): every writer refuses them the same way, naming the layer and its rank.
 fn ranks() -> Case {
     let patch = |id: i64| {
         let p = with_series(bare(id), Layer::S1A, DType::F32, 2, &[H, W]);
@@ -313,7 +319,20 @@ fn ranks() -> Case {
         let p = with_annotation(p, Layer::Zones, DType::I64, &[1, H, W]);
         with_annotation(p, Layer::Instances, DType::U16, &[2, 2, H, W])
     };
+    let all: Vec<&'static str> = WRITERS.iter().map(|w| w.name).collect();
     Case::new("ranks", vec![patch(1), patch(2)])
+        .refused(&all, &["S1A: has 3 axes", "S1A is 4-d (T, C, H, W)"])
+}
+
+/// A 0-d (scalar) S2 without dates-S2 beside a normal patch: refused, never a panic.
+fn scalar_series() -> Case {
+    let mut scalar = with_annotation(bare(1), Layer::Target, DType::U8, &[3, H, W]);
+    scalar.arrays.insert(Layer::S2, awkward(DType::I16, &[], 1));
+    let normal = with_series(bare(2), Layer::S2, DType::I16, 2, &[10, H, W]);
+    let normal = with_annotation(normal, Layer::Target, DType::U8, &[3, H, W]);
+    let all: Vec<&'static str> = WRITERS.iter().map(|w| w.name).collect();
+    Case::new("scalar-S2", vec![scalar, normal])
+        .refused(&all, &["patch 1, S2", "has 0 axes (shape [])", "S2 is 4-d"])
 }
 
 /// A patch whose S2 has 0 frames (present, no dates) beside one with 2.
@@ -380,10 +399,10 @@ fn norms_present() -> Case {
         with_series(p, Layer::S1D, DType::F16, 2, &[3, H, W])
     };
     let mut case = Case::new("norms-present", vec![patch(1), patch(2)]);
-    for layer in Layer::SERIES {
+    for series in Series::ALL {
         let norm = json!({"Fold_1": {"mean": [1e-300, -0.0, 12.5], "std": [1.0, 2.0, 3.0]},
-                          "Fold_2": {"mean": [], "std": []}, "note": layer.name()});
-        case.meta.norms.insert(layer, norm);
+                          "Fold_2": {"mean": [], "std": []}, "note": series.name()});
+        case.meta.norms.insert(series, norm);
     }
     case
 }

@@ -14,6 +14,7 @@ pub use reader::PastisReader;
 pub use writer::PastisWriter;
 
 use crate::model::Layer;
+use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// The metadata file of a PASTIS folder.
@@ -58,6 +59,56 @@ pub fn parse_file_name(folder: &str, name: &str) -> Option<(Layer, i64)> {
         .map(|id| (layer, id))
 }
 
+/// Whether a file of the layout (a layer's `.npy`, a NORM file) is at `path`: `Ok(false)` when
+/// nothing is there. Something that is there but is not a regular file (a directory, a broken
+/// symbolic link, a FIFO, a socket, a device) is an error, never an absent layer: a FIFO would
+/// block the reader, the others hide data the user meant to give. A symbolic link to a regular
+/// file is a file.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the path and what is there; [`Error::Io`] if the path cannot be
+/// examined.
+pub fn file_present(path: &Path) -> Result<bool> {
+    let link = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let target = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && link.file_type().is_symlink() => {
+            return Err(Error::invalid(
+                path,
+                "a broken symbolic link, not a file: its target does not exist",
+            ))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if target.is_file() {
+        return Ok(true);
+    }
+    Err(Error::invalid(
+        path,
+        format!("{}, not a regular file", kind_of(&target.file_type())),
+    ))
+}
+
+/// What a non-regular file is, in words.
+fn kind_of(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +128,25 @@ mod tests {
         assert_eq!(parse_file_name("DATA_S2", "S2_10000 (1).npy"), None);
         assert_eq!(parse_file_name("DATA_S2", ".S2_10000.npy"), None);
         assert_eq!(file_name(Layer::Instances, 3), "INSTANCES_3.npy");
+    }
+
+    #[test]
+    fn only_regular_files_are_present() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        std::fs::write(p.join("a.npy"), b"x").unwrap();
+        std::fs::create_dir(p.join("d.npy")).unwrap();
+        std::os::unix::fs::symlink(p.join("gone"), p.join("broken.npy")).unwrap();
+        std::os::unix::fs::symlink(p.join("a.npy"), p.join("link.npy")).unwrap();
+        assert!(file_present(&p.join("a.npy")).unwrap());
+        assert!(file_present(&p.join("link.npy")).unwrap());
+        assert!(!file_present(&p.join("missing.npy")).unwrap());
+        let dir_err = file_present(&p.join("d.npy")).unwrap_err().to_string();
+        assert!(
+            dir_err.ends_with("d.npy: a directory, not a regular file"),
+            "{dir_err}"
+        );
+        let broken = file_present(&p.join("broken.npy")).unwrap_err().to_string();
+        assert!(broken.contains("a broken symbolic link"), "{broken}");
     }
 }

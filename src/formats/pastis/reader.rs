@@ -1,9 +1,9 @@
 //! Reads a PASTIS folder patch by patch.
 
-use super::{array_path, METADATA_FILE};
+use super::{array_path, file_present, METADATA_FILE};
 use crate::formats::{DatasetReader, Format};
 use crate::model::metadata_geojson::{parse_metadata, read_json};
-use crate::model::{ArraySpec, DatasetMeta, Layer, Patch};
+use crate::model::{ArraySpec, DatasetMeta, Layer, Patch, Series};
 use crate::{npy, Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,8 +16,26 @@ pub struct PastisReader {
 }
 
 impl PastisReader {
-    /// Opens a folder: parses metadata.geojson and the NORM files present.
+    /// Opens a folder: parses metadata.geojson and the NORM files present (written by Python's
+    /// `json.dump`, `NaN` and `Infinity` included: [`crate::model::python_json`]).
+    ///
+    /// # Errors
+    /// metadata.geojson or a NORM file is missing, unreadable or not what PASTIS defines.
     pub fn open(root: &Path) -> Result<PastisReader> {
+        let (reader, mut problems) = PastisReader::open_lenient(root)?;
+        match problems.is_empty() {
+            true => Ok(reader),
+            false => Err(problems.remove(0)),
+        }
+    }
+
+    /// Opens a folder as [`PastisReader::open`] does, but returns the errors of the NORM files
+    /// (dataset-level files a patch does not need) beside the reader instead of failing, for
+    /// `inspect` to report them among its other problems.
+    ///
+    /// # Errors
+    /// metadata.geojson is missing, unreadable or not a PASTIS FeatureCollection.
+    pub fn open_lenient(root: &Path) -> Result<(PastisReader, Vec<Error>)> {
         let meta_path = root.join(METADATA_FILE);
         if !meta_path.is_file() {
             return Err(Error::invalid(
@@ -26,16 +44,24 @@ impl PastisReader {
             ));
         }
         let mut meta = parse_metadata(&meta_path, read_json(&meta_path)?)?;
-        for layer in Layer::SERIES {
-            let norm = root.join(layer.norm_file().expect("series have norms"));
-            if norm.is_file() {
-                meta.norms.insert(layer, read_json(&norm)?);
+        let mut problems = Vec::new();
+        for series in Series::ALL {
+            let norm = root.join(series.norm_file());
+            match file_present(&norm)
+                .and_then(|present| present.then(|| read_norm(&norm)).transpose())
+            {
+                Ok(Some(value)) => {
+                    meta.norms.insert(series, value);
+                }
+                Ok(None) => {}
+                Err(e) => problems.push(e),
             }
         }
-        Ok(PastisReader {
+        let reader = PastisReader {
             root: root.to_path_buf(),
             meta,
-        })
+        };
+        Ok((reader, problems))
     }
 
     /// The folder read.
@@ -57,7 +83,7 @@ impl DatasetReader for PastisReader {
         let mut specs = BTreeMap::new();
         for layer in Layer::ALL {
             let path = array_path(&self.root, layer, id);
-            if path.is_file() {
+            if file_present(&path)? {
                 specs.insert(layer, npy::read_header(&path)?.spec);
             }
         }
@@ -73,10 +99,17 @@ impl DatasetReader for PastisReader {
         let mut arrays = BTreeMap::new();
         for &layer in layers {
             let path = array_path(&self.root, layer, id);
-            if path.is_file() {
+            if file_present(&path)? {
                 arrays.insert(layer, npy::read_npy(&path)?);
             }
         }
         Ok(Patch { meta, arrays })
     }
+}
+
+/// Reads a NORM file as Python's `json.load` would.
+fn read_norm(path: &Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    crate::model::python_json::from_str(&text)
+        .map_err(|e| Error::invalid(path, format!("not valid JSON: {e}")))
 }

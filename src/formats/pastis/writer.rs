@@ -41,11 +41,13 @@ impl DatasetWriter for PastisWriter {
     fn finish(self: Box<Self>) -> Result<()> {
         let root = self.staged.path();
         write_json(&root.join(METADATA_FILE), &metadata_document(&self.meta))?;
-        for (layer, norm) in &self.meta.norms {
-            write_json(
-                &root.join(layer.norm_file().expect("series have norms")),
-                norm,
-            )?;
+        for (series, norm) in &self.meta.norms {
+            // As Python's json.dump writes it: NaN and Infinity as bare tokens.
+            let path = root.join(series.norm_file());
+            let mut text = crate::model::python_json::to_string_pretty(norm)
+                .map_err(|e| Error::invalid(&path, format!("cannot serialise: {e}")))?;
+            text.push('\n');
+            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
         }
         self.staged.commit()?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Creating arrays in either Zarr version, and moving model arrays in and out of them.
 
-use super::{zarr_error, Store, ZArray};
+use super::{zarr_error_in, Store, ZArray};
 use crate::formats::Compression;
 use crate::model::{Array, DType, Element};
 use crate::{with_array, with_dtype, Error, Result};
@@ -84,11 +84,11 @@ pub fn create_array(
         Version::V3 => build_v3(store, def, compression),
         Version::V2 => build_v2(store, def, compression),
     }
-    .map_err(|e| zarr_error(root, format!("array {}: {e}", def.name)))?;
+    .map_err(|e| zarr_error_in(root, format!("array {}", def.name), e))?;
     array.set_metadata_options(ArrayMetadataOptions::default().with_include_zarrs_metadata(false));
     array
         .store_metadata()
-        .map_err(|e| zarr_error(root, format!("array {}: {e}", def.name)))?;
+        .map_err(|e| zarr_error_in(root, format!("array {}", def.name), e))?;
     Ok(array)
 }
 
@@ -96,7 +96,7 @@ fn build_v3(
     store: &Store,
     def: &ArrayDef,
     compression: Compression,
-) -> Result<ZArray, Box<dyn std::error::Error>> {
+) -> Result<ZArray, crate::error::LibraryError> {
     let (data_type, fill) = match def.kind {
         Kind::Number(DType::Bool) => (DType::Bool.name(), FillValueMetadata::from(false)),
         Kind::Number(d) => (d.name(), FillValueMetadata::from(0)),
@@ -118,7 +118,7 @@ fn build_v2(
     store: &Store,
     def: &ArrayDef,
     compression: Compression,
-) -> Result<ZArray, Box<dyn std::error::Error>> {
+) -> Result<ZArray, crate::error::LibraryError> {
     let dtype = match def.kind {
         Kind::Number(d) => d.npy_descr().to_string(),
         Kind::Text { chars } => format!("<U{}", chars.max(1)),
@@ -181,7 +181,7 @@ pub fn write_strings(root: &Path, array: &ZArray, values: &[String]) -> Result<(
         }
         false => array.store_array_subset(&region, values),
     };
-    stored.map_err(|e| zarr_error(root, format!("writing {}: {e}", array.path())))
+    stored.map_err(|e| zarr_error_in(root, format!("writing {}", array.path()), e))
 }
 
 /// Reads a whole 1-D text array of either version: `string` (v3), `<U` (v2) or the `|O`
@@ -197,7 +197,7 @@ pub fn read_strings(root: &Path, array: &ZArray) -> Result<Vec<String>> {
 fn codecs_v3(
     compression: Compression,
     typesize: usize,
-) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Arc<dyn BytesToBytesCodecTraits>>, crate::error::LibraryError> {
     Ok(match compression {
         Compression::None => vec![],
         Compression::Zstd(level) => vec![Arc::new(ZstdCodec::new(level, false))],
@@ -216,7 +216,7 @@ fn codecs_v3(
 fn compressor_v2(
     compression: Compression,
     typesize: usize,
-) -> Result<Option<MetadataV2>, Box<dyn std::error::Error>> {
+) -> Result<Option<MetadataV2>, crate::error::LibraryError> {
     let config = match compression {
         Compression::None => return Ok(None),
         Compression::Zstd(level) => json!({"id": "zstd", "level": level}),
@@ -259,7 +259,7 @@ pub fn write_block(root: &Path, array: &ZArray, first_row: usize, block: &Array)
     let rows = first_row..first_row + shape.first().copied().unwrap_or(0);
     let region = subset(rows, &shape[1..]);
     with_array!(block, b => array.store_array_subset(&region, b))
-        .map_err(|e| zarr_error(root, format!("writing {}: {e}", array.path())))
+        .map_err(|e| zarr_error_in(root, format!("writing {}", array.path()), e))
 }
 
 /// Reads one row (`row`, the leading `extents` of the other axes) as a model array of `dtype`.
@@ -274,7 +274,7 @@ pub fn read_row(
     with_dtype!(dtype, T => {
         let a: ArrayD<T> = array
             .retrieve_array_subset(&region)
-            .map_err(|e| zarr_error(root, format!("reading {}: {e}", array.path())))?;
+            .map_err(|e| zarr_error_in(root, format!("reading {}", array.path()), e))?;
         Ok(T::wrap(a.index_axis_move(Axis(0), 0)))
     })
 }
@@ -284,7 +284,7 @@ pub fn read_all<T: zarrs::array::ElementOwned>(root: &Path, array: &ZArray) -> R
     let region = ArraySubset::new_with_shape(array.shape().to_vec());
     array
         .retrieve_array_subset(&region)
-        .map_err(|e| zarr_error(root, format!("reading {}: {e}", array.path())))
+        .map_err(|e| zarr_error_in(root, format!("reading {}", array.path()), e))
 }
 
 /// A patch's array as one row of a stacked array: a leading row axis of 1, without copying.

@@ -2,8 +2,8 @@
 //! `xr.open_zarr` read every array's metadata in one request).
 
 use super::arrays::Version;
-use super::{zarr_error, Store};
-use crate::Result;
+use super::{zarr_error, zarr_error_in, Store};
+use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use zarrs::group::{Group, GroupBuilder, GroupMetadata};
@@ -54,7 +54,7 @@ fn consolidate_v3(root: &Path, store: &Store, group: Value) -> Result<()> {
     let mut group = group
         .as_object()
         .cloned()
-        .ok_or_else(|| zarr_error(root, "root group metadata is not an object"))?;
+        .ok_or_else(|| Error::invalid(root, "root group metadata is not an object"))?;
     let documents = metadata_documents(root, store, &["zarr.json"])?;
     let children: Map<String, Value> = documents
         .into_iter()
@@ -95,9 +95,9 @@ fn metadata_documents(root: &Path, store: &Store, names: &[&str]) -> Result<Map<
         let bytes = store
             .get(&key)
             .map_err(|e| zarr_error(root, e))?
-            .ok_or_else(|| zarr_error(root, format!("{name} vanished while consolidating")))?;
+            .ok_or_else(|| Error::invalid(root, format!("{name} vanished while consolidating")))?;
         let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| zarr_error(root, format!("{name}: {e}")))?;
+            serde_json::from_slice(&bytes).map_err(|e| zarr_error_in(root, name.to_string(), e))?;
         documents.insert(name.to_string(), value);
     }
     Ok(documents)

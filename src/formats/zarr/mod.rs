@@ -58,7 +58,17 @@ pub fn detect_url(path: &Path) -> Result<()> {
     }
 }
 
-/// An error of zarrs about the store at `path`.
-fn zarr_error(path: &Path, e: impl std::fmt::Display) -> Error {
+/// An error of zarrs (or of the JSON of its metadata) about the store at `path`, kept as the
+/// source.
+fn zarr_error(path: &Path, e: impl Into<crate::error::LibraryError>) -> Error {
     Error::library(path, "zarr", e)
+}
+
+/// An error of zarrs about the store at `path` while doing `context` (`writing S2`).
+fn zarr_error_in(
+    path: &Path,
+    context: impl Into<String>,
+    e: impl Into<crate::error::LibraryError>,
+) -> Error {
+    Error::library_in(path, "zarr", context, e)
 }

@@ -89,7 +89,7 @@ fn read_markers(root: &Path, store: &Store) -> Result<(usize, BTreeMap<usize, Ma
         let bytes = store
             .get(&key)
             .map_err(|e| zarr_error(root, e))?
-            .ok_or_else(|| zarr_error(root, format!("{} vanished", key.as_str())))?;
+            .ok_or_else(|| Error::invalid(root, format!("{} vanished", key.as_str())))?;
         let marker: Marker = serde_json::from_slice(&bytes)
             .map_err(|e| Error::invalid(root, format!("{}: {e}", key.as_str())))?;
         if *count.get_or_insert(marker.partitions) != marker.partitions {

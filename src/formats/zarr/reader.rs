@@ -3,7 +3,7 @@
 //! [`stacked::read::interpret`], as for HDF5; this module only reaches the arrays.
 
 use super::arrays::{dtype_of, read_all, read_row, read_strings};
-use super::{store_at, zarr_error, Store, ZArray};
+use super::{store_at, zarr_error, zarr_error_in, Store, ZArray};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
 use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
@@ -183,7 +183,7 @@ impl DatasetReader for ZarrReader {
 
 fn open_array(path: &Path, store: &Store, name: &str) -> Result<ZArray> {
     ZArray::open(store.clone(), &format!("/{name}"))
-        .map_err(|e| zarr_error(path, format!("array {name}: {e}")))
+        .map_err(|e| zarr_error_in(path, format!("array {name}"), e))
 }
 
 fn exists(path: &Path, store: &Store, name: &str) -> Result<bool> {
