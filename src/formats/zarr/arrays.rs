@@ -287,19 +287,12 @@ pub fn read_all<T: zarrs::array::ElementOwned>(root: &Path, array: &ZArray) -> R
         .map_err(|e| zarr_error_in(root, format!("reading {}", array.path()), e))
 }
 
-/// A series padded with zeros to `len` along its first axis, with a leading row axis of 1.
-pub fn padded_row(array: &Array, len: usize) -> Array {
-    fn pad<T: Element>(a: &ArrayD<T>, len: usize) -> Array {
-        let mut shape = a.shape().to_vec();
-        let t = shape.first().copied().unwrap_or(0);
-        if let Some(s0) = shape.first_mut() {
-            *s0 = len;
-        }
-        let mut out = ArrayD::<T>::default(shape);
-        out.slice_axis_mut(Axis(0), (0..t).into()).assign(a);
-        T::wrap(out.insert_axis(Axis(0)))
-    }
-    with_array!(array, a => pad(a, len))
+/// A patch's array as one row of a stacked array: a leading row axis of 1, without copying.
+///
+/// A series keeps its own `T` dates: [`write_block`] stores only `[row, 0..T, ..]`, and the
+/// dates past `T` stay unwritten chunks, read back as the fill value 0 (docs/zarr-layout.md).
+pub fn as_row(array: Array) -> Array {
+    with_array!(array, a => Element::wrap(a.insert_axis(Axis(0))))
 }
 
 /// The zarrs data type of an array as a model [`DType`], if it is one.
@@ -335,7 +328,7 @@ mod tests {
             let root = Path::new("memory");
             let array =
                 create_array(root, &store, &series_def(), version, Compression::Zstd(3)).unwrap();
-            write_block(root, &array, 1, &padded_row(&series, 4)).unwrap();
+            write_block(root, &array, 1, &as_row(series.clone())).unwrap();
             let back = read_row(root, &array, DType::F16, 1, &[3, 3, 2, 2]).unwrap();
             assert_eq!(back, series);
             let padding = read_row(root, &array, DType::F16, 1, &[4, 3, 2, 2]).unwrap();
@@ -345,6 +338,32 @@ mod tests {
             );
             assert_eq!(dtype_of(&array), Some(DType::F16));
         }
+    }
+
+    #[test]
+    fn a_short_series_stores_only_its_own_dates() {
+        // 3 of 4 dates: the v2 chunks of row 1 are one per date, and date 3 is never written.
+        let series = Array::from_le_bytes(DType::F16, &[3, 3, 2, 2], &[7u8; 72]).unwrap();
+        let store: Store = Arc::new(MemoryStore::new());
+        let root = Path::new("memory");
+        let array = create_array(
+            root,
+            &store,
+            &series_def(),
+            Version::V2,
+            Compression::Zstd(3),
+        )
+        .unwrap();
+        write_block(root, &array, 1, &as_row(series)).unwrap();
+        let mut chunks: Vec<String> = store
+            .list()
+            .unwrap()
+            .iter()
+            .map(|k| k.to_string())
+            .filter(|k| !k.ends_with(".zarray") && !k.ends_with(".zattrs"))
+            .collect();
+        chunks.sort();
+        assert_eq!(chunks, ["S1A/1.0.0.0.0", "S1A/1.1.0.0.0", "S1A/1.2.0.0.0"]);
     }
 
     #[test]

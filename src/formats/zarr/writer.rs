@@ -6,7 +6,7 @@
 //! (a group of patches in v3) are written by whichever thread delivers the group's last patch,
 //! from a buffer that holds only the groups still in flight.
 
-use super::arrays::{create_array, padded_row, write_block, ArrayDef, Kind, Version};
+use super::arrays::{as_row, create_array, write_block, ArrayDef, Kind, Version};
 use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
@@ -300,16 +300,16 @@ impl ZarrWriter {
     }
 
     /// Writes one group's rows of every annotation array, zeros where a patch lacks a layer.
-    fn write_group(&self, group: usize, buffer: GroupBuffer) -> Result<()> {
+    fn write_group(&self, group: usize, mut buffer: GroupBuffer) -> Result<()> {
         let start = group * self.patches_per_group;
         for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.is_series()) {
+            // Rows are moved out of the buffer, so `stack` is their only copy.
             let rows: Vec<Array> = (start..start + self.group_len(group))
                 .map(|i| {
                     buffer
                         .rows
-                        .get(&i)
-                        .and_then(|r| r.get(&layer))
-                        .cloned()
+                        .get_mut(&i)
+                        .and_then(|r| r.remove(&layer))
                         .unwrap_or_else(|| Array::zeros(data.spec.dtype, &data.spec.shape[1..]))
                 })
                 .collect();
@@ -319,6 +319,7 @@ impl ZarrWriter {
                     format!("{layer}: rows of group {group} differ"),
                 )
             })?;
+            drop(rows);
             write_block(self.root(), &data.array, start, &block)?;
         }
         self.written
@@ -342,8 +343,8 @@ impl DatasetWriter for ZarrWriter {
             };
             let array = widened.unwrap_or(array);
             if layer.is_series() {
-                let block = padded_row(&array, data.spec.shape[1]);
-                write_block(self.root(), &data.array, index, &block)?;
+                // Only the series' own dates: padding chunks are never stored (fill value 0).
+                write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
             }
