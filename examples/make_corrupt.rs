@@ -5,12 +5,16 @@
 //!     cargo run --example make_corrupt
 //!
 //! The base keeps two patches (10000, 20000), the first 3 dates of each series and the top-left
-//! 8x8 pixels, so every case weighs a few kilobytes. The damage always hits patch 20000.
+//! 8x8 pixels, so every case weighs a few kilobytes; each footprint is cropped likewise (the 80 m
+//! upper-left square of the patch's UTM grid, back in the metadata's CRS), so the base is clean for
+//! `georef` too. The damage always hits patch 20000.
 
+use gdal::spatial_ref::CoordTransform;
 use ndarray::{ArrayD, Slice};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::pastis::PastisReader;
 use pastis_bridge::formats::{self, DatasetReader, Format, WriteOptions};
+use pastis_bridge::georef;
 use pastis_bridge::model::{Array, DatasetLayout, Element, Layer, Patch};
 use pastis_bridge::output::remove_any;
 use pastis_bridge::{npy, with_array};
@@ -54,6 +58,14 @@ fn write_base(src: &Path, dst: &Path) -> Res {
             dates.truncate(FRAMES);
         }
     }
+    let crs = meta.crs.clone();
+    for p in &mut meta.patches {
+        let full = reader.read_patch(p.id, &[Layer::Target])?;
+        let [.., h, w] = full.arrays[&Layer::Target].shape() else {
+            return Err(format!("patch {}: TARGET is not an image", p.id).into());
+        };
+        p.footprint = Some(cropped_footprint(crs.as_deref(), p, (*h, *w))?);
+    }
     let writer = formats::create(
         Format::Pastis,
         dst,
@@ -74,6 +86,28 @@ fn write_base(src: &Path, dst: &Path) -> Res {
     }
     writer.finish()?;
     Ok(())
+}
+
+/// The footprint of the top-left `SIZE` x `SIZE` pixels of a `size` patch, in the CRS `crs`.
+fn cropped_footprint(
+    crs: Option<&str>,
+    meta: &pastis_bridge::model::PatchMeta,
+    size: (usize, usize),
+) -> Res<geojson::Geometry> {
+    let grid = georef::patch_grid(crs, meta, size.0, size.1)?
+        .ok_or_else(|| format!("patch {}: no footprint", meta.id))?;
+    let utm = georef::spatial_ref(grid.epsg)?;
+    let target = georef::FootprintCrs::from_declared(crs)?.spatial_ref()?;
+    let mut corners = grid.corners(SIZE, SIZE).to_vec();
+    corners.reverse(); // LL, LR, UR, UL: counter-clockwise, like PASTIS' rings
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = corners.into_iter().unzip();
+    CoordTransform::new(&utm, &target)?.transform_coords(&mut xs, &mut ys, &mut [])?;
+    let mut ring: Vec<geojson::Position> =
+        xs.iter().zip(&ys).map(|(&x, &y)| [x, y].into()).collect();
+    ring.push(ring[0].clone());
+    Ok(geojson::Geometry::new(
+        geojson::GeometryValue::new_multi_polygon([[ring]]),
+    ))
 }
 
 /// The first `FRAMES` dates of a series and the top-left `SIZE` x `SIZE` pixels.

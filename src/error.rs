@@ -83,6 +83,10 @@ pub enum Error {
     /// the message is the panic's.
     #[error("internal error (a bug in pastis-bridge, please report it with the input): {0}")]
     Panic(String),
+    /// A patch cannot be georeferenced (no footprint, a footprint that is not the patch's
+    /// square in its UTM zone, a declared CRS not understood); the problem names the patch.
+    #[error(transparent)]
+    Georef(crate::georef::GeorefProblem),
 }
 
 /// `Result` with [`Error`].

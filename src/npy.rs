@@ -309,6 +309,12 @@ mod tests {
         let path = write_raw(dir.path(), "f.npy", &dict, &[]);
         assert_eq!(read_npy(&path).unwrap().shape(), &[isize::MAX as usize, 0]);
         let dict = format!(
+            "{{'descr': '<u4', 'fortran_order': True, 'shape': (0, {}), }}",
+            isize::MAX
+        );
+        let path = write_raw(dir.path(), "g.npy", &dict, &[]);
+        assert_eq!(read_npy(&path).unwrap().shape(), &[0, isize::MAX as usize]);
+        let dict = format!(
             "{{'descr': '<u2', 'fortran_order': False, 'shape': (2, {}), }}",
             isize::MAX
         );

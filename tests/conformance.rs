@@ -19,15 +19,8 @@ use std::path::{Path, PathBuf};
 
 /// Known library bugs: (case, writer or `chain`, what happens instead). Each one is reported to
 /// the lead; remove the line when the bug is fixed (`known_gaps_are_still_gaps` says when).
-const KNOWN_GAPS: &[(&str, &str, &str)] = &[
-    // Issue #13, Point footprints: GeoTIFF needs a pixel grid (Zarr and HDF5 carry them, with
-    // the grid columns left unknown and a warning naming the patch).
-    (
-        "footprint-Point",
-        "geotiff",
-        "exit 2: patch 1: footprint is not a polygon with 3+ vertices",
-    ),
-];
+/// (None today: Point footprints go through GeoTIFF with `--no-georef`, issue #14.)
+const KNOWN_GAPS: &[(&str, &str, &str)] = &[];
 
 fn is_known_gap(case: &str, writer: &str) -> bool {
     KNOWN_GAPS

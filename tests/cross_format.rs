@@ -6,6 +6,7 @@ mod common;
 
 use common::{bin, fixture, run_python};
 use pastis_bridge::formats;
+use pastis_bridge::georef::spatial_ref;
 use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, LAMBERT93_URN};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -93,19 +94,23 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 const SIZE: usize = 4;
 
-/// A patch with an S2 of `s2` dates (`None`: no S2 at all), a TARGET, and a footprint: a square
-/// MultiPolygon in Lambert-93, or a Point when `point`.
+/// A patch with an S2 of `s2` dates (`None`: no S2 at all), a TARGET, and a footprint: the
+/// patch's 10 m square on the UTM 31N grid as a MultiPolygon in Lambert-93, or a Point when `point`.
 fn edge_patch(id: i64, s2: Option<usize>, point: bool) -> Patch {
     let mut meta = PatchMeta::new(id);
     meta.feature_id = Some(json!(id.to_string()));
     meta.fold = Some(1);
     meta.tile = Some("t31tfj".into());
-    let (x, y) = (700000.0 + 1000.0 * id as f64, 6600000.0);
+    let (x, y) = (640_000.0 + 1000.0 * id as f64, 4_850_000.0);
     let s = 10.0 * SIZE as f64;
+    let (mut xs, mut ys) = (vec![x, x + s, x + s, x, x], vec![y - s, y - s, y, y, y - s]);
+    let (utm, lambert) = (spatial_ref(32631).unwrap(), spatial_ref(2154).unwrap());
+    let ct = gdal::spatial_ref::CoordTransform::new(&utm, &lambert).unwrap();
+    ct.transform_coords(&mut xs, &mut ys, &mut []).unwrap();
+    let ring: Vec<[f64; 2]> = xs.into_iter().zip(ys).map(|(x, y)| [x, y]).collect();
     let footprint = match point {
-        true => json!({"type": "Point", "coordinates": [x, y]}),
-        false => json!({"type": "MultiPolygon", "coordinates":
-            [[[[x, y], [x + s, y], [x + s, y + s], [x, y + s], [x, y]]]]}),
+        true => json!({"type": "Point", "coordinates": ring[0]}),
+        false => json!({"type": "MultiPolygon", "coordinates": [[ring]]}),
     };
     meta.footprint = Some(serde_json::from_value(footprint).unwrap());
     let mut arrays = BTreeMap::new();

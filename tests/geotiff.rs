@@ -383,26 +383,60 @@ fn patches_without_tile_or_footprint_still_round_trip() {
         .insert(Layer::S2, Array::I16(filled(&[0, 10, SIZE, SIZE], |_| 0)));
     let src = write_dataset(dir.path(), &[no_tile, no_footprint, empty_series]);
     let (tif, back) = (dir.path().join("tif"), dir.path().join("back"));
-    let mut cmd = bin();
-    cmd.arg("convert")
+    // Patch 2 has no place on Earth: refused, naming it, unless --no-georef.
+    let out = bin()
+        .arg("convert")
         .arg(&src)
         .arg(&tif)
-        .args(["--to", "geotiff", "--quiet"]);
-    let out = cmd.assert().success();
+        .args(["--to", "geotiff", "--quiet"])
+        .assert()
+        .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("patch 2: no footprint"), "{stderr}");
+    assert!(!tif.exists());
+    convert(&src, &tif, &["--to", "geotiff", "--patches", "1,3"]);
     let manifest = geotiff::Manifest::read(&tif).unwrap();
-    assert!(
-        manifest.warnings.iter().any(|w| w.contains("patch 2")),
-        "{:?}",
-        manifest.warnings
-    );
+    // Without a TILE the zone comes from the footprint's centre: the same UTM 30N grid.
     let fitted = manifest.patches[&1].grid.as_ref().unwrap();
-    assert_eq!(fitted.epsg, 2154);
+    assert_eq!(fitted.epsg, 32630);
+    assert_eq!(
+        fitted.geotransform,
+        [641_230.0, 10.0, 0.0, 5_301_270.0, 0.0, -10.0]
+    );
     assert!(fitted.corner_error_m < 0.05, "{}", fitted.corner_error_m);
+    assert!(
+        fitted
+            .zone
+            .starts_with("no TILE: zone from the footprint centre (lon -1.1"),
+        "{}",
+        fitted.zone
+    );
+    let tiled = manifest.patches[&3].grid.as_ref().unwrap();
+    assert_eq!(tiled.zone, "zone from TILE t30uxv");
     let wkt = gdalinfo(&tif.join("TARGET/TARGET_1.tif"))["coordinateSystem"]["wkt"].clone();
-    assert!(wkt.as_str().unwrap().contains("ID[\"EPSG\",2154]"), "{wkt}");
-    assert!(gdalinfo(&tif.join("TARGET/TARGET_2.tif"))["coordinateSystem"].is_null());
+    assert!(
+        wkt.as_str().unwrap().contains("ID[\"EPSG\",32630]"),
+        "{wkt}"
+    );
+    // With --no-georef every TIFF has no CRS and the pixel grid; the manifest says why.
+    std::fs::remove_dir_all(&tif).unwrap();
+    convert(&src, &tif, &["--to", "geotiff", "--no-georef"]);
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    for id in [1, 2, 3] {
+        let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
+        assert!(info["coordinateSystem"].is_null(), "{id}: {info}");
+        assert_eq!(info["geoTransform"], json!([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]));
+        let entry = &manifest.patches[&id];
+        assert_eq!(entry.grid, None);
+        let why = entry.not_georeferenced.as_deref().unwrap();
+        assert!(why.starts_with("written with --no-georef"), "{why}");
+    }
+    let why = manifest.patches[&2].not_georeferenced.as_deref().unwrap();
+    assert!(
+        why.ends_with("patch 2: no footprint (null geometry), so no pixel grid"),
+        "{why}"
+    );
+    assert!(manifest.mosaics.is_empty(), "{:?}", manifest.mosaics);
     assert_eq!(manifest.patches[&3].layers[&Layer::S2].file, None);
     convert(&tif, &back, &["--to", "pastis"]);
     assert_same_dataset(&src, &back);

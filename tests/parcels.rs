@@ -10,7 +10,7 @@ use gdal::vector::LayerAccess;
 use gdal::Dataset;
 use pastis_bridge::convert::Selection;
 use pastis_bridge::formats::{self, DatasetReader, Format, WriteOptions};
-use pastis_bridge::georef::PatchGrid;
+use pastis_bridge::georef::{PatchGrid, ZoneSource};
 use pastis_bridge::model::{Layer, PatchMeta};
 use pastis_bridge::parcels::{
     rasterize_with, write_parcels_with, OutputCrs, ParcelOptions, RasterizeOptions,
@@ -36,6 +36,7 @@ fn test_grid(meta: &PatchMeta, _h: usize, _w: usize) -> Result<Option<PatchGrid>
             -10.0,
         ],
         corner_error_m: 0.0,
+        zone: ZoneSource::Tile(meta.tile.clone().unwrap()),
     }))
 }
 

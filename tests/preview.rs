@@ -10,6 +10,7 @@ use image::{Rgb, RgbImage};
 use ndarray::{Array2, Array4, Axis, Ix2, Ix4};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::{self, Format};
+use pastis_bridge::georef::{recover_grid, FootprintCrs};
 use pastis_bridge::model::classes::CLASS_COLORS;
 use pastis_bridge::model::Layer;
 use pastis_bridge::npy::read_npy;
@@ -61,12 +62,19 @@ fn at(image: &RgbImage, panel: &Panel, row: usize, col: usize, scale: u32) -> Rg
     *image.get_pixel(x + scale / 2, y + scale / 2)
 }
 
+/// The sheet of a fixture patch, its header stating its grid as `preview` does.
 fn render(id: i64, options: &PreviewOptions) -> pastis_bridge::preview::Sheet {
     let reader = formats::open(&fixture(FIXTURE)).unwrap();
     let patch = reader
         .read_patch(id, &pastis_bridge::preview::LAYERS)
         .unwrap();
-    render_patch(&patch, options).unwrap()
+    let crs = FootprintCrs::from_declared(reader.metadata().crs.as_deref()).unwrap();
+    let [.., h, w] = patch.arrays[&Layer::Target].shape() else {
+        panic!("TARGET is not an image");
+    };
+    let grid = recover_grid(crs, &patch.meta, *h, *w);
+    assert!(grid.is_ok(), "{grid:?}");
+    render_patch(&patch, Some(&grid), options).unwrap()
 }
 
 #[test]
@@ -184,7 +192,7 @@ fn s1_panels_only_when_s1_is_read_and_timeline_makes_the_sheet_taller() {
     let optical = reader
         .read_patch(10000, &[Layer::S2, Layer::Target, Layer::Instances])
         .unwrap();
-    let sheet = render_patch(&optical, &PreviewOptions::default()).unwrap();
+    let sheet = render_patch(&optical, None, &PreviewOptions::default()).unwrap();
     assert!(sheet
         .panels
         .iter()

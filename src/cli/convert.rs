@@ -14,6 +14,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         compression,
         zarr_version,
         cog,
+        no_georef,
         creation_options,
         modalities,
         keep_going,
@@ -40,6 +41,9 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     }
     if cog {
         creation.set("COG", "YES");
+    }
+    if no_georef {
+        creation.set("GEOREF", "NO");
     }
     let options = ConvertOptions {
         to,

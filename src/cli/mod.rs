@@ -128,8 +128,13 @@ pub struct ConvertArgs {
     /// GeoTIFF: write Cloud Optimized GeoTIFFs; the same as `--co COG=YES`.
     #[arg(long)]
     pub cog: bool,
+    /// GeoTIFF: write the TIFFs without CRS, on a pixel grid (origin 0,0, 1 unit per pixel), for
+    /// datasets whose footprints do not give the patches' grids; the manifest records why.
+    /// Without it such a patch stops the export (exit 2).
+    #[arg(long)]
+    pub no_georef: bool,
     /// A format-specific creation option, KEY=VALUE (repeatable): ZARR_VERSION=2|3 (zarr),
-    /// COG=YES|NO (geotiff). A format refuses keys it does not understand.
+    /// COG=YES|NO, GEOREF=YES|NO (geotiff). A format refuses keys it does not understand.
     #[arg(long = "co", value_name = "KEY=VALUE")]
     pub creation_options: Vec<String>,
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).

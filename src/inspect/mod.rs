@@ -1,14 +1,18 @@
 //! `inspect`: validate a dataset and report every problem a user can act on.
 //!
 //! Checks of a PASTIS folder look at files (missing, stray, hidden, unknown ids, unreadable) and
-//! then, for any format, at each patch's arrays (shapes, dtypes, dates, classes, instances).
+//! then, for any format, at each patch's arrays (shapes, dtypes, dates, classes, instances) and
+//! at whether its footprint, in the CRS the metadata declares, gives its pixel grid
+//! ([`crate::georef`]).
 
 mod files;
+mod georef_checks;
 mod patch_checks;
 
 pub use patch_checks::check_patch;
 
 use crate::formats::{self, pastis::PastisReader, DatasetReader, Format};
+use crate::georef::FootprintCrs;
 use crate::model::{ArraySpec, DType, Layer, Patch};
 use crate::Result;
 use rayon::prelude::*;
@@ -44,6 +48,10 @@ pub enum ProblemKind {
     Instances,
     /// Values that should not be there (NaN or infinity in HEATMAP).
     Values,
+    /// A footprint that gives no trustworthy pixel grid (none, not a square of the patch's size
+    /// in its UTM zone, outside its tile's zone or its declared CRS's area of use), or a declared
+    /// CRS that is not understood: see [`crate::georef::GeorefProblem`].
+    Georef,
 }
 
 /// One problem found.
@@ -115,12 +123,24 @@ pub fn inspect(path: &Path) -> Result<Report> {
         _ => (formats::open(path)?, Vec::new()),
     };
     let meta = reader.metadata();
+    let crs = FootprintCrs::from_declared(meta.crs.as_deref());
+    if let Err(e) = &crs {
+        problems.push(georef_checks::georef_problem(e));
+    }
     let per_patch: Vec<(BTreeMap<Layer, ArraySpec>, Vec<Problem>)> = meta
         .patches
         .par_iter()
-        .map(|p| match format {
-            Format::Pastis => files::check_patch_files(path, p),
-            _ => check_read_patch(reader.as_ref(), p.id),
+        .map(|p| {
+            let (specs, mut found) = match format {
+                Format::Pastis => files::check_patch_files(path, p),
+                _ => check_read_patch(reader.as_ref(), p.id),
+            };
+            found.extend(georef_checks::check_patch_georef(
+                crs.as_ref().copied(),
+                p,
+                &specs,
+            ));
+            (specs, found)
         })
         .collect();
     let mut layers: BTreeMap<Layer, LayerSummary> = BTreeMap::new();

@@ -243,9 +243,11 @@ impl Array {
     /// Builds an array from C-ordered little-endian bytes.
     pub fn from_le_bytes(dtype: DType, shape: &[usize], bytes: &[u8]) -> Result<Array, ArrayError> {
         let too_large = || ArrayError::TooLarge(shape.to_vec());
+        // Elements first, then bytes: `(isize::MAX, 0)` holds 0 bytes whatever the axis order.
         let expected = shape
             .iter()
-            .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .and_then(|n| n.checked_mul(dtype.size()))
             .ok_or_else(too_large)?;
         if bytes.len() != expected {
             return Err(ArrayError::Size {
@@ -467,6 +469,16 @@ mod tests {
             assert_eq!(a.dtype(), dtype);
             assert_eq!(a.shape(), &shape);
             assert_eq!(a.to_le_bytes(), bytes);
+        }
+    }
+
+    #[test]
+    fn empty_arrays_with_a_huge_axis_in_any_order() {
+        // Found by tests/robustness.rs: the size check overflowed on (isize::MAX, 0) but not (0, isize::MAX).
+        let huge = isize::MAX as usize;
+        for shape in [[huge, 0], [0, huge]] {
+            let a = Array::from_le_bytes(DType::U32, &shape, &[]).unwrap();
+            assert_eq!(a.shape(), &shape);
         }
     }
 

@@ -28,7 +28,9 @@ pub fn write_parcels(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ParcelSummary> {
     let reader = formats::open(src)?;
-    write_parcels_with(reader.as_ref(), out, options, &patch_grid, progress)
+    let crs = reader.metadata().crs.clone();
+    let grid = move |m: &PatchMeta, h, w| patch_grid(crs.as_deref(), m, h, w);
+    write_parcels_with(reader.as_ref(), out, options, &grid, progress)
 }
 
 /// Vectorises an opened dataset, with `grid` giving each patch's grid.

@@ -65,14 +65,9 @@ pub fn rasterize(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RasterizeSummary> {
     let reader = formats::open(grid_src)?;
-    rasterize_with(
-        parcels,
-        reader.as_ref(),
-        dst,
-        options,
-        &patch_grid,
-        progress,
-    )
+    let crs = reader.metadata().crs.clone();
+    let grid = move |m: &PatchMeta, h, w| patch_grid(crs.as_deref(), m, h, w);
+    rasterize_with(parcels, reader.as_ref(), dst, options, &grid, progress)
 }
 
 /// Rasterises `parcels` on the grids of an opened dataset, `grid` giving each patch's grid; the

@@ -4,6 +4,7 @@
 use super::composite::{self, Band, Stretch};
 use super::dates::{self, format_date, DateChoice};
 use super::{PanelKind, PreviewOptions};
+use crate::georef::GridResult;
 use crate::model::{Array, Date, Layer, Patch};
 use crate::{Error, Result};
 use image::{Rgb, RgbImage};
@@ -21,6 +22,8 @@ pub struct Content {
     pub title: String,
     /// The dates shown.
     pub subtitle: String,
+    /// How the patch is georeferenced, or why it is not (`None`: not stated).
+    pub georef: Option<String>,
     /// What the colours mean.
     pub note: String,
     /// Panels in order, each with its caption and enlarged picture.
@@ -44,7 +47,7 @@ struct S2View {
 pub type PanelPicture = (PanelKind, String, RgbImage);
 
 /// Computes a sheet's content; fails if the patch has nothing to show or its layers disagree.
-pub fn build(patch: &Patch, options: &PreviewOptions) -> Result<Content> {
+pub fn build(patch: &Patch, georef: Option<String>, options: &PreviewOptions) -> Result<Content> {
     let id = patch.id();
     let s2 = patch
         .get(Layer::S2)
@@ -73,6 +76,7 @@ pub fn build(patch: &Patch, options: &PreviewOptions) -> Result<Content> {
     Ok(Content {
         title: title(patch),
         subtitle: subtitle.join("    "),
+        georef,
         note: note(
             s2.is_some(),
             patch.get(Layer::Instances).is_some(),
@@ -116,6 +120,37 @@ fn native_panels(
     }
     check_sizes(patch.id(), &panels)?;
     Ok((panels, legend, subtitle))
+}
+
+/// Longest georeferencing line drawn, in characters (a longer problem is cut with "...").
+const GEOREF_LINE_CHARS: usize = 150;
+
+/// The header line saying how a patch is georeferenced: its grid, or why it has none.
+pub fn georef_line(grid: &GridResult) -> String {
+    let line = match grid {
+        Ok(g) => {
+            let gt = g.geotransform;
+            format!(
+                "Grid: EPSG:{}, upper-left {} E {} N, {} m pixels ({})",
+                g.epsg, gt[0], gt[3], gt[1], g.zone
+            )
+        }
+        Err(problem) => {
+            let text = problem.to_string();
+            let text = match problem.patch() {
+                Some(id) => text
+                    .trim_start_matches(&format!("patch {id}: "))
+                    .to_string(),
+                None => text,
+            };
+            format!("Not georeferenced: {text}")
+        }
+    };
+    if line.chars().count() <= GEOREF_LINE_CHARS {
+        return line;
+    }
+    let cut: String = line.chars().take(GEOREF_LINE_CHARS - 3).collect();
+    format!("{cut}...")
 }
 
 fn title(patch: &Patch) -> String {

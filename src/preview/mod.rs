@@ -6,7 +6,9 @@
 //! colours with a legend of the classes present; the parcels (INSTANCES) outlined in yellow over
 //! the true colour picture; and, for each Sentinel-1 orbit present, a VV/VH false colour
 //! composite (R = VV, G = VH, B = VV/VH ratio, stretched likewise). The header names the patch,
-//! tile, fold and dates. Optionally a timeline of small thumbnails, one per S2 date.
+//! tile, fold and dates, and how the patch is georeferenced: its UTM grid recovered from the
+//! footprint in the CRS the metadata declares ([`crate::georef`]), or why it has none. Optionally a
+//! timeline of small thumbnails, one per S2 date.
 //!
 //! The S2 date shown is `--date` (an index or the nearest acquisition to a day), by default the
 //! least cloudy: the lowest mean blue (B2) reflectance among dates at most 10 % no-data. Each S1
@@ -24,6 +26,7 @@ pub use dates::DateChoice;
 
 use crate::convert::Progress;
 use crate::formats::{self, DatasetReader};
+use crate::georef::{recover_grid, FootprintCrs, GeorefProblem, GridResult};
 use crate::model::{Layer, Patch};
 use crate::output::StagedPath;
 use crate::{Error, Result};
@@ -118,17 +121,25 @@ pub struct PreviewOutput {
     pub panels: Vec<Panel>,
     /// Its size in pixels (width, height).
     pub size: (u32, u32),
+    /// The patch's grid, or why it cannot be georeferenced (the sheet says which).
+    pub georef: GridResult,
 }
 
-/// Draws the sheet of a patch read with (at least) [`LAYERS`].
-pub fn render_patch(patch: &Patch, options: &PreviewOptions) -> Result<Sheet> {
+/// Draws the sheet of a patch read with (at least) [`LAYERS`]; with `georef`, its header says
+/// how the patch is georeferenced (the grid) or why it is not (the problem).
+pub fn render_patch(
+    patch: &Patch,
+    georef: Option<&GridResult>,
+    options: &PreviewOptions,
+) -> Result<Sheet> {
     if !(1..=16).contains(&options.scale) {
         return Err(Error::Usage(format!(
             "scale {} is outside 1..=16",
             options.scale
         )));
     }
-    Ok(sheet::render(content::build(patch, options)?))
+    let line = georef.map(content::georef_line);
+    Ok(sheet::render(content::build(patch, line, options)?))
 }
 
 /// The file a patch's preview is written to: `OUTDIR/preview_{ID}.png`.
@@ -147,6 +158,7 @@ pub fn preview(
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<PreviewOutput>> {
     let reader = formats::open(src)?;
+    let crs = FootprintCrs::from_declared(reader.metadata().crs.as_deref());
     let ids = chosen_ids(reader.as_ref(), src, patches)?;
     let staged = ids
         .iter()
@@ -157,7 +169,7 @@ pub fn preview(
         .par_iter()
         .zip(staged)
         .map(|(&id, staged)| {
-            let out = write_one(reader.as_ref(), id, options, staged)?;
+            let out = write_one(reader.as_ref(), &crs, id, options, staged)?;
             progress(Progress::Patch { id, bytes: 0 });
             Ok(out)
         })
@@ -182,12 +194,14 @@ fn chosen_ids(reader: &dyn DatasetReader, src: &Path, patches: Option<&[i64]>) -
 
 fn write_one(
     reader: &dyn DatasetReader,
+    crs: &std::result::Result<FootprintCrs, GeorefProblem>,
     id: i64,
     options: &PreviewOptions,
     staged: StagedPath,
 ) -> Result<PreviewOutput> {
     let patch = reader.read_patch(id, &LAYERS)?;
-    let sheet = render_patch(&patch, options)?;
+    let georef = patch_georef(crs, &patch);
+    let sheet = render_patch(&patch, Some(&georef), options)?;
     if let Err(e) = write_png(&sheet.image, staged.path()) {
         let _ = std::fs::remove_file(staged.path());
         return Err(e);
@@ -197,7 +211,25 @@ fn write_one(
         size: sheet.image.dimensions(),
         panels: sheet.panels,
         path: staged.commit()?,
+        georef,
     })
+}
+
+/// The grid of a read patch (raster size from its first array of 2+ axes), or its problem.
+fn patch_georef(
+    crs: &std::result::Result<FootprintCrs, GeorefProblem>,
+    patch: &Patch,
+) -> GridResult {
+    let crs = crs.clone()?;
+    let (rows, columns) = patch
+        .arrays
+        .values()
+        .find_map(|a| match a.shape() {
+            [.., h, w] => Some((*h, *w)),
+            _ => None,
+        })
+        .unwrap_or((0, 0));
+    recover_grid(crs, &patch.meta, rows, columns)
 }
 
 /// Encodes `image` as PNG at `path` (best compression: sheets are mostly flat colour).

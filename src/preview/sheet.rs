@@ -75,7 +75,11 @@ impl Canvas {
 pub fn render(content: Content) -> Sheet {
     let mut c = Canvas::default();
     let mut y = c.text(MARGIN, MARGIN, &content.title, TITLE, INK) + 6;
-    y = c.text(MARGIN, y, &content.subtitle, BODY, INK) + 16;
+    y = c.text(MARGIN, y, &content.subtitle, BODY, INK) + 6;
+    if let Some(line) = &content.georef {
+        y = c.text(MARGIN, y, line, BODY, MUTED) + 6;
+    }
+    y += 10;
     let (right, bottom) = panels_row(&mut c, content.panels, y);
     let legend_bottom = legend(&mut c, &content.legend, right, y);
     y = bottom.max(legend_bottom) + 12;

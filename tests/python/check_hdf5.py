@@ -82,8 +82,12 @@ def check_columns(f, features):
     assert list(f["patch"][:]) == list(f["ID_PATCH"][:]) and f["patch"].is_scale
     assert f["TILE"].dims[0][0].name == "/patch" and f["feature"].dims[0].label == "patch"
     for ft, epsg, gt in zip(features, f["grid_epsg"][:], f["grid_transform"][:]):
-        georeferenced = (ft.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
-        assert (epsg != 0) == georeferenced and np.all(np.isfinite(gt)) == georeferenced, (epsg, gt)
+        # A grid needs a polygon footprint; one that is not the patch's 10 m square in its UTM
+        # zone (georef) gets the sentinels too.
+        georeferenced = epsg != 0
+        polygon = (ft.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")
+        assert not georeferenced or polygon, (epsg, ft)
+        assert np.all(np.isfinite(gt)) == georeferenced, (epsg, gt)
 
 
 def check_attributes(f, src):

@@ -39,8 +39,11 @@ pub struct Manifest {
 /// One patch of the manifest.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PatchEntry {
-    /// The pixel grid the TIFFs were georeferenced with, if the patch has a footprint.
+    /// The pixel grid the TIFFs were georeferenced with (none with `--no-georef`).
     pub grid: Option<GridEntry>,
+    /// Why the TIFFs have no CRS (`--no-georef`, and the patch's georeferencing problem if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_georeferenced: Option<String>,
     /// Each layer written.
     pub layers: BTreeMap<Layer, LayerEntry>,
 }
@@ -54,6 +57,10 @@ pub struct GridEntry {
     pub geotransform: [f64; 6],
     /// Distance between the raster corners and the footprint, in metres.
     pub corner_error_m: f64,
+    /// Where the UTM zone came from (`zone from TILE t30uxv`, or the footprint's centre when
+    /// the patch has no TILE); empty in manifests written before it was recorded.
+    #[serde(default)]
+    pub zone: String,
 }
 
 impl From<&PatchGrid> for GridEntry {
@@ -62,6 +69,7 @@ impl From<&PatchGrid> for GridEntry {
             epsg: g.epsg,
             geotransform: g.geotransform,
             corner_error_m: g.corner_error_m,
+            zone: g.zone.to_string(),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::raster::{
 use super::style::{self, SeriesSummary};
 use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
-use crate::georef::{patch_grid, spatial_ref, PatchGrid};
+use crate::georef::{recover_grid, spatial_ref, FootprintCrs, PatchGrid};
 use crate::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta};
 use crate::output::StagedPath;
 use crate::warnings::Warnings;
@@ -25,6 +25,7 @@ pub struct GeoTiffWriter {
     staged: StagedPath,
     meta: DatasetMeta,
     cog: bool,
+    no_georef: bool,
     compression: (String, Option<String>),
     patches: Mutex<BTreeMap<i64, PatchEntry>>,
     /// The warnings kept in the manifest.
@@ -63,6 +64,7 @@ impl GeoTiffWriter {
             staged,
             meta: meta.clone(),
             cog: GeoTiffOptions::of(options)?.cog,
+            no_georef: GeoTiffOptions::of(options)?.no_georef,
             compression,
             patches: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
@@ -78,18 +80,18 @@ impl GeoTiffWriter {
         }
     }
 
-    /// The grid of a patch, with a warning when it is missing or does not match the footprint.
-    fn grid(&self, meta: &PatchMeta, height: usize, width: usize) -> Result<Option<PatchGrid>> {
-        let grid = patch_grid(meta, height, width)?;
-        match &grid {
-            None => self.warn(format!("patch {}: no footprint, TIFFs not georeferenced", meta.id)),
-            Some(g) if !g.is_exact() => self.warn(format!(
-                "patch {}: the {height}x{width} grid's corners are {:.2} m from the footprint (EPSG:{})",
-                meta.id, g.corner_error_m, g.epsg
-            )),
-            Some(_) => {}
-        }
-        Ok(grid)
+    /// The grid of a patch, or (with `no_georef`) why its TIFFs have none. Errors: the
+    /// [`crate::georef::GeorefProblem`] of a patch whose grid cannot be recovered, unless
+    /// `no_georef`.
+    fn grid(&self, meta: &PatchMeta, height: usize, width: usize) -> Result<GridOrWhyNot> {
+        let grid = FootprintCrs::from_declared(self.meta.crs.as_deref())
+            .and_then(|crs| recover_grid(crs, meta, height, width));
+        Ok(match (grid, self.no_georef) {
+            (Ok(_), true) => Err(NO_GEOREF.to_string()),
+            (Err(problem), true) => Err(format!("{NO_GEOREF}; {problem}")),
+            (Ok(grid), false) => Ok(grid),
+            (Err(problem), false) => return Err(Error::Georef(problem)),
+        })
     }
 
     fn write_layer(
@@ -140,7 +142,7 @@ impl GeoTiffWriter {
             meta: &patch.meta,
             entry: &entry,
             stored: &stored,
-            grid: grid.as_ref(),
+            grid: grid.as_ref().ok(),
         };
         self.write_tif(&path, &tif).map_err(gdal_error(&path))?;
         self.write_style(patch.id(), &path, &tif)?;
@@ -260,8 +262,18 @@ impl GeoTiffWriter {
     }
 }
 
+/// Why a patch's TIFFs have no CRS when written with `no_georef`.
+const NO_GEOREF: &str = "written with --no-georef: no CRS, pixel grid [0, 1, 0, 0, 0, -1]";
+
+/// A patch's grid, or why its TIFFs are not georeferenced.
+type GridOrWhyNot = std::result::Result<PatchGrid, String>;
+
 /// Grids of a patch per raster size (layers almost always share one).
-type Grids = BTreeMap<(usize, usize), Option<PatchGrid>>;
+type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
+
+/// The geotransform of TIFFs without CRS: pixel (column, row) at (x, y) = (column, -row), as
+/// GDAL and QGIS show a raster that is not georeferenced.
+pub const PIXEL_GRID: [f64; 6] = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0];
 
 impl DatasetWriter for GeoTiffWriter {
     fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
@@ -273,6 +285,7 @@ impl DatasetWriter for GeoTiffWriter {
                 .insert(layer, self.write_layer(&patch, layer, array, &mut grids)?);
         }
         entry.grid = grids.values().flatten().next().map(GridEntry::from);
+        entry.not_georeferenced = grids.values().find_map(|g| g.as_ref().err().cloned());
         entry.save(self.staged.path(), patch.id())?;
         let mut patches = self
             .patches
@@ -310,6 +323,9 @@ fn fill(ds: &mut Dataset, tif: &Tif) -> gdal::errors::Result<()> {
         ds.set_geo_transform(&gt)?;
         let error = format!("{:.4}", grid.corner_error_m);
         gdal::Metadata::set_metadata_item(ds, "CORNER_ERROR_M", &error, "")?;
+    } else {
+        let gt: GeoTransform = PIXEL_GRID;
+        ds.set_geo_transform(&gt)?;
     }
     bands::describe(ds, tif.layer, tif.meta, tif.entry)?;
     write_array(ds, tif.stored)

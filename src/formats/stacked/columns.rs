@@ -179,7 +179,7 @@ fn layer_columns(patches: &[PatchMeta], layer: Layer, l: &LayerLayout) -> Vec<Co
 }
 
 /// `grid_epsg` and `grid_transform` (0 and NaN where unknown), and a warning for each patch
-/// whose footprint gives no grid (not a polygon, or an empty raster).
+/// whose footprint gives no grid (`georef::GeorefProblem`: not the patch's square, a Point...).
 fn grid_columns(meta: &DatasetMeta, layout: &DatasetLayout) -> (Vec<Column>, Vec<String>) {
     let n = meta.patches.len();
     let mut epsg = vec![0i32; n];
@@ -189,7 +189,7 @@ fn grid_columns(meta: &DatasetMeta, layout: &DatasetLayout) -> (Vec<Column>, Vec
         let Some((h, w)) = spatial_size(layout, i) else {
             continue;
         };
-        match patch_grid(p, h, w) {
+        match patch_grid(meta.crs.as_deref(), p, h, w) {
             Ok(Some(grid)) => {
                 epsg[i] = i32::try_from(grid.epsg).unwrap_or(0);
                 for (k, v) in grid.geotransform.into_iter().enumerate() {

@@ -1,0 +1,438 @@
+//! Georeferencing from the CRS metadata.geojson declares (issue #14), through the CLI and real
+//! tools: the same synthetic dataset with its metadata in Lambert-93 and re-saved by GDAL's
+//! `ogr2ogr` to WGS84 (6 decimals, with and without a `crs` member) and to Web Mercator gives
+//! identical GeoTIFF grids, parcels and previews; implausible footprints are named by `inspect`
+//! and refused by `convert --to geotiff` and `parcels`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::bin;
+use pastis_bridge::formats::geotiff;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Patches of the synthetic dataset: 6 cycle over the tiles t30uxv, t31tfj, t31tfm, t32ulu
+/// (ids 10000, 20000, 30000, 40000, 10001, 20001), in three UTM zones.
+const PATCHES: &str = "6";
+
+/// A small synthetic dataset (32 x 32 patches, footprints in Lambert-93) at `dir/name`.
+fn synth(dir: &Path, name: &str) -> PathBuf {
+    let root = dir.join(name);
+    bin()
+        .arg("synth")
+        .arg(&root)
+        .args([
+            "--patches",
+            PATCHES,
+            "--size",
+            "32",
+            "--date-scale",
+            "0.1",
+            "-q",
+        ])
+        .assert()
+        .success();
+    root
+}
+
+/// A copy of the dataset `src` at `dst` whose metadata.geojson is `ogr2ogr`'s re-save with
+/// `args` (target CRS and layer creation options).
+fn resaved(src: &Path, dst: &Path, args: &[&str]) -> PathBuf {
+    copy_dir(src, dst);
+    let target = dst.join("metadata.geojson");
+    std::fs::remove_file(&target).unwrap();
+    let out = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON"])
+        .args(args)
+        .arg(&target)
+        .arg(src.join("metadata.geojson"))
+        .output()
+        .expect("ogr2ogr (gdal-bin) must be installed for these tests");
+    assert!(
+        out.status.success(),
+        "ogr2ogr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dst.to_path_buf()
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    let status = Command::new("cp").arg("-r").arg(src).arg(dst).status();
+    assert!(status.unwrap().success(), "cp -r {}", src.display());
+}
+
+fn metadata(root: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(root.join("metadata.geojson")).unwrap()).unwrap()
+}
+
+fn edit_metadata(root: &Path, edit: impl FnOnce(&mut Value)) {
+    let mut doc = metadata(root);
+    edit(&mut doc);
+    std::fs::write(
+        root.join("metadata.geojson"),
+        serde_json::to_vec_pretty(&doc).unwrap(),
+    )
+    .unwrap();
+}
+
+fn gdalinfo(path: &Path) -> Value {
+    let out = Command::new("gdalinfo")
+        .arg("-json")
+        .arg(path)
+        .output()
+        .expect("gdalinfo (gdal-bin) must be installed for these tests");
+    assert!(out.status.success(), "gdalinfo {}", path.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Runs the CLI, returning (exit code, stderr).
+fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let out = bin().args(args).output().unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    (code, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+/// The GeoTIFF export's grids, per patch: (EPSG, geotransform).
+fn grids(src: &Path, out: &Path) -> Vec<(i64, u32, [f64; 6])> {
+    bin()
+        .arg("convert")
+        .arg(src)
+        .arg(out)
+        .args(["--to", "geotiff", "-q"])
+        .assert()
+        .success();
+    let manifest = geotiff::Manifest::read(out).unwrap();
+    manifest
+        .patches
+        .iter()
+        .map(|(id, p)| {
+            let g = p.grid.as_ref().unwrap();
+            (*id, g.epsg, g.geotransform)
+        })
+        .collect()
+}
+
+/// The parcels GeoJSON's features.
+fn parcels(src: &Path, out: &Path) -> Value {
+    bin()
+        .arg("parcels")
+        .arg(src)
+        .arg(out)
+        .arg("-q")
+        .assert()
+        .success();
+    let doc: Value = serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap();
+    doc["features"].clone()
+}
+
+/// The preview PNGs' bytes, per file name.
+fn previews(src: &Path, out: &Path) -> Vec<(String, Vec<u8>)> {
+    bin()
+        .arg("preview")
+        .arg(src)
+        .arg(out)
+        .arg("-q")
+        .assert()
+        .success();
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn wgs84_and_web_mercator_resaves_give_identical_grids_parcels_and_previews() {
+    let dir = tempfile::tempdir().unwrap();
+    let lambert = synth(dir.path(), "lambert");
+    let variants = [
+        (
+            "wgs84",
+            vec!["-t_srs", "EPSG:4326", "-lco", "COORDINATE_PRECISION=6"],
+            Some("urn:ogc:def:crs:OGC:1.3:CRS84"),
+        ),
+        (
+            "rfc7946",
+            vec![
+                "-t_srs",
+                "EPSG:4326",
+                "-lco",
+                "RFC7946=YES",
+                "-lco",
+                "COORDINATE_PRECISION=6",
+            ],
+            None,
+        ),
+        (
+            "mercator",
+            vec!["-t_srs", "EPSG:3857"],
+            Some("urn:ogc:def:crs:EPSG::3857"),
+        ),
+    ];
+    let expected_grids = grids(&lambert, &dir.path().join("lambert.tif"));
+    assert_eq!(expected_grids.len(), 6);
+    for (_, epsg, gt) in &expected_grids {
+        assert!((32630..=32632).contains(epsg), "{epsg}");
+        assert_eq!(
+            (gt[0] % 10.0, gt[3] % 10.0, gt[1], gt[5]),
+            (0.0, 0.0, 10.0, -10.0)
+        );
+    }
+    let expected_parcels = parcels(&lambert, &dir.path().join("lambert.geojson"));
+    assert!(expected_parcels.as_array().unwrap().len() > 30);
+    let expected_previews = previews(&lambert, &dir.path().join("lambert.png"));
+    assert_eq!(expected_previews.len(), 6);
+    for (name, args, crs) in variants {
+        let src = resaved(&lambert, &dir.path().join(name), &args);
+        let doc = metadata(&src);
+        assert_eq!(doc["crs"]["properties"]["name"].as_str(), crs, "{name}");
+        if name != "mercator" {
+            // Really rounded to 6 decimals: no coordinate has a 7th.
+            // (RFC7946=YES writes one-part MultiPolygons as Polygons: descend to the first number.)
+            let mut first = &doc["features"][0]["geometry"]["coordinates"];
+            while first.is_array() {
+                first = &first[0];
+            }
+            let first = first.as_f64().unwrap();
+            assert_eq!((first * 1e6).round() / 1e6, first, "{name}");
+        }
+        bin().arg("inspect").arg(&src).assert().code(0);
+        let got = grids(&src, &dir.path().join(format!("{name}.tif")));
+        // Identical to the bit, hence to the centimetre.
+        assert_eq!(got, expected_grids, "{name}");
+        let got = parcels(&src, &dir.path().join(format!("{name}.geojson")));
+        assert_eq!(got, expected_parcels, "{name}");
+        let got = previews(&src, &dir.path().join(format!("{name}.png")));
+        assert!(got == expected_previews, "{name}: previews differ");
+    }
+}
+
+#[test]
+fn crs84_metadata_round_trips_as_crs84_through_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let lambert = synth(dir.path(), "lambert");
+    let args = ["-t_srs", "EPSG:4326", "-lco", "COORDINATE_PRECISION=6"];
+    let src = resaved(&lambert, &dir.path().join("wgs84"), &args);
+    let original = metadata(&src);
+    for (name, to) in [("a.zarr", "zarr"), ("a.h5", "hdf5"), ("tif", "geotiff")] {
+        let stored = dir.path().join(name);
+        let back = dir.path().join(format!("back-{to}"));
+        for (from, dst, fmt) in [(&src, &stored, to), (&stored, &back, "pastis")] {
+            bin()
+                .arg("convert")
+                .arg(from)
+                .arg(dst)
+                .args(["--to", fmt, "-q"])
+                .assert()
+                .success();
+        }
+        bin().arg("verify").arg(&src).arg(&back).assert().code(0);
+        let doc = metadata(&back);
+        assert_eq!(
+            doc["crs"],
+            json!({"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}),
+            "{to}"
+        );
+        for (a, b) in doc["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(original["features"].as_array().unwrap())
+        {
+            assert_eq!(a["geometry"], b["geometry"], "{to}");
+        }
+    }
+}
+
+/// A Lambert-93 dataset with one planted problem per patch, and the words `inspect` must say
+/// about each.
+fn planted(dir: &Path) -> (PathBuf, Vec<(i64, &'static str)>) {
+    let root = synth(dir, "planted");
+    edit_metadata(&root, |doc| {
+        let features = doc["features"].as_array_mut().unwrap();
+        // 10000: 300 m wide instead of 320 m: the east edge moved 20 m west.
+        let ring = &mut features[0]["geometry"]["coordinates"][0][0];
+        let west = ring[0][0].as_f64().unwrap();
+        for v in ring.as_array_mut().unwrap() {
+            if v[0].as_f64().unwrap() > west + 100.0 {
+                v[0] = json!(v[0].as_f64().unwrap() - 20.0);
+            }
+        }
+        // 20000 (a zone-31 square): labelled with the zone-30 tile t30uxv.
+        features[1]["properties"]["TILE"] = json!("t30uxv");
+        // 30000: a Point.
+        let first = features[2]["geometry"]["coordinates"][0][0][0].clone();
+        features[2]["geometry"] = json!({"type": "Point", "coordinates": first});
+        // 40000: a MultiPolygon of two parts.
+        let part = features[3]["geometry"]["coordinates"][0].clone();
+        features[3]["geometry"]["coordinates"] = json!([part.clone(), part]);
+        // 10001: no geometry.
+        features[4]["geometry"] = Value::Null;
+        // 20001: a plain Polygon (accepted).
+        let polygon = features[5]["geometry"]["coordinates"][0].clone();
+        features[5]["geometry"] = json!({"type": "Polygon", "coordinates": polygon});
+    });
+    let expected = vec![
+        (10000, "in EPSG:32630, its corners up to"),
+        (20000, "outside tile t30uxv's UTM zone"),
+        (30000, "footprint is a Point"),
+        (40000, "MultiPolygon of 2 parts"),
+        (10001, "no footprint (null geometry)"),
+    ];
+    (root, expected)
+}
+
+/// inspect's problems as JSON.
+fn problems(root: &Path) -> Vec<Value> {
+    let out = bin()
+        .arg("inspect")
+        .arg(root)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "inspect {}", root.display());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["problems"].as_array().unwrap().clone()
+}
+
+#[test]
+fn inspect_names_each_implausible_footprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, expected) = planted(dir.path());
+    let found = problems(&root);
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+    for (id, words) in expected {
+        let p = found
+            .iter()
+            .find(|p| p["patch"] == json!(id))
+            .unwrap_or_else(|| panic!("patch {id} not reported: {found:#?}"));
+        assert_eq!(p["kind"], "georef");
+        let message = p["message"].as_str().unwrap();
+        assert!(message.contains(words), "patch {id}: {message}");
+    }
+}
+
+#[test]
+fn lambert_numbers_declared_web_mercator_and_unit_squares_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mercator = synth(dir.path(), "mercator");
+    edit_metadata(&mercator, |doc| {
+        doc["crs"]["properties"]["name"] = json!("urn:ogc:def:crs:EPSG::3857");
+    });
+    let found = problems(&mercator);
+    assert_eq!(found.len(), 6, "{found:#?}");
+    // A PASTIS stand-in: CRS84 (no crs member), unit squares, no TILE.
+    let units = synth(dir.path(), "units");
+    edit_metadata(&units, |doc| {
+        doc.as_object_mut().unwrap().remove("crs");
+        for f in doc["features"].as_array_mut().unwrap() {
+            f["properties"].as_object_mut().unwrap().remove("TILE");
+            f["geometry"] = json!({"type": "Polygon", "coordinates":
+                [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]]});
+        }
+    });
+    let found = problems(&units);
+    assert_eq!(found.len(), 6, "{found:#?}");
+    for p in &found {
+        let message = p["message"].as_str().unwrap();
+        assert!(
+            message.contains("in EPSG:32631") && message.contains("320 m x 320 m square"),
+            "{message}"
+        );
+    }
+    for root in [&mercator, &units] {
+        let tif = dir.path().join("out.tif");
+        let (code, stderr) = run(&[
+            os("convert"),
+            root.as_os_str(),
+            tif.as_os_str(),
+            os("--to"),
+            os("geotiff"),
+            os("-q"),
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("patch "), "{stderr}");
+        assert!(!tif.exists());
+        let out = dir.path().join("out.geojson");
+        let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("patch "), "{stderr}");
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = planted(dir.path());
+    let tif = dir.path().join("tif");
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        tif.as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+        os("--jobs"),
+        os("1"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch 10000: footprint is"), "{stderr}");
+    assert!(!tif.exists());
+    let out = dir.path().join("p.geojson");
+    let (code, stderr) = run(&[
+        os("parcels"),
+        root.as_os_str(),
+        out.as_os_str(),
+        os("-q"),
+        os("--patches"),
+        os("20000"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch 20000: footprint centre"), "{stderr}");
+    // With --no-georef the export succeeds: no CRS anywhere, each patch's reason in the manifest.
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        tif.as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+        os("--no-georef"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = geotiff::Manifest::read(&tif).unwrap();
+    for (id, words) in planted(&dir.path().join("again")).1 {
+        let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
+        assert!(info["coordinateSystem"].is_null(), "{id}: {info}");
+        let why = manifest.patches[&id].not_georeferenced.as_deref().unwrap();
+        assert!(why.contains(words), "{id}: {why}");
+    }
+    // The good patches alone convert, georeferenced.
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        dir.path().join("one").as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+        os("--patches"),
+        os("20001"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let info = gdalinfo(&dir.path().join("one/TARGET/TARGET_20001.tif"));
+    assert!(!info["coordinateSystem"].is_null());
+}
