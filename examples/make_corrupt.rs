@@ -345,6 +345,27 @@ fn edit_metadata(dir: &Path, edit: impl FnOnce(&mut Value)) -> Res {
     Ok(())
 }
 
+/// `text` (a NORM file, one number per line) with the first three means of Fold_1 replaced by
+/// `NaN`, `Infinity` and `-Infinity`, whatever the generated values are.
+fn python_specials(text: &str) -> String {
+    let mut tokens = ["NaN", "Infinity", "-Infinity"].into_iter();
+    let mut in_mean = false;
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        in_mean = (in_mean || line.trim_start().starts_with("\"mean\"")) && !line.contains(']');
+        let number = line.trim().trim_end_matches(',');
+        let token = match in_mean && number.parse::<f64>().is_ok() {
+            true => tokens.next(),
+            false => None,
+        };
+        lines.push(match token {
+            Some(t) => line.replacen(number, t, 1),
+            None => line.to_string(),
+        });
+    }
+    lines.join("\n") + "\n"
+}
+
 fn metadata_cases(base: &Path, out: &Path) -> Res {
     let dir = case(base, out, "metadata-not-json")?;
     let path = dir.join("metadata.geojson");
@@ -355,9 +376,7 @@ fn metadata_cases(base: &Path, out: &Path) -> Res {
     let dir = case(base, out, "norm-nan")?;
     let norm = dir.join("NORM_S2_patch.json");
     let text = std::fs::read_to_string(&norm)?;
-    let text = text.replacen("1730.3319769965278", "NaN", 1);
-    let text = text.replacen("1915.0636393229167", "Infinity", 1);
-    std::fs::write(&norm, text.replacen("1981.716769748264", "-Infinity", 1))?;
+    std::fs::write(&norm, python_specials(&text))?;
 
     // NORM_S1A cut in half and a ZONES file of the wrong size: inspect reports both.
     let dir = case(base, out, "norm-not-json")?;

@@ -328,13 +328,16 @@ fn zstd_ratio(bytes: &[u8]) -> f64 {
     bytes.len() as f64 / zstd::encode_all(bytes, 3).expect("zstd").len() as f64
 }
 
+/// The released PASTIS archives compress about 1.2-1.3x (deflate; zstd 3 does about as well on
+/// int16 reflectance): the fixture's S2 must be near that, neither noise (1.0) nor the smooth,
+/// easily compressed fields the generator once made (1.3-1.4x here, 1.5x at full size, #17).
 #[test]
 fn s2_compresses_like_imagery_not_like_noise_or_constants() {
     let dir = fixture(FIXTURE).join("DATA_S2");
     for entry in std::fs::read_dir(dir).expect("DATA_S2").flatten() {
         let ratio = zstd_ratio(&std::fs::read(entry.path()).expect("read"));
         assert!(
-            (1.2..8.0).contains(&ratio),
+            (1.1..1.3).contains(&ratio),
             "{}: zstd ratio {ratio:.2}",
             entry.path().display()
         );
