@@ -350,6 +350,52 @@ fn zarr_python_and_xarray_read_the_same_values() {
     assert!(out.contains("ok"), "{out}");
 }
 
+/// Issue #17: the default codec is Blosc zstd level 1 + bit shuffle, recorded as such in both
+/// versions, and GDAL's Zarr driver (GDAL 3.6's bundled c-blosc) decodes it: one S2 date-band
+/// read by `gdalmdimtranslate` equals the `.npy` values.
+#[test]
+fn the_default_blosc_codec_is_recorded_and_gdal_decodes_it() {
+    let fixture = common::fixture("PASTIS-R");
+    let dir = tempfile::tempdir().unwrap();
+    let (v3, v2) = (dir.path().join("v3.zarr"), dir.path().join("v2.zarr"));
+    convert(&fixture, &v3, &[]);
+    convert(&fixture, &v2, &["--zarr-version", "2"]);
+    let sharding = &json_file(&v3.join("S2/zarr.json"))["codecs"][0]["configuration"];
+    let blosc = &sharding["codecs"][1];
+    assert_eq!(blosc["name"], "blosc", "{sharding}");
+    let want = json!({"cname": "zstd", "clevel": 1, "shuffle": "bitshuffle", "typesize": 2,
+        "blocksize": 262144});
+    assert_eq!(blosc["configuration"], want);
+    let compressor = &json_file(&v2.join("S1A/.zarray"))["compressor"];
+    let want = json!({"id": "blosc", "cname": "zstd", "clevel": 1, "shuffle": 2,
+        "blocksize": 262144});
+    assert_eq!(*compressor, want);
+    let tif = dir.path().join("s2.tif");
+    let out = std::process::Command::new("gdalmdimtranslate")
+        .arg(&v2)
+        .arg(&tif)
+        .args(["-array", "name=S2,view=[1,2,3,:,:]", "-q"])
+        .output()
+        .expect("gdalmdimtranslate (GDAL 3.6, Debian gdal-bin) is needed by this test");
+    assert!(out.status.success(), "{out:?}");
+    let dataset = gdal::Dataset::open(&tif).unwrap();
+    let band = dataset.rasterband(1).unwrap();
+    let (w, h) = band.size();
+    let read = band.read_as::<i16>((0, 0), (w, h), (w, h), None).unwrap();
+    let patches = formats::open(&fixture).unwrap();
+    let id = patches.metadata().patches[1].id;
+    let s2 = pastis_bridge::npy::read_npy(&fixture.join(format!("DATA_S2/S2_{id}.npy"))).unwrap();
+    let Array::I16(s2) = s2 else {
+        panic!("S2 is int16")
+    };
+    let plane: Vec<i16> = s2
+        .slice(ndarray::s![2, 3, .., ..])
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(read.data(), plane.as_slice());
+}
+
 /// Issue #15: every array of a v2 store opens in GDAL's Zarr driver (`gdalmdiminfo`, GDAL 3.6)
 /// with no error line, text columns included (fixed-length `<U`, not `|O`), and their values are
 /// the text written; here with a TARGET stored as int16 in one patch (`TARGET_dtype`), which

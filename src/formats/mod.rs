@@ -15,7 +15,7 @@ pub mod stacked;
 pub mod zarr;
 
 pub use driver::{Capabilities, Driver};
-pub use options::{Compression, CreationOption, CreationOptions, WriteOptions};
+pub use options::{Compression, CreationOption, CreationOptions, Shuffle, WriteOptions};
 
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::warnings::Warnings;

@@ -17,19 +17,45 @@ pub enum Compression {
     Zstd(i32),
     /// Blosc with LZ4 and byte shuffle.
     BloscLz4,
+    /// Blosc with Zstandard at a level 1..=9 (Blosc's scale) after a shuffle: the Zarr default
+    /// at level 1 with bit shuffle (bench/RESULTS.md, "Codec choice").
+    BloscZstd(u8, Shuffle),
     /// Deflate / gzip at a level 1..9 (default 6).
     Gzip(u32),
     /// LZF (HDF5 only).
     Lzf,
 }
 
+/// Blosc's transposition before compressing: bytes or bits by element size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shuffle {
+    /// Byte `b` of every element together, for each `b` (Blosc's and HDF5's `shuffle`).
+    Byte,
+    /// Bit `b` of every element together (Blosc's `bitshuffle`).
+    Bit,
+}
+
+impl Shuffle {
+    fn parse(text: Option<&str>) -> Result<Shuffle, String> {
+        match text {
+            None | Some("bit") => Ok(Shuffle::Bit),
+            Some("byte") => Ok(Shuffle::Byte),
+            Some(other) => Err(format!("blosc shuffle '{other}': expected bit or byte")),
+        }
+    }
+}
+
 impl FromStr for Compression {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (name, level) = match s.split_once(':') {
-            Some((n, l)) => (n, Some(l)),
-            None => (s, None),
-        };
+        let mut parts = s.splitn(3, ':');
+        let name = parts.next().unwrap_or_default();
+        let (level, extra) = (parts.next(), parts.next());
+        if extra.is_some() && !name.eq_ignore_ascii_case("blosc-zstd") {
+            return Err(format!(
+                "compression '{s}': only blosc-zstd takes a third field"
+            ));
+        }
         let parse_level =
             |default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, String> {
                 let v = match level {
@@ -52,22 +78,30 @@ impl FromStr for Compression {
             "none" => Ok(Compression::None),
             "zstd" => Ok(Compression::Zstd(parse_level(3, -7..=22)? as i32)),
             "blosc-lz4" | "blosc" => Ok(Compression::BloscLz4),
+            "blosc-zstd" => Ok(Compression::BloscZstd(
+                parse_level(1, 1..=9)? as u8,
+                Shuffle::parse(extra)?,
+            )),
             "gzip" | "deflate" => Ok(Compression::Gzip(parse_level(6, 1..=9)? as u32)),
             "lzf" => Ok(Compression::Lzf),
             _ => Err(format!(
-                "unknown compression '{s}', expected zstd[:LEVEL], blosc-lz4, gzip[:LEVEL], lzf or none"
+                "unknown compression '{s}', expected zstd[:LEVEL], blosc-zstd[:LEVEL[:bit|byte]], \
+                 blosc-lz4, gzip[:LEVEL], lzf or none"
             )),
         }
     }
 }
 
 impl fmt::Display for Compression {
-    /// The command-line spelling, which [`FromStr`] parses back: `zstd:3`, `gzip:6`, `blosc-lz4`.
+    /// The command-line spelling, which [`FromStr`] parses back: `zstd:3`, `gzip:6`, `blosc-lz4`,
+    /// `blosc-zstd:1:bit`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Compression::None => f.write_str("none"),
             Compression::Zstd(level) => write!(f, "zstd:{level}"),
             Compression::BloscLz4 => f.write_str("blosc-lz4"),
+            Compression::BloscZstd(level, Shuffle::Bit) => write!(f, "blosc-zstd:{level}:bit"),
+            Compression::BloscZstd(level, Shuffle::Byte) => write!(f, "blosc-zstd:{level}:byte"),
             Compression::Gzip(level) => write!(f, "gzip:{level}"),
             Compression::Lzf => f.write_str("lzf"),
         }
@@ -169,7 +203,15 @@ mod tests {
         assert_eq!("none".parse(), Ok(Compression::None));
         assert!("zstd:99".parse::<Compression>().is_err());
         assert!("brotli".parse::<Compression>().is_err());
+        let blosc = |l, s| Ok(Compression::BloscZstd(l, s));
+        assert_eq!("blosc-zstd".parse(), blosc(1, Shuffle::Bit));
+        assert_eq!("blosc-zstd:3:byte".parse(), blosc(3, Shuffle::Byte));
+        assert!("blosc-zstd:0".parse::<Compression>().is_err());
+        assert!("blosc-zstd:1:word".parse::<Compression>().is_err());
+        assert!("zstd:3:bit".parse::<Compression>().is_err());
         for c in [
+            Compression::BloscZstd(1, Shuffle::Bit),
+            Compression::BloscZstd(5, Shuffle::Byte),
             Compression::None,
             Compression::Zstd(-3),
             Compression::BloscLz4,

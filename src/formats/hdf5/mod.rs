@@ -90,6 +90,13 @@ pub fn filters(compression: Option<Compression>) -> Result<Vec<Filter>> {
                 })?;
             Ok(vec![Filter::blosc_zstd(level, BloscShuffle::Byte)])
         }
+        Some(Compression::BloscZstd(level, shuffle)) => Ok(vec![Filter::blosc_zstd(
+            level,
+            match shuffle {
+                crate::formats::Shuffle::Byte => BloscShuffle::Byte,
+                crate::formats::Shuffle::Bit => BloscShuffle::Bit,
+            },
+        )]),
         Some(Compression::BloscLz4) => Err(unsupported(
             "blosc-lz4 is not built in; use gzip (default), lzf, zstd (blosc-zstd) or none".into(),
         )),

@@ -1,7 +1,7 @@
 //! Creating arrays in either Zarr version, and moving model arrays in and out of them.
 
 use super::{zarr_error_in, Store, ZArray};
-use crate::formats::Compression;
+use crate::formats::{Compression, Shuffle};
 use crate::model::{Array, DType, Element};
 use crate::{with_array, with_dtype, Error, Result};
 use ndarray::{ArrayD, Axis};
@@ -194,6 +194,30 @@ pub fn read_strings(root: &Path, array: &ZArray) -> Result<Vec<String>> {
     Ok(chars.into_iter().map(String::from_iter).collect())
 }
 
+/// Blosc's block (the unit it shuffles and compresses): 256 KiB, a whole S2 date chunk's worth
+/// `(10, 128, 128)` int16 = 320 KiB; Blosc takes the chunk itself when it is smaller. Larger
+/// blocks than Blosc's automatic choice (32 KiB at level 1) compress S2 4 % smaller at the same
+/// speed (bench/RESULTS.md, "Codec choice").
+pub const BLOSC_BLOCKSIZE: usize = 256 * 1024;
+
+fn blosc_zstd(
+    level: u8,
+    shuffle: Shuffle,
+    typesize: usize,
+) -> Result<BloscCodec, crate::error::LibraryError> {
+    let mode = match shuffle {
+        Shuffle::Byte => BloscShuffleMode::Shuffle,
+        Shuffle::Bit => BloscShuffleMode::BitShuffle,
+    };
+    Ok(BloscCodec::new(
+        BloscCompressor::Zstd,
+        level.try_into().map_err(|l| format!("blosc level {l}"))?,
+        Some(BLOSC_BLOCKSIZE),
+        mode,
+        Some(typesize.max(1)),
+    )?)
+}
+
 fn codecs_v3(
     compression: Compression,
     typesize: usize,
@@ -209,6 +233,9 @@ fn codecs_v3(
             BloscShuffleMode::Shuffle,
             Some(typesize),
         )?)],
+        Compression::BloscZstd(level, shuffle) => {
+            vec![Arc::new(blosc_zstd(level, shuffle, typesize)?)]
+        }
         Compression::Lzf => Err(lzf_unsupported())?,
     })
 }
@@ -223,6 +250,12 @@ fn compressor_v2(
         Compression::Gzip(level) => json!({"id": "gzip", "level": level}),
         Compression::BloscLz4 => json!({"id": "blosc", "cname": "lz4", "clevel": 5,
             "shuffle": if typesize > 1 { 1 } else { 0 }, "blocksize": 0}),
+        // numcodecs' Blosc: shuffle 0 none, 1 byte, 2 bit (GDAL's BLOSC_SHUFFLE the same).
+        Compression::BloscZstd(level, shuffle) => json!({"id": "blosc", "cname": "zstd",
+        "clevel": level, "blocksize": BLOSC_BLOCKSIZE, "shuffle": match shuffle {
+            Shuffle::Byte => 1,
+            Shuffle::Bit => 2,
+        }}),
         Compression::Lzf => Err(lzf_unsupported())?,
     };
     Ok(Some(v2_codec(config)?))
@@ -236,7 +269,8 @@ fn v2_codec(config: Value) -> Result<MetadataV2, serde_json::Error> {
 pub fn lzf_unsupported() -> Error {
     Error::Unsupported {
         format: "zarr",
-        what: "lzf compression exists only in HDF5; use zstd, blosc-lz4, gzip or none".into(),
+        what: "lzf compression exists only in HDF5; use blosc-zstd, zstd, blosc-lz4, gzip or none"
+            .into(),
     }
 }
 

@@ -18,7 +18,7 @@ mod writer;
 pub use driver::{ZarrDriver, ZarrOptions, DRIVER};
 pub use finalize::finalize;
 pub use reader::ZarrReader;
-pub use writer::ZarrWriter;
+pub use writer::{ZarrWriter, DEFAULT_COMPRESSION};
 
 use crate::{Error, Result};
 use std::path::Path;

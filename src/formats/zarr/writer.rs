@@ -12,7 +12,7 @@ use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
 use super::{store, Store, ZArray};
 use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
-use crate::formats::{Compression, DatasetWriter, WriteOptions};
+use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
 use crate::{Error, Result};
@@ -96,9 +96,14 @@ pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
     }
 }
 
-/// The compression asked for (default zstd:3); lzf is refused.
+/// The Zarr default: Blosc with Zstandard level 1 after a bit shuffle, which on S2 reflectance
+/// and S1 backscatter stores about 15 % less than plain zstd:3 at the same speed, and which
+/// zarr-python, xarray and GDAL's Zarr driver all decode (bench/RESULTS.md, "Codec choice").
+pub const DEFAULT_COMPRESSION: Compression = Compression::BloscZstd(1, Shuffle::Bit);
+
+/// The compression asked for (default [`DEFAULT_COMPRESSION`]); lzf is refused.
 pub(super) fn compression_of(options: &WriteOptions) -> Result<Compression> {
-    let compression = options.compression.unwrap_or(Compression::Zstd(3));
+    let compression = options.compression.unwrap_or(DEFAULT_COMPRESSION);
     if compression == Compression::Lzf {
         return Err(super::arrays::lzf_unsupported());
     }
