@@ -3,7 +3,9 @@
     python_reference.py TASK SRC DST
 
 TASK is one of:
-  zarr     PASTIS folder SRC -> Zarr v3 store DST (numpy + zarr-python)
+  zarr     PASTIS folder SRC -> Zarr v3 store DST (numpy + zarr-python), pastis-bridge's codec
+           (Blosc zstd 1 + bit shuffle, 256 KiB blocks)
+  zarr-default  the same with zarr-python's default codecs (zstd level 0, i.e. 3, no shuffle)
   hdf5     PASTIS folder SRC -> HDF5 file DST (numpy + h5py)
   geotiff  PASTIS folder SRC -> folder DST of GeoTIFFs + per-tile VRTs (numpy + rasterio, gdalbuildvrt)
   parcels  PASTIS folder SRC -> GeoJSON file DST (rasterio.features.shapes + json)
@@ -44,7 +46,9 @@ CLASS_NAMES = [
     "Mixed cereal", "Sorghum", "Void label",
 ]
 ANNOTATION_PATCHES_PER_SHARD = 32
-ZSTD_LEVEL = 3
+# pastis-bridge's Zarr default (src/formats/zarr/writer.rs DEFAULT_COMPRESSION, arrays.rs
+# BLOSC_BLOCKSIZE); typesize is the element size, which zarr-python fills in from the dtype.
+BLOSC = {"cname": "zstd", "clevel": 1, "shuffle": "bitshuffle", "blocksize": 256 * 1024}
 DEFLATE_LEVEL = 5  # pastis-bridge's HDF5 default (shuffle + deflate 5)
 
 
@@ -118,9 +122,10 @@ def columns(src, layout):
 # ---------------------------------------------------------------- zarr
 
 
-def to_zarr(src_dir, dst):
+def to_zarr(src_dir, dst, same_codec=True):
+    """With pastis-bridge's codec, or (`same_codec=False`) zarr-python's default codecs."""
     import zarr
-    from zarr.codecs import ZstdCodec
+    from zarr.codecs import BloscCodec
 
     src = Pastis(src_dir)
     layout, n = src.layout(), len(src.ids)
@@ -136,7 +141,7 @@ def to_zarr(src_dir, dst):
             dtype=dtype,
             chunks=chunk,
             shards=(per_shard, *shape),
-            compressors=ZstdCodec(level=ZSTD_LEVEL),
+            compressors=BloscCodec(**BLOSC) if same_codec else "auto",
             fill_value=0,
             dimension_names=dim_names(layer, shape),
         )
@@ -277,7 +282,7 @@ def to_geotiff(src_dir, dst):
             profile = dict(driver="GTiff", width=w, height=h, count=bands.shape[0],
                            dtype=bands.dtype, crs=f"EPSG:{grid[0]}", transform=grid[1],
                            tiled=True, blockxsize=128, blockysize=128, interleave="band",
-                           compress="deflate", predictor=pred, BIGTIFF="IF_SAFER")
+                           compress="deflate", zlevel=1, predictor=pred, BIGTIFF="IF_SAFER")
             if layer == "S2":
                 profile["nodata"] = -10000
             with rasterio.open(out, "w", **profile) as ds:
@@ -341,7 +346,8 @@ def to_parcels(src_dir, dst):
         out.write("\n]}\n")
 
 
-TASKS = {"zarr": to_zarr, "hdf5": to_hdf5, "geotiff": to_geotiff, "parcels": to_parcels,
+TASKS = {"zarr": to_zarr, "zarr-default": lambda s, d: to_zarr(s, d, same_codec=False),
+         "hdf5": to_hdf5, "geotiff": to_geotiff, "parcels": to_parcels,
          "read": read_zarr}
 
 if __name__ == "__main__":

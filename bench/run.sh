@@ -7,7 +7,7 @@
 # Environment: SIZES (patch counts, default "50 200"), RUNS (runs per measurement, default 2;
 # a measurement whose first run takes more than REPEAT_BELOW seconds, default 60, runs once),
 # JOBS (threads for pastis-bridge, zstd and pigz; default nproc), PYTHON (default .venv/bin/python),
-# SKIP_BUILD=1 (use the existing target/release/pastis-bridge), PYTHON_SIZES (sizes at which the
+# SKIP_BUILD=1 (use the existing target/release/pastis-bridge, or BIN), PYTHON_SIZES (sizes at which the
 # Python route runs; default: the largest size), TASKS (default "floor zarr hdf5 geotiff parcels"; zarr
 # includes reading back), RESULTS (default bench/RESULTS.md).
 set -euo pipefail
@@ -21,7 +21,7 @@ TASKS=${TASKS:-"floor zarr hdf5 geotiff parcels"}
 JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-.venv/bin/python}
 RESULTS=${RESULTS:-bench/RESULTS.md}
-BIN=target/release/pastis-bridge
+BIN=${BIN:-target/release/pastis-bridge}
 DATA=bench/data
 TSV=$DATA/results.tsv
 REF=bench/python_reference.py
@@ -67,6 +67,7 @@ task_floor() {
     local files="find '$SRC' -name '*.npy' -print0 | sort -z | xargs -0 cat"
     measure "$N" cat floor "" bash -c "$files > /dev/null"
     measure "$N" zstd floor "$OUT/all.zst" bash -c "$files | zstd -q -3 -T$JOBS -c > '$OUT/all.zst'"
+    measure "$N" codec floor "$OUT/all.blosc" "$PYTHON" bench/codec_floor.py "$SRC" "$OUT/all.blosc" --jobs "$JOBS"
     measure "$N" deflate floor "$OUT/all.gz" bash -c "$files | pigz -5 -p $JOBS -c > '$OUT/all.gz'"
 }
 
@@ -74,6 +75,7 @@ task_floor() {
 task_zarr() {
     measure "$N" zarr ours "$OUT/ours.zarr" "$BIN" convert "$SRC" "$OUT/ours.zarr" --jobs "$JOBS" --quiet
     if py; then measure "$N" zarr python "$OUT/py.zarr" "$PYTHON" "$REF" zarr "$SRC" "$OUT/py.zarr"; fi
+    if py; then measure "$N" zarr pydefault "$OUT/py.zarr" "$PYTHON" "$REF" zarr-default "$SRC" "$OUT/py.zarr"; fi
     rm -rf "$OUT/py.zarr"
     measure "$N" read ours "$OUT/ours-back" \
         "$BIN" convert "$OUT/ours.zarr" "$OUT/ours-back" --to pastis --jobs "$JOBS" --quiet
