@@ -354,23 +354,63 @@ fn lambert_numbers_declared_web_mercator_and_unit_squares_are_named() {
         );
     }
     for root in [&mercator, &units] {
-        let tif = dir.path().join("out.tif");
-        let (code, stderr) = run(&[
+        assert_refused_then_written_without_crs(dir.path(), root);
+    }
+}
+
+/// `convert --to geotiff` and `parcels` refuse `root` (exit 2, naming a patch, no output) and,
+/// with `--no-georef`, write TIFFs and a FlatGeobuf that GDAL shows without CRS.
+fn assert_refused_then_written_without_crs(dir: &Path, root: &Path) {
+    let tif = dir.join("out.tif");
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        tif.as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch "), "{stderr}");
+    assert!(!tif.exists());
+    let out = dir.join("out.geojson");
+    let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch "), "{stderr}");
+    assert!(!out.exists());
+    let tif = dir.join("nogeoref.tif");
+    let fgb = dir.join("nogeoref.fgb");
+    for args in [
+        [
             os("convert"),
             root.as_os_str(),
             tif.as_os_str(),
-            os("--to"),
-            os("geotiff"),
-            os("-q"),
-        ]);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("patch "), "{stderr}");
-        assert!(!tif.exists());
-        let out = dir.path().join("out.geojson");
-        let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("patch "), "{stderr}");
-        assert!(!out.exists());
+            os("--to=geotiff"),
+        ],
+        [os("parcels"), root.as_os_str(), fgb.as_os_str(), os("-j2")],
+    ] {
+        let (code, stderr) = run(&[&args[..], &[os("-q"), os("--no-georef")]].concat());
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+    let tiffs: Vec<PathBuf> = std::fs::read_dir(tif.join("TARGET"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(tiffs.len(), 12, "{tiffs:?}"); // TARGET_{ID}.tif and TARGET_{ID}_class.tif
+    for path in tiffs {
+        let info = gdalinfo(&path);
+        assert!(
+            info["coordinateSystem"].is_null(),
+            "{}: {info}",
+            path.display()
+        );
+    }
+    let info = ogrinfo(&fgb);
+    assert!(info.contains("Layer SRS WKT:\n(unknown)"), "{info}");
+    for path in [tif, fgb] {
+        let _ = std::fs::remove_dir_all(&path);
+        let _ = std::fs::remove_file(&path);
     }
 }
 
@@ -419,6 +459,26 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
         assert!(info["coordinateSystem"].is_null(), "{id}: {info}");
         let why = manifest.patches[&id].not_georeferenced.as_deref().unwrap();
+        assert!(why.contains(words), "{id}: {why}");
+    }
+    // So do the parcels, in pixel coordinates, each patch's reason on its features.
+    let (code, stderr) = run(&[
+        os("parcels"),
+        root.as_os_str(),
+        out.as_os_str(),
+        os("-q"),
+        os("--no-georef"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for (id, words) in planted(&dir.path().join("again2")).1 {
+        let features = doc["features"].as_array().unwrap().iter();
+        let mut reasons = features
+            .filter(|f| f["properties"]["ID_PATCH"] == json!(id))
+            .map(|f| f["properties"]["not_georeferenced"].as_str().unwrap());
+        let why = reasons
+            .next()
+            .unwrap_or_else(|| panic!("no parcel of {id}"));
         assert!(why.contains(words), "{id}: {why}");
     }
     // The good patches alone convert, georeferenced.
@@ -524,6 +584,21 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
     assert!(stderr.contains("patch 10000: footprint vertex"), "{stderr}");
     assert!(stderr.contains("--no-georef"), "{stderr}");
     assert!(!refused.exists());
+    // Each kind of footprint is refused on its own, naming the patch: unit square, null, Point.
+    for (id, words) in &expected {
+        let (code, stderr) = run(&[
+            os("parcels"),
+            root.as_os_str(),
+            refused.as_os_str(),
+            os("-q"),
+            os("--patches"),
+            os(&id.to_string()),
+        ]);
+        assert_eq!(code, 2, "{id}: {stderr}");
+        assert!(stderr.contains(&format!("patch {id}: ")), "{stderr}");
+        assert!(stderr.contains(words), "{id}: {stderr}");
+        assert!(!refused.exists());
+    }
     for name in ["p.geojson", "p.gpkg", "p.fgb"] {
         let out = dir.path().join(name);
         let (code, stderr) = run(&[

@@ -108,12 +108,8 @@ fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Re
     if crs == OutputCrs::Pixels {
         return pixel_parcels(patch, grid);
     }
-    let grid = grid?.ok_or_else(|| {
-        Error::patch(
-            patch.id(),
-            "has no footprint to georeference its parcels with (--no-georef writes pixel coordinates)",
-        )
-    })?;
+    let no_footprint = GeorefProblem::NoFootprint { patch: patch.id() };
+    let grid = grid?.ok_or(Error::Georef(no_footprint))?;
     let mut parcels = patch_parcels(patch, &grid)?;
     if crs == OutputCrs::Native {
         let epsg = Some(grid.epsg);

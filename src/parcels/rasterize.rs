@@ -12,7 +12,7 @@ use super::geometry::{inverse, GeoTransform};
 use super::ogr::{self, Place, ReadParcel};
 use super::GridFn;
 use crate::formats::{self, DatasetReader, Format, WriteOptions};
-use crate::georef::{patch_grid, PIXEL_GRID};
+use crate::georef::{patch_grid, GeorefProblem, PIXEL_GRID};
 use crate::model::{Array, ArraySpec, DType, Layer, Patch, PatchMeta};
 use crate::pipeline::{self, thread_pool, Job, PatchSource, Progress, Selection, Stage};
 use crate::{Error, Result};
@@ -182,12 +182,9 @@ fn target(
     let (place, geotransform) = if no_georef {
         (Place::Pixels, PIXEL_GRID)
     } else {
-        let grid = grid(meta, instances.shape[0], instances.shape[1])?.ok_or_else(|| {
-            Error::patch(
-                meta.id,
-                "has no footprint to georeference its grid (--no-georef reads pixel coordinates)",
-            )
-        })?;
+        let no_footprint = GeorefProblem::NoFootprint { patch: meta.id };
+        let grid = grid(meta, instances.shape[0], instances.shape[1])?
+            .ok_or(Error::Georef(no_footprint))?;
         (Place::Epsg(grid.epsg), grid.geotransform)
     };
     let target_dtype = specs.get(&Layer::Target).map_or(DType::U8, |s| s.dtype);
