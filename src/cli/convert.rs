@@ -86,9 +86,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             summary.throughput_mb_s()
         );
     }
-    for warning in &summary.warnings {
-        eprintln!("pastis-bridge: warning: {warning}");
-    }
     for failed in &summary.failed {
         eprintln!(
             "pastis-bridge: patch {} skipped: {}",
