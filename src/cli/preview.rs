@@ -14,15 +14,17 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
         timeline,
         scale,
         overwrite,
+        keep_going,
         quiet,
     } = args;
     let options = PreviewOptions {
         date,
         timeline,
         scale,
+        keep_going,
     };
     let bar = progress::bar(quiet);
-    let outputs = preview(
+    let summary = preview(
         &src,
         &outdir,
         patches.as_deref(),
@@ -33,7 +35,11 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
     .with_context(|| format!("previewing {}", src.display()))?;
     bar.finish_and_clear();
     if !quiet {
-        eprintln!("wrote {} previews to {}", outputs.len(), outdir.display());
+        eprintln!(
+            "wrote {} previews to {}",
+            summary.outputs.len(),
+            outdir.display()
+        );
     }
-    Ok(Outcome::Success)
+    Ok(progress::failed_outcome(&summary.failed))
 }

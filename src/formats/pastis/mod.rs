@@ -1,6 +1,7 @@
 //! The original PASTIS / PASTIS-R layout: one folder of `.npy` files per modality, metadata.geojson
 //! and NORM_*_patch.json.
 
+pub mod content;
 mod driver;
 mod reader;
 mod writer;
