@@ -8,6 +8,7 @@
 //! run split over many workers ([`Stage`]), `--keep-going`, progress and warnings (among them the
 //! source's content the output will not carry, refused with `--strict`), and the removal of the
 //! staged output when a run fails.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 mod fingerprint;
 mod keep_going;

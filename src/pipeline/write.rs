@@ -290,7 +290,9 @@ impl GroupRun<'_> {
     fn write_group(&self, group: Range<usize>) -> Result<u64> {
         let mut bytes = 0;
         for index in group.clone() {
-            let patch_meta = &self.meta.patches[index];
+            let patch_meta = self.meta.patches.get(index).ok_or_else(|| {
+                Error::Usage(format!("group of patches past the last one ({index})"))
+            })?;
             let mut patch_bytes = 0;
             if !self.is_done(index) {
                 let patch = produce(self.job.source, patch_meta, &self.job.layers)?;
