@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// Few cases (each one runs 10 conversions): under a minute in a debug build.
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 32,
+        cases: 20,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/proptest-regressions/every_writer.txt"
