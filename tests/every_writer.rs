@@ -1,6 +1,6 @@
-//! Property test (issue #16): random patches — random dtypes of `DType::ALL`, shapes with T = 0,
-//! layers present or not, ranks that are wrong now and then, every awkward float bit pattern
-//! (NaN payloads, signalling NaNs, -0.0, subnormals, +-inf) and integer extremes — go through
+//! Property test (issue #16): random patches — random dtypes of `DType::ALL`, shapes with T = 0
+//! (now and then 0 rows or columns too), layers present or not, ranks that are wrong now and
+//! then, every awkward float bit pattern (NaN payloads, signalling NaNs, -0.0, subnormals, +-inf) and integer extremes — go through
 //! every writer of the conformance suite (pastis, zarr v3, zarr v2, hdf5, geotiff) and back to
 //! PASTIS, in-process through the library. Each writer either carries the dataset bit for bit
 //! (the `.npy` files and metadata come back identical) or refuses it with a typed error that is
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 /// Few cases (each one runs 10 conversions): under a minute in a debug build.
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 20,
+        cases: 24,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/proptest-regressions/every_writer.txt"
@@ -71,11 +71,16 @@ fn array_plan() -> impl Strategy<Value = Option<ArrayPlan>> {
     prop::option::weighted(0.6, plan)
 }
 
+/// Rows or columns: 1..3, now and then 0 (an empty picture).
+fn pixels() -> impl Strategy<Value = usize> {
+    prop_oneof![1 => Just(0usize), 6 => 1..4usize]
+}
+
 fn plan() -> impl Strategy<Value = Plan> {
     let patch = prop::collection::vec(array_plan(), Layer::ALL.len());
     (
-        1..4usize,
-        1..4usize,
+        pixels(),
+        pixels(),
         1..4usize,
         prop::collection::vec(patch, 1..=3),
     )
