@@ -131,6 +131,26 @@ pub struct PreviewOutput {
     pub georef: GridResult,
 }
 
+impl PreviewOutput {
+    /// The warning this preview raises: why its patch is not georeferenced, if it is not.
+    pub fn warning(&self) -> Option<String> {
+        let problem = self.georef.as_ref().err()?;
+        Some(format!(
+            "{problem} (the header of {} says \"Not georeferenced\")",
+            self.path.file_name().map_or_else(
+                || self.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        ))
+    }
+}
+
+/// The warnings of some previews, in order: why each patch that is not georeferenced is not
+/// (what [`preview`] also sends as [`Progress::Warning`]).
+pub fn warnings(outputs: &[PreviewOutput]) -> Vec<String> {
+    outputs.iter().filter_map(PreviewOutput::warning).collect()
+}
+
 /// Draws the sheet of a patch read with (at least) [`LAYERS`]; with `georef`, its header says
 /// how the patch is georeferenced (the grid) or why it is not (the problem).
 pub fn render_patch(
@@ -172,6 +192,8 @@ pub struct PreviewSummary {
 /// The dataset cannot be opened; an unknown patch; an existing preview without `overwrite`;
 /// the first patch that cannot be read or drawn (without `keep_going`); a sheet cannot be
 /// written. Nothing is left in OUTDIR then.
+/// A patch that cannot be georeferenced is drawn all the same (its header says why) and raises a
+/// [`Progress::Warning`] ([`PreviewOutput::warning`]).
 pub fn preview(
     src: &Path,
     outdir: &Path,
@@ -211,9 +233,7 @@ pub fn preview(
             return Err(e);
         }
     };
-    progress(Progress::Finishing);
-    staged.commit()?;
-    let outputs = drawn
+    let outputs: Vec<PreviewOutput> = drawn
         .into_iter()
         .flatten()
         .map(|out| PreviewOutput {
@@ -221,6 +241,11 @@ pub fn preview(
             ..out
         })
         .collect();
+    for warning in warnings(&outputs) {
+        progress(Progress::Warning(warning));
+    }
+    progress(Progress::Finishing);
+    staged.commit()?;
     Ok(PreviewSummary {
         outputs,
         failed: keep.into_failed(),
