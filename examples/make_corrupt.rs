@@ -81,6 +81,7 @@ fn write_base(src: &Path, dst: &Path) -> Res {
             Patch {
                 meta: p.clone(),
                 arrays,
+                spot: None,
             },
         )?;
     }

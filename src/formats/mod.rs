@@ -11,6 +11,7 @@ pub mod location;
 mod options;
 pub mod pastis;
 pub mod registry;
+pub mod spot;
 pub mod stacked;
 pub mod zarr;
 

@@ -1,9 +1,10 @@
 //! File-level checks of a PASTIS folder: what is missing, what does not belong, what cannot be read.
 
-use super::{check_patch, specs_of, Problem, ProblemKind};
+use super::{check_patch, specs_of, PatchFindings, Problem, ProblemKind};
 use crate::formats::pastis::{array_path, parse_file_name, PastisReader, FOLDERS, METADATA_FILE};
+use crate::formats::spot::{parse_spot_file_name, read_spot, spot_file_pattern, SPOT_FOLDER};
 use crate::formats::DatasetReader;
-use crate::model::{ArraySpec, Layer, Patch, PatchMeta};
+use crate::model::{Array, Layer, Patch, PatchMeta, SpotGeoref};
 use crate::npy;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
             }
         }
     }
+    check_spot_folder(root, &ids, &mut found, &mut problems);
     for (layer, present) in &found {
         for p in &reader.metadata().patches {
             if !present.contains(&p.id) {
@@ -83,6 +85,68 @@ pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
     problems
 }
 
+/// The SPOT images of PASTIS-HD (`DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/`): hidden and stray
+/// entries, images of patches metadata does not list; the images found go into `found`.
+fn check_spot_folder(
+    root: &Path,
+    ids: &HashSet<i64>,
+    found: &mut BTreeMap<Layer, BTreeSet<i64>>,
+    problems: &mut Vec<Problem>,
+) {
+    let images = root.join(SPOT_FOLDER);
+    let expected = images.file_name().map(|n| n.to_string_lossy().into_owned());
+    for (path, name) in list(&root.join(Layer::Spot.folder())) {
+        if Some(&name) != expected.as_ref() || !path.is_dir() {
+            problems.push(foreign(
+                path,
+                &name,
+                "DATA_SPOT/ (expected PASTIS_SPOT6_RVB_1M00_2019/)",
+            ));
+        }
+    }
+    for (path, name) in list(&images) {
+        match parse_spot_file_name(&name) {
+            Some(id) if !name.starts_with('.') => {
+                if !ids.contains(&id) {
+                    problems.push(problem(
+                        ProblemKind::UnknownPatch,
+                        path,
+                        Some(id),
+                        Some(Layer::Spot),
+                        format!("patch {id} is not listed in metadata.geojson"),
+                    ));
+                }
+                found.entry(Layer::Spot).or_default().insert(id);
+            }
+            _ => problems.push(foreign(
+                path,
+                &name,
+                &format!("{SPOT_FOLDER}/ (expected {})", spot_file_pattern()),
+            )),
+        }
+    }
+}
+
+/// A hidden or stray entry of a folder (`place` says which, and what it expects).
+fn foreign(path: PathBuf, name: &str, place: &str) -> Problem {
+    match name.starts_with('.') {
+        true => problem(
+            ProblemKind::HiddenFile,
+            path,
+            None,
+            None,
+            "hidden file; not part of the dataset",
+        ),
+        false => problem(
+            ProblemKind::StrayFile,
+            path,
+            None,
+            None,
+            format!("unexpected name in {place}"),
+        ),
+    }
+}
+
 fn check_root(root: &Path) -> Vec<Problem> {
     list(root)
         .into_iter()
@@ -91,7 +155,8 @@ fn check_root(root: &Path) -> Vec<Problem> {
                 || Layer::SERIES
                     .iter()
                     .any(|l| l.norm_file() == Some(name.as_str()))
-                || (FOLDERS.contains(&name.as_str()) && path.is_dir());
+                || ((FOLDERS.contains(&name.as_str()) || name == Layer::Spot.folder())
+                    && path.is_dir());
             !known
         })
         .map(|(path, name)| {
@@ -128,25 +193,24 @@ fn list(dir: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// Reads every file of one patch, reporting unreadable ones, then checks the arrays read.
-pub fn check_patch_files(
-    root: &Path,
-    meta: &PatchMeta,
-) -> (BTreeMap<Layer, ArraySpec>, Vec<Problem>) {
+pub fn check_patch_files(root: &Path, meta: &PatchMeta) -> PatchFindings {
     let mut problems = Vec::new();
     let mut patch = Patch {
         meta: meta.clone(),
         arrays: BTreeMap::new(),
+        spot: None,
     };
     for layer in Layer::ALL {
         let path = array_path(root, layer, meta.id);
         // A directory, a broken link or a FIFO where the file should be is a problem, not an
         // absent layer.
         match crate::formats::pastis::file_present(&path)
-            .and_then(|present| present.then(|| npy::read_npy(&path)).transpose())
+            .and_then(|present| present.then(|| read_file(layer, &path)).transpose())
         {
             Ok(None) => {}
-            Ok(Some(array)) => {
+            Ok(Some((array, spot))) => {
                 patch.arrays.insert(layer, array);
+                patch.spot = spot.or(patch.spot.take());
             }
             Err(e) => problems.push(Problem {
                 kind: ProblemKind::Unreadable,
@@ -163,7 +227,15 @@ pub fn check_patch_files(
         }
         p
     }));
-    (specs_of(&patch), problems)
+    (specs_of(&patch), problems, patch.spot)
+}
+
+/// Reads one file of a patch: a `.npy`, or the SPOT GeoTIFF with its georeferencing.
+fn read_file(layer: Layer, path: &Path) -> crate::Result<(Array, Option<SpotGeoref>)> {
+    match layer {
+        Layer::Spot => read_spot(path).map(|(image, georef)| (image, Some(georef))),
+        _ => npy::read_npy(path).map(|array| (array, None)),
+    }
 }
 
 /// A dataset-level file that cannot be read (a NORM file), as a problem naming it.

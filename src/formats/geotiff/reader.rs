@@ -102,6 +102,10 @@ impl DatasetReader for GeoTiffReader {
                 }
             }
         }
-        Ok(Patch { meta, arrays })
+        Ok(Patch {
+            meta,
+            arrays,
+            spot: None,
+        })
     }
 }

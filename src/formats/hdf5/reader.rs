@@ -162,6 +162,7 @@ impl DatasetReader for Hdf5Reader {
         Ok(Patch {
             meta: self.meta.patches[row].clone(),
             arrays,
+            spot: None,
         })
     }
 }

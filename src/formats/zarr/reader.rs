@@ -177,7 +177,11 @@ impl DatasetReader for ZarrReader {
             arrays.insert(*layer, array);
         }
         let meta = self.meta.patches[row].clone();
-        Ok(Patch { meta, arrays })
+        Ok(Patch {
+            meta,
+            arrays,
+            spot: None,
+        })
     }
 }
 
