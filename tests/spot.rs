@@ -130,6 +130,42 @@ fn pastis_round_trip_keeps_spot_values_and_georeferencing() {
 }
 
 #[test]
+fn geotiff_export_keeps_a_copy_of_spot_with_its_georeferencing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = synth_hd(dir.path());
+    std::fs::remove_file(spot_path(&src, IDS[1])).expect("remove one SPOT image");
+    let tif = dir.path().join("tif");
+    convert_to(&src, &tif, Format::GeoTiff, None).expect("convert");
+    for id in [IDS[0], IDS[2]] {
+        let copy = tif.join(format!("SPOT/SPOT_{id}.tif"));
+        assert_eq!(
+            gdal_facts(&spot_path(&src, id)),
+            gdal_facts(&copy),
+            "patch {id}"
+        );
+    }
+    assert!(!tif.join(format!("SPOT/SPOT_{}.tif", IDS[1])).exists());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tif.join("pastis-geotiff.json")).expect("manifest"))
+            .expect("JSON");
+    let entry = &manifest["patches"]["10000"]["layers"]["SPOT"];
+    assert_eq!(entry["file"], "SPOT/SPOT_10000.tif");
+    assert_eq!(entry["shape"], serde_json::json!([3, 160, 160]));
+    let report = verify(&src, &tif).expect("verify");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    assert_eq!(report.arrays_compared, 6 * 3 + 2);
+    // And back to the PASTIS layout, under the original names.
+    let back = dir.path().join("back");
+    convert_to(&tif, &back, Format::Pastis, None).expect("convert back");
+    assert_eq!(
+        gdal_facts(&spot_path(&src, IDS[0])),
+        gdal_facts(&spot_path(&back, IDS[0]))
+    );
+    let report = verify(&src, &back).expect("verify");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+}
+
+#[test]
 fn spot_present_for_some_patches_only_round_trips() {
     let dir = tempfile::tempdir().expect("temp dir");
     let src = synth_hd(dir.path());
@@ -174,11 +210,7 @@ fn without_spot_nothing_of_it_appears_and_modalities_select_it() {
 fn formats_that_do_not_carry_spot_refuse_it_clearly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let src = synth_hd(dir.path());
-    for (to, name) in [
-        (Format::Zarr, "out.zarr"),
-        (Format::Hdf5, "out.h5"),
-        (Format::GeoTiff, "tif"),
-    ] {
+    for (to, name) in [(Format::Zarr, "out.zarr"), (Format::Hdf5, "out.h5")] {
         let dst = dir.path().join(name);
         let err = convert_to(&src, &dst, to, None)
             .expect_err("SPOT is refused")
