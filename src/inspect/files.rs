@@ -1,12 +1,13 @@
 //! File-level checks of a PASTIS folder: what is missing, what does not belong, what cannot be read.
 
 use super::{check_patch, specs_of, PatchFindings, Problem, ProblemKind};
-use crate::formats::pastis::{array_path, parse_file_name, PastisReader, FOLDERS, METADATA_FILE};
-use crate::formats::spot::{parse_spot_file_name, read_spot, spot_file_pattern, SPOT_FOLDER};
+use crate::formats::pastis::content::{survey_content, Foreign, ForeignKind};
+use crate::formats::pastis::{array_path, PastisReader};
+use crate::formats::spot::read_spot;
 use crate::formats::DatasetReader;
 use crate::model::{Array, Layer, Patch, PatchMeta, SpotGeoref};
 use crate::npy;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 fn problem(
@@ -25,47 +26,14 @@ fn problem(
     }
 }
 
-/// Scans the folder: hidden and stray files, files of unknown patches, missing files.
+/// Scans the folder: hidden and stray files, files of unknown patches, parts of other variants
+/// of the dataset (the survey `convert` names as not carried), and missing files.
 pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
     let root = reader.root();
     let ids: HashSet<i64> = reader.metadata().patches.iter().map(|p| p.id).collect();
-    let mut problems = check_root(root);
-    let mut found: BTreeMap<Layer, BTreeSet<i64>> = BTreeMap::new();
-    for folder in FOLDERS {
-        let dir = root.join(folder);
-        for (path, name) in list(&dir) {
-            if name.starts_with('.') {
-                problems.push(problem(
-                    ProblemKind::HiddenFile,
-                    path,
-                    None,
-                    None,
-                    "hidden file; not part of the dataset",
-                ));
-            } else if let Some((layer, id)) = parse_file_name(folder, &name) {
-                if !ids.contains(&id) {
-                    problems.push(problem(
-                        ProblemKind::UnknownPatch,
-                        path,
-                        Some(id),
-                        Some(layer),
-                        format!("patch {id} is not listed in metadata.geojson"),
-                    ));
-                }
-                found.entry(layer).or_default().insert(id);
-            } else {
-                problems.push(problem(
-                    ProblemKind::StrayFile,
-                    path,
-                    None,
-                    None,
-                    format!("unexpected name in {folder}/ (expected {{LAYER}}_{{ID_PATCH}}.npy)"),
-                ));
-            }
-        }
-    }
-    check_spot_folder(root, &ids, &mut found, &mut problems);
-    for (layer, present) in &found {
+    let content = survey_content(root, &ids);
+    let mut problems: Vec<Problem> = content.foreign.iter().map(foreign_problem).collect();
+    for (layer, present) in &content.found {
         for p in &reader.metadata().patches {
             if !present.contains(&p.id) {
                 let path = array_path(root, *layer, p.id);
@@ -85,111 +53,18 @@ pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
     problems
 }
 
-/// The SPOT images of PASTIS-HD (`DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/`): hidden and stray
-/// entries, images of patches metadata does not list; the images found go into `found`.
-fn check_spot_folder(
-    root: &Path,
-    ids: &HashSet<i64>,
-    found: &mut BTreeMap<Layer, BTreeSet<i64>>,
-    problems: &mut Vec<Problem>,
-) {
-    let images = root.join(SPOT_FOLDER);
-    let expected = images.file_name().map(|n| n.to_string_lossy().into_owned());
-    for (path, name) in list(&root.join(Layer::Spot.folder())) {
-        if Some(&name) != expected.as_ref() || !path.is_dir() {
-            problems.push(foreign(
-                path,
-                &name,
-                "DATA_SPOT/ (expected PASTIS_SPOT6_RVB_1M00_2019/)",
-            ));
+/// A foreign entry of the folder as a problem.
+fn foreign_problem(foreign: &Foreign) -> Problem {
+    let (kind, patch, layer) = match foreign.kind {
+        ForeignKind::Hidden => (ProblemKind::HiddenFile, None, None),
+        ForeignKind::UnknownPatch { layer, id } => {
+            (ProblemKind::UnknownPatch, Some(id), Some(layer))
         }
-    }
-    for (path, name) in list(&images) {
-        match parse_spot_file_name(&name) {
-            Some(id) if !name.starts_with('.') => {
-                if !ids.contains(&id) {
-                    problems.push(problem(
-                        ProblemKind::UnknownPatch,
-                        path,
-                        Some(id),
-                        Some(Layer::Spot),
-                        format!("patch {id} is not listed in metadata.geojson"),
-                    ));
-                }
-                found.entry(Layer::Spot).or_default().insert(id);
-            }
-            _ => problems.push(foreign(
-                path,
-                &name,
-                &format!("{SPOT_FOLDER}/ (expected {})", spot_file_pattern()),
-            )),
+        ForeignKind::Stray { .. } | ForeignKind::Unsupported(_) => {
+            (ProblemKind::StrayFile, None, None)
         }
-    }
-}
-
-/// A hidden or stray entry of a folder (`place` says which, and what it expects).
-fn foreign(path: PathBuf, name: &str, place: &str) -> Problem {
-    match name.starts_with('.') {
-        true => problem(
-            ProblemKind::HiddenFile,
-            path,
-            None,
-            None,
-            "hidden file; not part of the dataset",
-        ),
-        false => problem(
-            ProblemKind::StrayFile,
-            path,
-            None,
-            None,
-            format!("unexpected name in {place}"),
-        ),
-    }
-}
-
-fn check_root(root: &Path) -> Vec<Problem> {
-    list(root)
-        .into_iter()
-        .filter(|(path, name)| {
-            let known = name == METADATA_FILE
-                || Layer::SERIES
-                    .iter()
-                    .any(|l| l.norm_file() == Some(name.as_str()))
-                || ((FOLDERS.contains(&name.as_str()) || name == Layer::Spot.folder())
-                    && path.is_dir());
-            !known
-        })
-        .map(|(path, name)| {
-            if name.starts_with('.') {
-                problem(
-                    ProblemKind::HiddenFile,
-                    path,
-                    None,
-                    None,
-                    "hidden file; not part of the dataset",
-                )
-            } else {
-                problem(
-                    ProblemKind::StrayFile,
-                    path,
-                    None,
-                    None,
-                    "not part of the PASTIS layout",
-                )
-            }
-        })
-        .collect()
-}
-
-fn list(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut entries: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| (e.path(), e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    entries.sort();
-    entries
+    };
+    problem(kind, foreign.path.clone(), patch, layer, foreign.reason())
 }
 
 /// Reads every file of one patch, reporting unreadable ones, then checks the arrays read.
