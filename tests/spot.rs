@@ -85,6 +85,15 @@ fn synth_spot_is_a_1m_true_colour_image_on_the_patch_grid() {
     let report = inspect(&src).expect("inspect");
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.layers[&Layer::Spot].patches, IDS.len());
+    // Deterministic: the same options give the same bytes.
+    let again = synth_hd(&dir.path().join("again"));
+    for id in IDS {
+        let read = |root: &Path| std::fs::read(spot_path(root, id)).expect("read");
+        assert!(
+            read(&src) == read(&again),
+            "SPOT of patch {id} differs between two runs"
+        );
+    }
 }
 
 #[test]
