@@ -296,6 +296,33 @@ fn verify_names_a_spot_georeferencing_difference() {
 }
 
 #[test]
+fn a_lambert93_spot_tile_of_its_own_size_agrees_with_its_patch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = synth_hd(dir.path());
+    // Warped to Lambert-93 at 1 m (as a SPOT product in the French CRS would be): another size
+    // and CRS, the same ground; inspect compares in the image's own CRS.
+    let path = spot_path(&src, IDS[0]);
+    let warped = dir.path().join("warped.tif");
+    let status = std::process::Command::new("gdalwarp")
+        .args(["-q", "-t_srs", "EPSG:2154", "-tr", "1", "1"])
+        .arg(&path)
+        .arg(&warped)
+        .status()
+        .expect("gdalwarp runs (GDAL tools are required)");
+    assert!(status.success());
+    std::fs::rename(&warped, &path).expect("replace");
+    let (_, size, _, wkt, _, _) = gdal_facts(&path);
+    assert_ne!(size, (160, 160), "warping changes the size");
+    assert!(wkt.contains("Lambert-93") || wkt.contains("RGF93"), "{wkt}");
+    let report = inspect(&src).expect("inspect");
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let dst = dir.path().join("copy");
+    convert_to(&src, &dst, Format::Pastis, None).expect("convert");
+    let report = verify(&src, &dst).expect("verify");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+}
+
+#[test]
 fn inspect_reports_stray_and_unknown_spot_files() {
     let dir = tempfile::tempdir().expect("temp dir");
     let src = synth_hd(dir.path());

@@ -36,10 +36,11 @@ fn patch_size(specs: &BTreeMap<Layer, ArraySpec>) -> Option<(usize, usize)> {
 /// the coarser grid (issue #20).
 pub const SPOT_TOLERANCE_M: f64 = 10.0;
 
-/// The problem, if any, of a patch's SPOT image whose footprint (its own CRS and geotransform,
-/// taken to the patch's UTM zone) is more than [`SPOT_TOLERANCE_M`] from the patch's recovered
-/// 10 m grid on some side. Not checked when the patch's grid cannot be recovered (that is its
-/// own problem) or the patch has no 10 m layer.
+/// The problem, if any, of a patch's SPOT image whose footprint is more than
+/// [`SPOT_TOLERANCE_M`] from the patch's recovered 10 m grid on some side. Compared in the SPOT
+/// image's own CRS, where its raster is axis-aligned: its bounds against the extent of the grid's
+/// corners taken there (the same numbers when SPOT is on the grid's UTM zone). Not checked when
+/// the patch's grid cannot be recovered (that is its own problem) or it has no 10 m layer.
 pub fn check_spot_footprint(
     crs: Result<FootprintCrs, &GeorefProblem>,
     meta: &PatchMeta,
@@ -51,13 +52,10 @@ pub fn check_spot_footprint(
     let [_, spot_rows, spot_columns] = specs.get(&Layer::Spot)?.shape.as_slice() else {
         return None;
     };
-    let message = match spot_bounds_in(spot, *spot_rows, *spot_columns, grid.epsg) {
+    let found = spot.bounds(*spot_rows, *spot_columns);
+    let message = match grid_extent_in(spot, grid.epsg, grid.corners(rows, columns)) {
         Err(why) => Some(why),
-        Ok(found) => {
-            let corners = grid.corners(rows, columns);
-            let xs = corners.map(|c| c.0);
-            let ys = corners.map(|c| c.1);
-            let expected = (min(&xs), min(&ys), max(&xs), max(&ys));
+        Ok(expected) => {
             let gaps = [
                 (found.0 - expected.0).abs(),
                 (found.1 - expected.1).abs(),
@@ -65,12 +63,15 @@ pub fn check_spot_footprint(
                 (found.3 - expected.3).abs(),
             ];
             let worst = max(&gaps);
+            let crs = match spot.epsg {
+                Some(code) => format!("EPSG:{code}"),
+                None => "its CRS".into(),
+            };
             (worst > SPOT_TOLERANCE_M).then(|| {
                 format!(
-                    "SPOT footprint x {:.1}..{:.1}, y {:.1}..{:.1} (EPSG:{}) is {worst:.1} m from the \
+                    "SPOT footprint x {:.1}..{:.1}, y {:.1}..{:.1} ({crs}) is {worst:.1} m from the \
                      patch's 10 m grid x {:.1}..{:.1}, y {:.1}..{:.1}: more than one 10 m pixel",
-                    found.0, found.2, found.1, found.3, grid.epsg,
-                    expected.0, expected.2, expected.1, expected.3
+                    found.0, found.2, found.1, found.3, expected.0, expected.2, expected.1, expected.3
                 )
             })
         }
@@ -84,27 +85,26 @@ pub fn check_spot_footprint(
     })
 }
 
-/// The SPOT image's bounds `(xmin, ymin, xmax, ymax)` in `epsg`: its corners transformed from its
-/// own CRS. `Err` says why they cannot be had (no CRS, one GDAL does not read).
-fn spot_bounds_in(
+/// The extent `(xmin, ymin, xmax, ymax)` of the grid's `corners` (in UTM `epsg`) in the SPOT
+/// image's CRS. `Err` says why it cannot be had (no CRS, one GDAL does not read).
+fn grid_extent_in(
     spot: &SpotGeoref,
-    rows: usize,
-    columns: usize,
     epsg: u32,
+    corners: [(f64, f64); 4],
 ) -> Result<(f64, f64, f64, f64), String> {
     if spot.crs_wkt.is_empty() {
         return Err("the SPOT image has no CRS: its footprint cannot be checked".into());
     }
-    let (x0, y0, x1, y1) = spot.bounds(rows, columns);
-    let mut xs = [x0, x1, x1, x0];
-    let mut ys = [y0, y0, y1, y1];
+    let mut xs = corners.map(|c| c.0);
+    let mut ys = corners.map(|c| c.1);
     let transformed = (|| {
-        let mut source = SpatialRef::from_wkt(&spot.crs_wkt)?;
-        source.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-        let target = spatial_ref(epsg)?;
+        let mut target = SpatialRef::from_wkt(&spot.crs_wkt)?;
+        target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+        let source = spatial_ref(epsg)?;
         CoordTransform::new(&source, &target)?.transform_coords(&mut xs, &mut ys, &mut [])
     })();
-    transformed.map_err(|e| format!("the SPOT image's CRS cannot be taken to EPSG:{epsg}: {e}"))?;
+    transformed
+        .map_err(|e| format!("the patch's grid cannot be taken to the SPOT image's CRS: {e}"))?;
     Ok((min(&xs), min(&ys), max(&xs), max(&ys)))
 }
 

@@ -264,7 +264,8 @@ fn check_classes_and_instances(patch: &Patch, problems: &mut Vec<Problem>) {
 pub fn check_dataset_shapes(layers: &BTreeMap<Layer, LayerSummary>) -> Vec<Problem> {
     layers
         .iter()
-        .filter(|(_, s)| s.shapes.len() > 1)
+        // SPOT images have their own size each (their own grid and CRS: #20).
+        .filter(|(layer, s)| s.shapes.len() > 1 && !layer.has_own_grid())
         .map(|(layer, s)| Problem {
             kind: ProblemKind::Shape,
             path: None,
