@@ -4,7 +4,7 @@
 
 use super::fingerprint::{fingerprint, RunIdentity};
 use super::progress::{thread_pool, FailedPatch, Progress, Summary};
-use super::{produce, survey, PatchSource, Stage};
+use super::{produce, survey, Partition, PatchSource, Stage};
 use crate::formats::location::Location;
 use crate::formats::{registry, DatasetWriter, Driver, Format, WriteOptions};
 use crate::journal::Journal;
@@ -225,6 +225,11 @@ fn write_all(
         _ => None,
     };
     let groups = own_groups(meta.patches.len(), writer.group_size(), job.stage);
+    if let Stage::Partition(p) = job.stage {
+        if let Some(warning) = idle_partitions(meta.patches.len(), writer.group_size(), p) {
+            report.warnings.push(warning);
+        }
+    }
     let patches = groups.iter().map(|g| g.len()).sum();
     (report.progress)(Progress::Start { total: patches });
     let groups_run = GroupRun {
@@ -354,6 +359,29 @@ fn own_groups(n: usize, size: usize, stage: Stage) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// The warning of a split with more partitions than groups of patches: the writer's unit of
+/// work is a group (32 patches, one annotation shard, in Zarr v3), so only as many partitions as
+/// there are groups have work; `None` when every partition has some.
+fn idle_partitions(n: usize, size: usize, partition: Partition) -> Option<String> {
+    let size = size.max(1);
+    let groups = n.div_ceil(size);
+    if groups >= partition.count {
+        return None;
+    }
+    let this = if partition.index < groups {
+        "this one has work"
+    } else {
+        "this one has none and only writes its marker"
+    };
+    Some(format!(
+        "partition {partition}: the output is written in groups of up to {size} patches (one Zarr \
+         v3 annotation shard each) and {n} patches make {groups}, so only {groups} of {} \
+         partitions have work ({this}); use N <= {groups}, or --zarr-version 2 (one group per \
+         patch)",
+        partition.count
+    ))
+}
+
 /// Finalizes a split run through the driver; reads only array headers.
 fn finalize(
     job: &Job,
@@ -389,7 +417,6 @@ fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Partition;
 
     #[test]
     fn groups_cover_the_patches_and_partitions_share_them_out() {
@@ -397,5 +424,19 @@ mod tests {
         assert_eq!(own_groups(3, 0, Stage::Whole), vec![0..1, 1..2, 2..3]);
         let p = Partition { index: 1, count: 2 };
         assert_eq!(own_groups(5, 2, Stage::Partition(p)), vec![2..4]);
+    }
+
+    #[test]
+    fn idle_partitions_are_announced() {
+        let p = |index| Partition { index, count: 3 };
+        assert_eq!(idle_partitions(70, 32, p(2)), None);
+        let warning = idle_partitions(40, 32, p(2)).unwrap_or_default();
+        assert!(
+            warning.contains("only 2 of 3 partitions have work"),
+            "{warning}"
+        );
+        assert!(warning.contains("this one has none"), "{warning}");
+        assert!(idle_partitions(40, 32, p(0)).is_some_and(|w| w.contains("this one has work")));
+        assert_eq!(idle_partitions(3, 1, p(2)), None);
     }
 }
