@@ -470,7 +470,9 @@ fn assert_completed(states: &BTreeMap<String, String>, cluster: &Cluster) {
 
 #[test]
 fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
+    let start = Instant::now();
     let cluster = Cluster::start();
+    let cluster_seconds = start.elapsed().as_secs_f64();
     let dir = tempfile::tempdir().unwrap();
     let src = synth(dir.path());
     let single = dir.path().join("single.zarr");
@@ -598,7 +600,7 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
 
     // The numbers docs/scale-out.md quotes.
     eprintln!(
-        "slurm: local array+finalize {local_seconds:.1} s; s3 {s3_seconds:.1} s, {} objects, \
+        "slurm: cluster up in {cluster_seconds:.1} s; local array+finalize {local_seconds:.1} s; s3 {s3_seconds:.1} s, {} objects, \
          {} requests {by_method:?}; cancel+recover {recovery_seconds:.1} s",
         keys.len(),
         requests.len()
