@@ -394,3 +394,41 @@ fn partition_summaries_and_auto_errors_are_plain() {
         .success()
         .stderr(contains("only 1 of 2 partitions have work"));
 }
+
+/// A store made by an earlier version, with a stray v3 `S2/zarr.json` in a v2 store (issue #19):
+/// zarr-python reads the v2 `.zarray`, so pastis-bridge must not read the v3 document as if it
+/// were the array's: `verify` and `inspect` refuse, naming it.
+#[test]
+fn a_stray_v3_document_in_a_v2_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let v2 = dir.path().join("v2.zarr");
+    let v3 = dir.path().join("v3.zarr");
+    for (dst, version) in [(&v2, "2"), (&v3, "3")] {
+        bin()
+            .args(["convert", "--quiet", "--zarr-version", version])
+            .arg(&src)
+            .arg(dst)
+            .assert()
+            .success();
+    }
+    std::fs::copy(v3.join("S2/zarr.json"), v2.join("S2/zarr.json")).unwrap();
+    for command in ["verify", "inspect"] {
+        let mut run = bin();
+        run.arg(command);
+        if command == "verify" {
+            run.arg(&src);
+        }
+        let out = run.arg(&v2).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success(),
+            "{command} accepted the store: {stderr}"
+        );
+        assert!(
+            stderr.contains("S2/zarr.json is Zarr v3 metadata in a Zarr v2 store"),
+            "{command}: {stderr}"
+        );
+    }
+}

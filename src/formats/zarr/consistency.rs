@@ -139,7 +139,7 @@ pub(super) fn check_store(
                 Some(&rank) => is_chunk_key(rest, version, Some(rank)),
                 // A per-patch array of an earlier finalize: rewritten by this one.
                 None => {
-                    !rest.contains('/') && names.contains(&rest)
+                    (!rest.contains('/') && names.contains(&rest))
                         || is_chunk_key(rest, version, None)
                 }
             },

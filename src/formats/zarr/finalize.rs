@@ -15,8 +15,8 @@ use std::path::Path;
 
 /// Finalizes a split conversion into the store at `path`: checks every partition's marker and
 /// that the store holds only what this conversion writes (one Zarr version, this run's array
-/// metadata: [`check_store`]), then writes the per-patch arrays and the root and consolidated metadata, removes the markers and
-/// moves a local store into place. `meta`, `layout` and `fingerprint` must be those the
+/// metadata: [`check_store`]), then writes the per-patch arrays and the root and consolidated
+/// metadata, removes the markers and moves a local store into place. `meta`, `layout` and `fingerprint` must be those the
 /// partitions were run with (same source, selection and options).
 pub fn finalize(
     path: &Path,
