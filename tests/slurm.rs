@@ -7,8 +7,9 @@
 //! moto S3 server, chained to the finalize job with `afterok`; each store `verify`s identical to
 //! a single-machine run. Then the failure path: one task is cancelled (`scancel`), the chained
 //! finalize is killed by `--kill-on-invalid-dep=yes`, a finalize submitted alone refuses naming
-//! the missing partition, and the task resubmitted (with one that had already succeeded: a rerun
-//! is idempotent) lets finalize succeed, with an identical store. Missing Slurm fails the test.
+//! the missing partition; a task that had succeeded, run again, leaves the same objects (a rerun
+//! is idempotent); the cancelled task resubmitted alone lets finalize succeed, with an identical
+//! store. Missing Slurm fails the test.
 
 // Test helpers fail the test by panicking, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -448,6 +449,17 @@ fn files(root: &Path) -> Vec<String> {
     out
 }
 
+/// Every file under `root` with its size, by relative path.
+fn sizes(root: &Path) -> Vec<(String, u64)> {
+    files(root)
+        .into_iter()
+        .map(|f| {
+            let size = std::fs::metadata(root.join(&f)).unwrap().len();
+            (f, size)
+        })
+        .collect()
+}
+
 /// `pastis-bridge verify A B` exits 0 (identical), with `env`.
 fn assert_identical(a: &Path, b: &str, env: &[(&str, String)]) {
     bin()
@@ -582,7 +594,20 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
     );
     let said = cluster.job_output(&format!("pastis-finalize-{alone}.out"));
     assert!(said.contains("partitions 1/3 have not finished"), "{said}");
-    let again = cluster.sbatch(&env, &["--array=0,1"], "convert.sbatch");
+    // Task 0 had succeeded: running it again leaves the same objects, of the same sizes (v3
+    // shards may hold their inner chunks in another order) and its marker.
+    let partial = dir.path().join("failing.zarr.partial");
+    let before = sizes(&partial);
+    let rerun = cluster.sbatch(&env, &["--array=0"], "convert.sbatch");
+    cluster.wait(&[&rerun]);
+    assert_completed(&cluster.states(&rerun), &cluster);
+    assert_eq!(
+        sizes(&partial),
+        before,
+        "a rerun of task 0 changed the store"
+    );
+    // The cancelled task alone, and finalize chained to it.
+    let again = cluster.sbatch(&env, &["--array=1"], "convert.sbatch");
     let finalize = cluster.sbatch(
         &env,
         &[
