@@ -384,15 +384,32 @@ fn partition_summaries_and_auto_errors_are_plain() {
         .assert()
         .code(2)
         .stderr(contains("cannot be used with '--finalize'"));
-    // In v3 the 4 patches are one annotation group: the second of 2 partitions has no work,
-    // and says so.
+    // In v3 the 4 patches are one annotation group, yet 2 partitions share them 2 + 2 (the
+    // series by patch, the group's annotations by its owner); the fifth of 5 has none.
+    let v3 = dir.path().join("v3.zarr");
+    for i in 0..2 {
+        bin()
+            .args(["convert", "--partition", &format!("{i}/2")])
+            .arg(&src)
+            .arg(&v3)
+            .assert()
+            .success()
+            .stderr(contains(format!("wrote partition {i}/2")).and(contains(": 2 patches")));
+    }
     bin()
-        .args(["convert", "--quiet", "--partition", "1/2"])
+        .args(["convert", "--quiet", "--finalize"])
         .arg(&src)
-        .arg(dir.path().join("v3.zarr"))
+        .arg(&v3)
+        .assert()
+        .success();
+    bin().arg("verify").arg(&src).arg(&v3).assert().success();
+    bin()
+        .args(["convert", "--quiet", "--partition", "4/5"])
+        .arg(&src)
+        .arg(dir.path().join("five.zarr"))
         .assert()
         .success()
-        .stderr(contains("only 1 of 2 partitions have work"));
+        .stderr(contains("only 4 partitions have work"));
 }
 
 /// A store made by an earlier version, with a stray v3 `S2/zarr.json` in a v2 store (issue #19):

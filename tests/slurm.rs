@@ -411,8 +411,8 @@ fn path_with_binary() -> String {
         .into_owned()
 }
 
-/// A synthetic PASTIS-R of 70 small patches: 3 annotation groups (32 + 32 + 6) in Zarr v3, so
-/// each of 3 tasks has work.
+/// A synthetic PASTIS-R of 70 small patches: 3 annotation groups (32 + 32 + 6) in Zarr v3, and
+/// 24 + 23 + 23 patches for 3 tasks.
 fn synth(dir: &Path) -> PathBuf {
     let src = dir.join("synth");
     let options = pastis_bridge::synth::SynthOptions {

@@ -315,6 +315,15 @@ impl ZarrWriter {
         }
     }
 
+    /// True if this writer writes the annotation shard of `group`: always for a whole run; for a
+    /// partition, the groups it owns (see `pipeline::write::Share`).
+    fn writes_group(&self, group: usize) -> bool {
+        match &self.role {
+            Role::Whole { .. } => true,
+            Role::Partition { partition, .. } => partition.owns(group),
+        }
+    }
+
     /// Patches in `group` (the last group may be short).
     fn group_len(&self, group: usize) -> usize {
         let start = group * self.patches_per_group;
@@ -372,7 +381,13 @@ impl DatasetWriter for ZarrWriter {
                 annotations.insert(layer, array);
             }
         }
-        self.buffer_annotations(index, annotations)
+        if self.writes_group(index / self.patches_per_group) {
+            self.buffer_annotations(index, annotations)
+        } else {
+            // Another partition writes this group's annotation shard (and reads these rows
+            // itself); this one wrote the patch's series and checked the patch whole.
+            Ok(())
+        }
     }
 
     /// A v3 annotation shard holds a group of patches: one worker writes a whole group.
