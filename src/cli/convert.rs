@@ -70,6 +70,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         &options,
         &progress::callback(&bar, "converting"),
     )
+    .map_err(super::georef_hint)
     .with_context(|| format!("converting {} to {to}", src.display()))?;
     bar.finish_and_clear();
     progress::print_warnings(&bar, &summary.warnings);
