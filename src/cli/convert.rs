@@ -20,6 +20,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         creation_options,
         modalities,
         keep_going,
+        strict,
         resume,
         partition,
         finalize,
@@ -61,6 +62,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         selection: select.selection(modalities),
         jobs: run.jobs,
         keep_going,
+        strict,
         stage,
     };
     let bar = progress::bar(run.quiet);
@@ -77,23 +79,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     if !run.quiet {
         eprintln!("{}", summary_line(&dst, to, stage, &summary));
     }
-    for failed in &summary.failed {
-        eprintln!(
-            "pastis-bridge: patch {} skipped: {}",
-            failed.id, failed.error
-        );
-    }
-    if summary.failed.is_empty() {
-        Ok(Outcome::Success)
-    } else {
-        let ids: Vec<String> = summary.failed.iter().map(|f| f.id.to_string()).collect();
-        eprintln!(
-            "pastis-bridge: {} patches failed: {}",
-            ids.len(),
-            ids.join(", ")
-        );
-        Ok(Outcome::Problems)
-    }
+    Ok(progress::failed_outcome(&summary.failed))
 }
 
 /// The one-line summary of a run: what a whole run read and stored (and their ratio); what one
