@@ -11,6 +11,7 @@ mod moto;
 
 use common::bin;
 use moto::Moto;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -241,4 +242,211 @@ fn s3_partitions_equal_a_single_run() {
         .arg(&url)
         .envs(env.iter().map(|(k, v)| (k, v)));
     verify.assert().success();
+}
+
+/// Issue #19's scenario: after a Zarr v2 split has finished, one partition is run again with
+/// other options (`--zarr-version 2` forgotten): it is refused before it writes anything, so no
+/// v3 `zarr.json` lands in the v2 store; the finalized store reads back identical.
+#[test]
+fn a_partition_with_other_options_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let dst = dir.path().join("out.zarr");
+    let partial = dir.path().join("out.zarr.partial");
+    let v2 = ["--zarr-version", "2"];
+    for i in 0..3 {
+        bin()
+            .args(["convert", "--quiet", "--partition", &format!("{i}/3")])
+            .args(v2)
+            .arg(&src)
+            .arg(&dst)
+            .assert()
+            .success();
+    }
+    bin()
+        .args(["convert", "--quiet", "--partition", "1/3"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "partition 0/3 of this store finished as another conversion",
+        ));
+    let v3_metadata: Vec<PathBuf> = tree(&partial)
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with("zarr.json"))
+        .collect();
+    assert!(v3_metadata.is_empty(), "v3 metadata left: {v3_metadata:?}");
+    bin()
+        .args(["convert", "--quiet", "--partition", "1/3"])
+        .args(v2)
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success();
+    bin()
+        .args(["convert", "--finalize"])
+        .args(v2)
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .stderr(contains("finalized").and(contains("ratio").not()));
+    bin().arg("verify").arg(&src).arg(&dst).assert().success();
+}
+
+/// The wrong run came first (a v3 partition, then the whole split in v2): the partition run
+/// again deletes the v3 array metadata, and finalize refuses the v3 shards left behind, naming
+/// them, until they are deleted; then the store verifies identical.
+#[test]
+fn finalize_refuses_objects_of_another_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let dst = dir.path().join("out.zarr");
+    let partial = dir.path().join("out.zarr.partial");
+    bin()
+        .args(["convert", "--quiet", "--partition", "0/2"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success();
+    let v2 = ["--zarr-version", "2"];
+    for i in 0..2 {
+        bin()
+            .args(["convert", "--quiet", "--partition", &format!("{i}/2")])
+            .args(v2)
+            .arg(&src)
+            .arg(&dst)
+            .assert()
+            .success();
+    }
+    assert!(!partial.join("S2/zarr.json").exists());
+    let mut finalize = bin();
+    finalize
+        .args(["convert", "--quiet", "--finalize"])
+        .args(v2)
+        .arg(&src)
+        .arg(&dst);
+    finalize
+        .assert()
+        .code(2)
+        .stderr(contains("are not part of this Zarr v2 store").and(contains("HEATMAP/c/0/0/0")));
+    for entry in std::fs::read_dir(&partial).unwrap().flatten() {
+        let shards = entry.path().join("c");
+        if shards.is_dir() {
+            std::fs::remove_dir_all(shards).unwrap();
+        }
+    }
+    finalize.assert().success();
+    bin().arg("verify").arg(&src).arg(&dst).assert().success();
+}
+
+/// A partition's summary states what it read, not a store size it does not have; `auto/N`
+/// errors name the variable they read; `auto/N` with `--finalize` is a usage conflict.
+#[test]
+fn partition_summaries_and_auto_errors_are_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let dst = dir.path().join("out.zarr");
+    bin()
+        .args(["convert", "--partition", "0/2", "--zarr-version", "2"])
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .success()
+        .stderr(contains("wrote partition 0/2").and(contains("ratio").not()));
+    bin()
+        .args(["convert", "--quiet", "--partition", "auto/3"])
+        .env("SLURM_ARRAY_TASK_ID", "3")
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2)
+        .stderr(contains("SLURM_ARRAY_TASK_ID=3").and(contains("--array=0-2")));
+    bin()
+        .args(["convert", "--quiet", "--partition", "auto/3"])
+        .env("SLURM_ARRAY_TASK_ID", "2")
+        .env("JOB_COMPLETION_INDEX", "0")
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "JOB_COMPLETION_INDEX=0 and SLURM_ARRAY_TASK_ID=2 disagree",
+        ));
+    bin()
+        .args(["convert", "--quiet", "--partition", "auto/3", "--finalize"])
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .arg(&src)
+        .arg(&dst)
+        .assert()
+        .code(2)
+        .stderr(contains("cannot be used with '--finalize'"));
+    // In v3 the 4 patches are one annotation group, yet 2 partitions share them 2 + 2 (the
+    // series by patch, the group's annotations by its owner); the fifth of 5 has none.
+    let v3 = dir.path().join("v3.zarr");
+    for i in 0..2 {
+        bin()
+            .args(["convert", "--partition", &format!("{i}/2")])
+            .arg(&src)
+            .arg(&v3)
+            .assert()
+            .success()
+            .stderr(contains(format!("wrote partition {i}/2")).and(contains(": 2 patches")));
+    }
+    bin()
+        .args(["convert", "--quiet", "--finalize"])
+        .arg(&src)
+        .arg(&v3)
+        .assert()
+        .success();
+    bin().arg("verify").arg(&src).arg(&v3).assert().success();
+    bin()
+        .args(["convert", "--quiet", "--partition", "4/5"])
+        .arg(&src)
+        .arg(dir.path().join("five.zarr"))
+        .assert()
+        .success()
+        .stderr(contains("only 4 partitions have work"));
+}
+
+/// A store made by an earlier version, with a stray v3 `S2/zarr.json` in a v2 store (issue #19):
+/// zarr-python reads the v2 `.zarray`, so pastis-bridge must not read the v3 document as if it
+/// were the array's: `verify` and `inspect` refuse, naming it.
+#[test]
+fn a_stray_v3_document_in_a_v2_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::fixture("PASTIS-R");
+    let v2 = dir.path().join("v2.zarr");
+    let v3 = dir.path().join("v3.zarr");
+    for (dst, version) in [(&v2, "2"), (&v3, "3")] {
+        bin()
+            .args(["convert", "--quiet", "--zarr-version", version])
+            .arg(&src)
+            .arg(dst)
+            .assert()
+            .success();
+    }
+    std::fs::copy(v3.join("S2/zarr.json"), v2.join("S2/zarr.json")).unwrap();
+    for command in ["verify", "inspect"] {
+        let mut run = bin();
+        run.arg(command);
+        if command == "verify" {
+            run.arg(&src);
+        }
+        let out = run.arg(&v2).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success(),
+            "{command} accepted the store: {stderr}"
+        );
+        assert!(
+            stderr.contains("S2/zarr.json is Zarr v3 metadata in a Zarr v2 store"),
+            "{command}: {stderr}"
+        );
+    }
 }

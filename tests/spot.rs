@@ -11,6 +11,7 @@ use pastis_bridge::formats::spot::spot_path;
 use pastis_bridge::formats::Format;
 use pastis_bridge::inspect::{inspect, ProblemKind};
 use pastis_bridge::model::Layer;
+use pastis_bridge::preview::{self, Panel, PanelKind, PreviewOptions};
 use pastis_bridge::synth::{generate, SynthOptions};
 use pastis_bridge::verify::{verify, DiffKind};
 use std::path::{Path, PathBuf};
@@ -349,4 +350,50 @@ fn inspect_reports_stray_and_unknown_spot_files() {
         "{:?}",
         report.problems
     );
+}
+
+/// Pearson correlation of the red channel of two equally sized regions of `image`.
+fn red_correlation(image: &image::RgbImage, a: &Panel, b: &Panel) -> f64 {
+    let red = |p: &Panel| -> Vec<f64> {
+        (0..p.height)
+            .flat_map(|y| (0..p.width).map(move |x| (x, y)))
+            .map(|(x, y)| f64::from(image.get_pixel(p.x + x, p.y + y)[0]))
+            .collect()
+    };
+    let (u, v) = (red(a), red(b));
+    let mean = |w: &[f64]| w.iter().sum::<f64>() / w.len() as f64;
+    let (mu, mv) = (mean(&u), mean(&v));
+    let cov: f64 = u.iter().zip(&v).map(|(x, y)| (x - mu) * (y - mv)).sum();
+    let var = |w: &[f64], m: f64| w.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
+    cov / (var(&u, mu) * var(&v, mv)).sqrt()
+}
+
+#[test]
+fn preview_shows_spot_beside_s2_at_the_panel_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = synth_hd(dir.path());
+    let reader = pastis_bridge::formats::open(&src).unwrap();
+    let patch = reader.read_patch(IDS[0], &preview::LAYERS).unwrap();
+    let options = PreviewOptions::default();
+    let sheet = preview::render_patch(&patch, None, &options).unwrap();
+    let kinds: Vec<PanelKind> = sheet.panels.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds.first(), Some(&PanelKind::TrueColour), "{kinds:?}");
+    assert_eq!(kinds.get(1), Some(&PanelKind::Spot), "{kinds:?}");
+    let (s2, spot) = (sheet.panels[0], sheet.panels[1]);
+    assert_eq!((spot.width, spot.height), (s2.width, s2.height));
+    // synth's SPOT is S2's true colour upsampled with parcel edges: the two panels agree.
+    let r = red_correlation(&sheet.image, &s2, &spot);
+    assert!(r > 0.5, "red of SPOT vs S2 panels correlates only {r}");
+
+    // Without SPOT read, no SPOT panel; the CLI draws a sheet per patch of the HD dataset.
+    let plain = reader
+        .read_patch(IDS[0], &[Layer::S2, Layer::Target])
+        .unwrap();
+    let sheet = preview::render_patch(&plain, None, &options).unwrap();
+    assert!(sheet.panel(PanelKind::Spot).is_none());
+    let out = dir.path().join("sheets");
+    bin().arg("preview").arg(&src).arg(&out).assert().success();
+    for id in IDS {
+        assert!(preview::preview_path(&out, id).is_file(), "{id}");
+    }
 }

@@ -4,6 +4,8 @@ use super::{progress, ConvertArgs, Outcome};
 use anyhow::Context;
 use pastis_bridge::convert::{convert, ConvertOptions, Stage};
 use pastis_bridge::formats::{CreationOptions, Format, WriteOptions};
+use pastis_bridge::pipeline::Summary;
+use std::path::Path;
 
 /// Runs `convert`.
 pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
@@ -26,7 +28,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         run,
     } = args;
     let stage = match (partition, finalize) {
-        (Some(p), _) => Stage::Partition(p),
+        (Some(spec), _) => Stage::Partition(
+            spec.resolve(|name| std::env::var(name).ok())
+                .map_err(anyhow::Error::msg)?,
+        ),
         (None, true) => Stage::Finalize,
         (None, false) => Stage::Whole,
     };
@@ -72,21 +77,48 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
     bar.finish_and_clear();
     progress::print_warnings(&bar, &summary.warnings);
     if !run.quiet {
-        let what = match stage {
-            Stage::Whole => String::new(),
-            Stage::Partition(p) => format!(" partition {p}"),
-            Stage::Finalize => " dataset metadata".into(),
-        };
-        eprintln!(
-            "wrote {}{what} ({to}): {} patches, {:.1} MB in, {:.1} MB out (ratio {:.2}), {:.2} s, {:.0} MB/s",
-            dst.display(),
-            summary.patches,
-            summary.bytes_in as f64 / 1e6,
-            summary.bytes_out as f64 / 1e6,
-            summary.compression_ratio(),
-            summary.seconds,
-            summary.throughput_mb_s()
-        );
+        eprintln!("{}", summary_line(&dst, to, stage, &summary));
     }
     Ok(progress::failed_outcome(&summary.failed))
+}
+
+/// The one-line summary of a run: what a whole run read and stored (and their ratio); what one
+/// partition read (it shares the store with the others: no size of its own); what a
+/// finalization left stored (it reads no data).
+fn summary_line(dst: &Path, to: Format, stage: Stage, summary: &Summary) -> String {
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    let read = format!(
+        "{:.1} MB in, {:.2} s, {:.0} MB/s",
+        mb(summary.bytes_in),
+        summary.seconds,
+        summary.throughput_mb_s()
+    );
+    match stage {
+        Stage::Whole => {
+            let ratio = summary
+                .compression_ratio()
+                .map_or_else(String::new, |r| format!(" (ratio {r:.2})"));
+            format!(
+                "wrote {} ({to}): {} patches, {:.1} MB in, {:.1} MB out{ratio}, {:.2} s, {:.0} MB/s",
+                dst.display(),
+                summary.patches,
+                mb(summary.bytes_in),
+                mb(summary.bytes_out),
+                summary.seconds,
+                summary.throughput_mb_s()
+            )
+        }
+        Stage::Partition(p) => format!(
+            "wrote partition {p} of {} ({to}): {} patches, {read}; run --finalize once every partition has finished",
+            dst.display(),
+            summary.patches
+        ),
+        Stage::Finalize => format!(
+            "finalized {} ({to}): {} patches, {:.1} MB stored, {:.2} s",
+            dst.display(),
+            summary.patches,
+            mb(summary.bytes_out),
+            summary.seconds
+        ),
+    }
 }

@@ -158,7 +158,7 @@ pub struct ConvertArgs {
     /// writing its own shards into the same store; `auto/N` reads I from JOB_COMPLETION_INDEX,
     /// SLURM_ARRAY_TASK_ID or AWS_BATCH_JOB_ARRAY_INDEX. Then run --finalize once (docs/scale-out.md).
     #[arg(long, value_name = "I/N", conflicts_with_all = ["finalize", "resume"])]
-    pub partition: Option<pastis_bridge::pipeline::Partition>,
+    pub partition: Option<pastis_bridge::pipeline::PartitionSpec>,
     /// After all partitions: check that each finished and write the dataset-level metadata
     /// (same SRC, DST and options as the partitions).
     #[arg(long)]

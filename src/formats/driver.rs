@@ -88,6 +88,10 @@ pub trait Driver: Sync {
     ) -> Result<Box<dyn DatasetWriter>>;
 
     /// Starts one partition of an output written by many workers (only with `partitions`).
+    /// The writer receives the patches `p` with `p % N == I` with every layer, and the other
+    /// patches of the groups (of [`DatasetWriter::group_size`]) `g` with `g % N == I` with their
+    /// non-series layers only: it writes the series of the former and the group-level objects
+    /// of the latter groups.
     ///
     /// # Errors
     /// [`Error::Unsupported`] for a driver without the capability.

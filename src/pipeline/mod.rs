@@ -22,7 +22,7 @@ pub use fingerprint::{canonical_text, fingerprint, RunIdentity};
 pub use keep_going::KeepGoing;
 pub use progress::{thread_pool, FailedPatch, Progress, Summary};
 pub use selection::Selection;
-pub use stage::{Partition, Stage, INDEX_VARIABLES};
+pub use stage::{Partition, PartitionSpec, Stage, INDEX_VARIABLES};
 pub use survey::survey;
 pub use write::{run, Job, STOP_AFTER_GROUPS};
 

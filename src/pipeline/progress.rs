@@ -42,9 +42,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Uncompressed over stored size.
-    pub fn compression_ratio(&self) -> f64 {
-        self.bytes_in as f64 / self.bytes_out.max(1) as f64
+    /// Uncompressed over stored size; `None` when the run did not both read and store the
+    /// data (one partition of a split run stores no size of its own; a finalization reads none).
+    pub fn compression_ratio(&self) -> Option<f64> {
+        (self.bytes_in > 0 && self.bytes_out > 0)
+            .then(|| self.bytes_in as f64 / self.bytes_out as f64)
     }
     /// Uncompressed megabytes per second.
     pub fn throughput_mb_s(&self) -> f64 {

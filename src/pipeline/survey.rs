@@ -18,7 +18,10 @@ pub fn survey(
     meta: &DatasetMeta,
     layers: &[Layer],
 ) -> Result<DatasetLayout> {
-    let specs: Vec<BTreeMap<Layer, ArraySpec>> = meta
+    // Every patch's result first, then the first error in patch order: rayon's own
+    // `collect::<Result<_>>` returns whichever error a thread met first, so the error named
+    // would depend on timing (and differ from run to run, and writer to writer).
+    let results: Vec<Result<BTreeMap<Layer, ArraySpec>>> = meta
         .patches
         .par_iter()
         .map(|p| {
@@ -26,7 +29,8 @@ pub fn survey(
             check_specs(p.id, &specs)?;
             Ok(specs)
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let specs: Vec<BTreeMap<Layer, ArraySpec>> = results.into_iter().collect::<Result<_>>()?;
     let ids = meta.ids();
     let mut layout = DatasetLayout::default();
     for &layer in layers {

@@ -4,7 +4,7 @@
 
 use super::fingerprint::{fingerprint, RunIdentity};
 use super::progress::{thread_pool, FailedPatch, Progress, Summary};
-use super::{produce, survey, KeepGoing, PatchSource, Stage};
+use super::{produce, survey, KeepGoing, Partition, PatchSource, Stage};
 use crate::formats::location::Location;
 use crate::formats::{registry, DatasetWriter, Driver, Format, WriteOptions};
 use crate::journal::Journal;
@@ -237,8 +237,21 @@ fn write_all(
         Stage::Whole if !location.is_url() => Some(Journal::open(job.dst, &fingerprint, resume)?),
         _ => None,
     };
-    let groups = own_groups(meta.patches.len(), writer.group_size(), job.stage);
-    let patches = groups.iter().map(|g| g.len()).sum();
+    let share = Share {
+        stage: job.stage,
+        group_size: writer.group_size().max(1),
+    };
+    let groups = share.groups(meta.patches.len());
+    if let Stage::Partition(p) = job.stage {
+        if let Some(warning) = idle_partitions(meta.patches.len(), p) {
+            report.warnings.push(warning);
+        }
+    }
+    let patches = groups
+        .iter()
+        .flat_map(|g| g.clone())
+        .filter(|&i| share.counts(i))
+        .count();
     (report.progress)(Progress::Start { total: patches });
     let groups_run = GroupRun {
         job,
@@ -246,6 +259,7 @@ fn write_all(
         writer: writer.as_ref(),
         journal: journal.as_ref(),
         report,
+        share,
         stop: TestStop::from_env(),
     };
     let bytes_in = groups
@@ -279,6 +293,7 @@ struct GroupRun<'a> {
     writer: &'a dyn DatasetWriter,
     journal: Option<&'a Journal>,
     report: &'a Report<'a>,
+    share: Share,
     stop: TestStop,
 }
 
@@ -287,24 +302,30 @@ impl GroupRun<'_> {
         self.journal.is_some_and(|j| j.is_done(index))
     }
 
-    /// Writes one group of patches in order, records it in the journal; returns its bytes.
+    /// Writes one group of patches in order (for a partition, the layers of each it writes),
+    /// records it in the journal; returns its bytes.
     fn write_group(&self, group: Range<usize>) -> Result<u64> {
         let mut bytes = 0;
         for index in group.clone() {
+            let Some(layers) = self.share.layers(index, &self.job.layers) else {
+                continue;
+            };
             let patch_meta = self.meta.patches.get(index).ok_or_else(|| {
                 Error::Usage(format!("group of patches past the last one ({index})"))
             })?;
             let mut patch_bytes = 0;
             if !self.is_done(index) {
-                let patch = produce(self.job.source, patch_meta, &self.job.layers)?;
+                let patch = produce(self.job.source, patch_meta, &layers)?;
                 patch_bytes = patch.arrays.values().map(|a| a.nbytes() as u64).sum();
                 self.writer.write_patch(index, patch)?;
             }
             bytes += patch_bytes;
-            (self.report.progress)(Progress::Patch {
-                id: patch_meta.id,
-                bytes: patch_bytes,
-            });
+            if self.share.counts(index) {
+                (self.report.progress)(Progress::Patch {
+                    id: patch_meta.id,
+                    bytes: patch_bytes,
+                });
+            }
         }
         if let Some(journal) = self.journal {
             if !group.clone().all(|i| self.is_done(i)) {
@@ -354,19 +375,74 @@ impl TestStop {
     }
 }
 
-/// The groups of `size` consecutive patches (of `n`) this run writes: all, or its partition's.
-fn own_groups(n: usize, size: usize, stage: Stage) -> Vec<Range<usize>> {
-    let size = size.max(1);
-    (0..n)
-        .step_by(size)
-        .map(|s| s..(s + size).min(n))
-        .enumerate()
-        .filter(|(g, _)| match stage {
-            Stage::Partition(p) => p.owns(*g),
+/// Which layers of which patches a run writes: all of them, or one partition's share.
+///
+/// Partition `I/N` writes the patches `p` with `p % N == I` (every layer: their series shards,
+/// one per patch, hold the bulk of the bytes) and the annotation shards of the groups `g` with
+/// `g % N == I` (a group is one v3 annotation shard of up to 32 patches), for which it also reads
+/// the annotations (small) of the group's other patches. So N workers share the work whatever
+/// the dataset's size, no two write the same object, and each patch is validated whole by the
+/// worker that owns it.
+#[derive(Clone, Copy, Debug)]
+struct Share {
+    stage: Stage,
+    /// The writer's group size (at least 1).
+    group_size: usize,
+}
+
+impl Share {
+    /// The layers (of `layers`) this run reads for patch `index`; `None` for none.
+    fn layers(&self, index: usize, layers: &[Layer]) -> Option<Vec<Layer>> {
+        match self.stage {
+            Stage::Partition(p) if !p.owns(index) => {
+                let annotations: Vec<Layer> =
+                    layers.iter().copied().filter(|l| !l.is_series()).collect();
+                (p.owns(index / self.group_size) && !annotations.is_empty()).then_some(annotations)
+            }
+            _ => Some(layers.to_vec()),
+        }
+    }
+
+    /// True if patch `index` is this run's own (for progress and the summary).
+    fn counts(&self, index: usize) -> bool {
+        match self.stage {
+            Stage::Partition(p) => p.owns(index),
             _ => true,
-        })
-        .map(|(_, range)| range)
-        .collect()
+        }
+    }
+
+    /// The groups of consecutive patches (of `n`) in which this run has something to write.
+    fn groups(&self, n: usize) -> Vec<Range<usize>> {
+        let size = self.group_size.max(1);
+        (0..n)
+            .step_by(size)
+            .map(|s| s..(s + size).min(n))
+            .enumerate()
+            .filter(|(g, range)| match self.stage {
+                Stage::Partition(p) => p.owns(*g) || range.clone().any(|i| p.owns(i)),
+                _ => true,
+            })
+            .map(|(_, range)| range)
+            .collect()
+    }
+}
+
+/// The warning of a split into more partitions than there are patches: the last ones have no
+/// work; `None` when every partition has some.
+fn idle_partitions(n: usize, partition: Partition) -> Option<String> {
+    if n >= partition.count {
+        return None;
+    }
+    let this = if partition.index < n {
+        "this one has work"
+    } else {
+        "this one has none and only writes its marker"
+    };
+    Some(format!(
+        "partition {partition}: {n} patches for {} partitions, so only {n} partitions have work \
+         ({this}); use N <= {n}",
+        partition.count
+    ))
 }
 
 /// Refuses a dataset with SPOT images for a format that does not carry them: never dropped
@@ -418,13 +494,47 @@ fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Partition;
 
     #[test]
     fn groups_cover_the_patches_and_partitions_share_them_out() {
-        assert_eq!(own_groups(5, 2, Stage::Whole), vec![0..2, 2..4, 4..5]);
-        assert_eq!(own_groups(3, 0, Stage::Whole), vec![0..1, 1..2, 2..3]);
-        let p = Partition { index: 1, count: 2 };
-        assert_eq!(own_groups(5, 2, Stage::Partition(p)), vec![2..4]);
+        let whole = |size| Share {
+            stage: Stage::Whole,
+            group_size: size,
+        };
+        assert_eq!(whole(2).groups(5), vec![0..2, 2..4, 4..5]);
+        assert_eq!(whole(1).groups(3), vec![0..1, 1..2, 2..3]);
+        let layers = [Layer::S2, Layer::Target];
+        // v2: one patch per group; partition 1/2 writes patches 1 and 3, whole.
+        let v2 = Share {
+            stage: Stage::Partition(Partition { index: 1, count: 2 }),
+            group_size: 1,
+        };
+        assert_eq!(v2.groups(4), vec![1..2, 3..4]);
+        assert_eq!(v2.layers(0, &layers), None);
+        assert_eq!(v2.layers(1, &layers), Some(layers.to_vec()));
+        // v3, 70 patches in groups of 32, 3 partitions: partition 2 writes patches 2, 5, ...,
+        // 68 whole and the annotations of group 2 (64..70).
+        let v3 = Share {
+            stage: Stage::Partition(Partition { index: 2, count: 3 }),
+            group_size: 32,
+        };
+        assert_eq!(v3.groups(70), vec![0..32, 32..64, 64..70]);
+        let own: Vec<usize> = (0..70).filter(|&i| v3.counts(i)).collect();
+        assert_eq!(own.len(), 23);
+        assert_eq!(v3.layers(5, &layers), Some(layers.to_vec()));
+        assert_eq!(v3.layers(4, &layers), None);
+        assert_eq!(v3.layers(64, &layers), Some(vec![Layer::Target]));
+        assert_eq!(v3.layers(64, &[Layer::S2]), None);
+    }
+
+    #[test]
+    fn idle_partitions_are_announced() {
+        let p = |index| Partition { index, count: 3 };
+        assert_eq!(idle_partitions(70, p(2)), None);
+        assert_eq!(idle_partitions(3, p(2)), None);
+        let warning = idle_partitions(2, p(2)).unwrap_or_default();
+        assert!(warning.contains("only 2 partitions have work"), "{warning}");
+        assert!(warning.contains("this one has none"), "{warning}");
+        assert!(idle_partitions(2, p(0)).is_some_and(|w| w.contains("this one has work")));
     }
 }

@@ -111,6 +111,25 @@ pub fn radar_bands(id: i64, layer: Layer, series: &Array, t: usize) -> Result<[B
     Ok([vv, vh, ratio])
 }
 
+/// PASTIS-HD's SPOT-6 image `(band, H, W)` as R, G, B bands (SPOT6 "RVB" files store red, green,
+/// blue in that order); an image of fewer than 3 bands is shown grey from its first band.
+/// `nodata` holds each band's no-data value, as found in the GeoTIFF.
+pub fn spot_bands(id: i64, spot: &Array, nodata: &[Option<f64>]) -> Result<[Band; 3]> {
+    let bands = match spot.shape() {
+        &[b, h, w] if b > 0 && h > 0 && w > 0 => b,
+        shape => {
+            let what = format!("SPOT has shape {shape:?}, expected (band, H, W)");
+            return Err(Error::patch(id, what));
+        }
+    };
+    let values = spot.to_f64();
+    let channels = if bands >= 3 { [0, 1, 2] } else { [0, 0, 0] };
+    Ok(channels.map(|c| Band {
+        values: plane(values.index_axis(Axis(0), c).to_owned()),
+        nodata: nodata.get(c).copied().flatten(),
+    }))
+}
+
 fn plane(a: ArrayD<f64>) -> Array2<f64> {
     a.into_dimensionality::<Ix2>()
         .unwrap_or_else(|_| Array2::zeros((0, 0)))

@@ -65,8 +65,12 @@ pub fn build(patch: &Patch, georef: Option<String>, options: &PreviewOptions) ->
             .rposition(|p| matches!(p.0, PanelKind::TrueColour | PanelKind::Semantic));
         panels.insert(after.map_or(0, |i| i + 1), parcels);
     }
+    if let Some(spot) = spot_panel(patch, &panels, options.scale)? {
+        let after = panels.iter().position(|p| p.0 == PanelKind::TrueColour);
+        panels.insert(after.map_or(0, |i| i + 1), spot);
+    }
     if panels.is_empty() {
-        let what = "has none of S2, TARGET, INSTANCES, S1A, S1D to preview";
+        let what = "has none of S2, TARGET, INSTANCES, S1A, S1D, SPOT to preview";
         return Err(Error::patch(id, what));
     }
     let thumbnails = match (&s2, options.timeline) {
@@ -298,6 +302,30 @@ fn parcels_panel(
         picture,
     ))
 }
+
+/// The SPOT image (PASTIS-HD) with its own robust stretch, resampled (triangle filter) to the
+/// size of the other panels, or at the 10 m panels' scale when it is the only one.
+fn spot_panel(patch: &Patch, panels: &[PanelPicture], scale: u32) -> Result<Option<PanelPicture>> {
+    let Some(spot) = patch.get(Layer::Spot) else {
+        return Ok(None);
+    };
+    let nodata = patch.spot.as_ref().map_or(&[][..], |g| g.nodata.as_slice());
+    let bands = composite::spot_bands(patch.id(), spot, nodata)?;
+    let picture = composite::compose(&bands, &Stretch::robust(&bands));
+    let at_10m = |px: u32| (px * scale / SPOT_TO_S2).max(1);
+    let own = (at_10m(picture.width()), at_10m(picture.height()));
+    let (w, h) = panels.first().map_or(own, |p| p.2.dimensions());
+    let resized = image::imageops::resize(&picture, w, h, image::imageops::FilterType::Triangle);
+    let caption = format!(
+        "SPOT-6 true colour ({}x{} px)",
+        picture.width(),
+        picture.height()
+    );
+    Ok(Some((PanelKind::Spot, caption, resized)))
+}
+
+/// SPOT-6 pixels (about 1 m) per S2 pixel (10 m), per side.
+const SPOT_TO_S2: u32 = 10;
 
 fn check_sizes(id: i64, panels: &[PanelPicture]) -> Result<()> {
     let sizes: Vec<_> = panels.iter().map(|p| (p.0, p.2.dimensions())).collect();

@@ -39,12 +39,13 @@ use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 /// The layers a preview reads; the others are never loaded.
-pub const LAYERS: [Layer; 5] = [
+pub const LAYERS: [Layer; 6] = [
     Layer::S2,
     Layer::Target,
     Layer::Instances,
     Layer::S1A,
     Layer::S1D,
+    Layer::Spot,
 ];
 
 /// How sheets are drawn.
@@ -83,6 +84,8 @@ pub enum PanelKind {
     Parcels,
     /// A Sentinel-1 VV/VH composite of this orbit (S1A or S1D).
     Radar(Layer),
+    /// PASTIS-HD's SPOT-6 true colour (about 1 m), resampled to the panel size.
+    Spot,
 }
 
 /// Where a panel's picture lies on its sheet, in sheet pixels.

@@ -9,7 +9,7 @@ use super::common::python;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStderr, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long moto may take to start (a cold venv imports boto and flask).
@@ -21,6 +21,8 @@ pub struct Moto {
     port: u16,
     /// The bucket created at start.
     pub bucket: String,
+    /// The request lines moto logged (`PUT /bucket/key HTTP/1.1`), in order.
+    log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Moto {
@@ -34,7 +36,8 @@ impl Moto {
             .spawn()
             .expect("moto starts: pip install -r scripts/requirements-interop.txt");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let port = match read_port(stderr) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let port = match read_port(stderr, Arc::clone(&log)) {
             Ok(port) => port,
             Err(said) => {
                 let _ = child.kill();
@@ -49,6 +52,7 @@ impl Moto {
             child,
             port,
             bucket: bucket.to_string(),
+            log,
         };
         moto.wait_ready();
         let status = moto.request("PUT", &format!("/{bucket}"));
@@ -75,6 +79,11 @@ impl Moto {
             ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_ALLOW_HTTP", "true".into()),
         ]
+    }
+
+    /// The requests moto has served so far, as `METHOD /path?query STATUS` (from its log).
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     /// The keys stored under `prefix`, from a plain ListObjectsV2 request.
@@ -144,8 +153,8 @@ impl Drop for Moto {
 /// The port of werkzeug's start-up line ` * Running on http://127.0.0.1:PORT`, read from moto's
 /// stderr; otherwise what moto said before it ended or stayed silent for [`START_TIMEOUT`]. A
 /// thread keeps draining stderr afterwards (moto logs every request there), so moto never blocks
-/// on a full pipe.
-fn read_port(stderr: ChildStderr) -> Result<u16, String> {
+/// on a full pipe, and keeps each request's `METHOD /path` in `log`.
+fn read_port(stderr: ChildStderr, log: Arc<Mutex<Vec<String>>>) -> Result<u16, String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stderr);
@@ -165,7 +174,21 @@ fn read_port(stderr: ChildStderr) -> Result<u16, String> {
                     seen.push_str(&text);
                     tx = Some(sender);
                 }
-                (_, None) => {}
+                (_, None) => {
+                    // werkzeug: `127.0.0.1 - - [date] "PUT /bucket/key HTTP/1.1" 200 -`,
+                    // coloured by status with ANSI escapes.
+                    let plain = strip_ansi(&text);
+                    let mut parts = plain.split('"');
+                    if let (Some(request), Some(rest)) = (parts.nth(1), parts.next()) {
+                        let mut words = request.split_whitespace();
+                        let status = rest.split_whitespace().next().unwrap_or("?");
+                        if let (Some(method), Some(path)) = (words.next(), words.next()) {
+                            log.lock()
+                                .unwrap()
+                                .push(format!("{method} {path} {status}"));
+                        }
+                    }
+                }
             }
             line.clear();
         }
@@ -175,4 +198,22 @@ fn read_port(stderr: ChildStderr) -> Result<u16, String> {
     });
     rx.recv_timeout(START_TIMEOUT)
         .unwrap_or_else(|_| Err(format!("moto said nothing within {START_TIMEOUT:?}")))
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

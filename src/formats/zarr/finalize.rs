@@ -1,6 +1,7 @@
 //! Finalizes a conversion split over many workers (`--partition I/N`, then `--finalize` once).
 
 use super::columns::{write_columns, ColumnSink};
+use super::consistency::check_store;
 use super::consolidate::write_root;
 use super::partition::{check_finished, remove_markers};
 use super::store;
@@ -12,9 +13,10 @@ use crate::output::StagedPath;
 use crate::{Error, Result};
 use std::path::Path;
 
-/// Finalizes a split conversion into the store at `path`: checks every partition's marker, then
-/// writes the per-patch arrays and the root and consolidated metadata, removes the markers and
-/// moves a local store into place. `meta`, `layout` and `fingerprint` must be those the
+/// Finalizes a split conversion into the store at `path`: checks every partition's marker and
+/// that the store holds only what this conversion writes (one Zarr version, this run's array
+/// metadata: [`check_store`]), then writes the per-patch arrays and the root and consolidated
+/// metadata, removes the markers and moves a local store into place. `meta`, `layout` and `fingerprint` must be those the
 /// partitions were run with (same source, selection and options).
 pub fn finalize(
     path: &Path,
@@ -45,6 +47,7 @@ pub fn finalize(
         .len()
         .div_ceil(patches_per_group(version, &specs));
     check_finished(&root, &store, n_groups, fingerprint)?;
+    check_store(&root, &store, &specs, version, compression)?;
     let sink = ColumnSink {
         root: &root,
         store: &store,

@@ -7,6 +7,7 @@
 
 mod arrays;
 mod columns;
+mod consistency;
 mod consolidate;
 mod driver;
 mod finalize;

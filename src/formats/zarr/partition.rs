@@ -77,14 +77,13 @@ pub(super) fn remove_markers(root: &Path, store: &Store) -> Result<()> {
     store.erase_prefix(&prefix).map_err(|e| zarr_error(root, e))
 }
 
-/// Every marker under `_partitions/`, by partition index, checked to agree on N.
-fn read_markers(root: &Path, store: &Store) -> Result<(usize, BTreeMap<usize, Marker>)> {
+/// Every marker under `_partitions/`, with its key.
+fn list_markers(root: &Path, store: &Store) -> Result<Vec<(String, Marker)>> {
     let prefix = StorePrefix::new(MARKERS).map_err(|e| zarr_error(root, e))?;
     let keys = store
         .list_prefix(&prefix)
         .map_err(|e| zarr_error(root, e))?;
-    let mut markers = BTreeMap::new();
-    let mut count = None;
+    let mut markers = Vec::new();
     for key in keys {
         let bytes = store
             .get(&key)
@@ -92,14 +91,23 @@ fn read_markers(root: &Path, store: &Store) -> Result<(usize, BTreeMap<usize, Ma
             .ok_or_else(|| Error::invalid(root, format!("{} vanished", key.as_str())))?;
         let marker: Marker = serde_json::from_slice(&bytes)
             .map_err(|e| Error::invalid(root, format!("{}: {e}", key.as_str())))?;
+        markers.push((key.as_str().to_string(), marker));
+    }
+    Ok(markers)
+}
+
+/// Every marker under `_partitions/`, by partition index, checked to agree on N.
+fn read_markers(root: &Path, store: &Store) -> Result<(usize, BTreeMap<usize, Marker>)> {
+    let mut markers = BTreeMap::new();
+    let mut count = None;
+    for (key, marker) in list_markers(root, store)? {
         if *count.get_or_insert(marker.partitions) != marker.partitions {
             return Err(Error::invalid(
                 root,
                 format!(
-                    "partition markers disagree on N: {} and {} ({}); remove the stale ones",
+                    "partition markers disagree on N: {} and {} ({key}); remove the stale ones",
                     count.unwrap_or(0),
                     marker.partitions,
-                    key.as_str()
                 ),
             ));
         }
@@ -112,6 +120,42 @@ fn read_markers(root: &Path, store: &Store) -> Result<(usize, BTreeMap<usize, Ma
         )
     })?;
     Ok((count, markers))
+}
+
+/// Refuses to start `partition` when another partition of the store has finished as another
+/// conversion (other source, selection, options or N): this run would mix two layouts in one
+/// store (say Zarr v3 metadata in a v2 store). Its own marker does not count: it is replaced.
+///
+/// # Errors
+/// [`Error::Invalid`] naming the other partition and what to do.
+pub(super) fn check_others(
+    root: &Path,
+    store: &Store,
+    partition: Partition,
+    fingerprint: &str,
+) -> Result<()> {
+    for (_, marker) in list_markers(root, store)? {
+        let same_split = marker.partitions == partition.count;
+        if same_split && marker.partition == partition.index {
+            continue;
+        }
+        if !same_split || marker.fingerprint != fingerprint {
+            let other = Partition {
+                index: marker.partition,
+                count: marker.partitions,
+            };
+            return Err(Error::invalid(
+                root,
+                format!(
+                    "partition {other} of this store finished as another conversion (other \
+                     source, selection, options or N: {}); run partition {partition} with the \
+                     same options as the others, or delete the unfinished store to start again",
+                    marker.fingerprint
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that all `count` partitions finished, with this conversion, and wrote their groups.

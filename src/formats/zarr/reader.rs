@@ -12,7 +12,8 @@ use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use zarrs::group::Group;
+use zarrs::array::ArrayMetadata;
+use zarrs::group::{Group, GroupMetadata};
 use zarrs::node::{node_exists, NodePath};
 
 /// One stacked layer of the store.
@@ -91,6 +92,7 @@ impl ZarrReader {
     pub fn open(path: &Path) -> Result<ZarrReader> {
         let store = store_at(path)?;
         let group = Group::open(store.clone(), "/").map_err(|e| zarr_error(path, e))?;
+        let root_v2 = matches!(group.metadata(), GroupMetadata::V2(_));
         let source = Source {
             path,
             store: &store,
@@ -100,6 +102,7 @@ impl ZarrReader {
         let mut layers = BTreeMap::new();
         for (layer, index) in stacked.layers {
             let array = open_array(path, &store, layer.name())?;
+            check_version(path, layer, &array, root_v2)?;
             let dtype = dtype_of(&array).ok_or_else(|| {
                 Error::invalid(
                     path,
@@ -185,6 +188,24 @@ impl DatasetReader for ZarrReader {
             spot: None,
         })
     }
+}
+
+/// Refuses a layer whose metadata is of another Zarr version than the store's root: zarrs
+/// prefers a `zarr.json` where zarr-python and GDAL read a v2 store's `.zarray`, so a stray v3
+/// document (left in a v2 store by a run with other options, issue #19) would make this reader
+/// see other values than theirs.
+fn check_version(path: &Path, layer: Layer, array: &ZArray, root_v2: bool) -> Result<()> {
+    if root_v2 && !matches!(array.metadata(), ArrayMetadata::V2(_)) {
+        return Err(Error::invalid(
+            path,
+            format!(
+                "{layer}/zarr.json is Zarr v3 metadata in a Zarr v2 store (.zgroup), left by a \
+                 run with other options: other readers use {layer}/.zarray; delete \
+                 {layer}/zarr.json if that is the array's, or convert again"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn open_array(path: &Path, store: &Store, name: &str) -> Result<ZArray> {

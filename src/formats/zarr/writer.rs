@@ -218,8 +218,11 @@ impl ZarrWriter {
             partition,
             fingerprint: fingerprint.to_string(),
         };
+        super::partition::check_others(target.path(), &store, partition, fingerprint)?;
         super::partition::remove_marker(target.path(), &store, partition)?;
-        ZarrWriter::start(target, store, meta, layout, options, role)
+        let writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
+        writer.erase_other_version_metadata()?;
+        Ok(writer)
     }
 
     fn start(
@@ -259,6 +262,26 @@ impl ZarrWriter {
         self.target.path()
     }
 
+    /// Deletes the data arrays' metadata of the other Zarr version (`S2/zarr.json` in a v2
+    /// store, `S2/.zarray` and `S2/.zattrs` in a v3 one), which an earlier run of a partition
+    /// with other options may have left: readers would take it for the array's.
+    fn erase_other_version_metadata(&self) -> Result<()> {
+        let names: &[&str] = match self.version {
+            Version::V2 => &["zarr.json"],
+            Version::V3 => &[".zarray", ".zattrs"],
+        };
+        for layer in self.arrays.keys() {
+            for name in names {
+                let key = zarrs::storage::StoreKey::new(format!("{}/{name}", layer.name()))
+                    .map_err(|e| super::zarr_error(self.root(), e))?;
+                self.store
+                    .erase(&key)
+                    .map_err(|e| super::zarr_error(self.root(), e))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The layer's stacked array, and `array` (patch `id` at `row`) checked against it and in
     /// its dtype ([`StackedArray::fit`]).
     fn check<'a>(
@@ -294,6 +317,15 @@ impl ZarrWriter {
         match complete {
             Some(buffer) => self.write_group(group, buffer),
             None => Ok(()),
+        }
+    }
+
+    /// True if this writer writes the annotation shard of `group`: always for a whole run; for a
+    /// partition, the groups it owns (see `pipeline::write::Share`).
+    fn writes_group(&self, group: usize) -> bool {
+        match &self.role {
+            Role::Whole { .. } => true,
+            Role::Partition { partition, .. } => partition.owns(group),
         }
     }
 
@@ -354,7 +386,13 @@ impl DatasetWriter for ZarrWriter {
                 annotations.insert(layer, array);
             }
         }
-        self.buffer_annotations(index, annotations)
+        if self.writes_group(index / self.patches_per_group) {
+            self.buffer_annotations(index, annotations)
+        } else {
+            // Another partition writes this group's annotation shard (and reads these rows
+            // itself); this one wrote the patch's series and checked the patch whole.
+            Ok(())
+        }
     }
 
     /// A v3 annotation shard holds a group of patches: one worker writes a whole group.
@@ -399,7 +437,7 @@ impl DatasetWriter for ZarrWriter {
 }
 
 /// The array definition of a stacked data array.
-fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
+pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
     let mut shard = spec.shape.clone();
     shard[0] = spec.patches_per_shard;
     let chunk: Vec<usize> = spec.chunk.iter().map(|&c| c.max(1)).collect();
