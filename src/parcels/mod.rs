@@ -64,6 +64,15 @@ impl VectorFormat {
             ))),
         }
     }
+
+    /// The file's media type (IANA, as STAC assets give it).
+    pub fn media_type(self) -> &'static str {
+        match self {
+            VectorFormat::GeoJson => "application/geo+json",
+            VectorFormat::GeoPackage => "application/geopackage+sqlite3",
+            VectorFormat::FlatGeobuf => "application/vnd.flatgeobuf",
+        }
+    }
 }
 
 /// One parcel: the polygons of one instance of one patch, with its attributes.
