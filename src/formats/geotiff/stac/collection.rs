@@ -184,3 +184,31 @@ fn links(items: &[(i64, PatchItem)]) -> Value {
     );
     Value::Array(links)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PatchMeta;
+
+    #[test]
+    fn no_dates_no_catalog_but_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = DatasetMeta {
+            patches: vec![PatchMeta::new(10000)],
+            ..DatasetMeta::default()
+        };
+        let manifest = Manifest::new(&meta);
+        let warning = write_catalog(dir.path(), "x", &meta, &manifest, false).unwrap();
+        assert!(warning.unwrap().contains("no patch has a date"));
+        assert!(!dir.path().join(COLLECTION).exists());
+        assert!(!dir.path().join(ITEMS).exists());
+    }
+
+    #[test]
+    fn extent_of_no_georeferenced_patch_is_the_earth() {
+        assert_eq!(union(std::iter::empty()), [-180.0, -90.0, 180.0, 90.0]);
+        let a = [1.0, 40.0, 2.0, 41.0];
+        let b = [-1.0, 45.0, 0.0, 46.0];
+        assert_eq!(union([a, b].into_iter()), [-1.0, 40.0, 2.0, 46.0]);
+    }
+}

@@ -37,7 +37,7 @@ pub fn patch_item(
     let shape = raster_shape(entry);
     let grid = entry.grid.as_ref().zip(shape);
     let ring = match grid {
-        Some((g, (h, w))) => Some(lonlat_ring(root, g, h, w)?),
+        Some((g, (h, w))) => Some(lonlat_ring(root, meta.id, g, h, w)?),
         None => None,
     };
     let bbox = ring.as_deref().map(bbox_of);
@@ -73,13 +73,20 @@ pub fn patch_item(
 /// The raster's corners, UL, LL, LR, UR and UL again (counterclockwise, RFC 7946), in WGS84.
 fn lonlat_ring(
     root: &Path,
+    id: i64,
     grid: &GridEntry,
     height: usize,
     width: usize,
 ) -> Result<Vec<[f64; 2]>> {
     let [ul, ur, lr, ll] = corners(&grid.geotransform, height, width);
-    let lonlat = to_lonlat(grid.epsg, &[ul, ll, lr, ur, ul])
-        .map_err(|e| Error::library_in(root, "GDAL", format!("EPSG:{} to WGS84", grid.epsg), e))?;
+    let lonlat = to_lonlat(grid.epsg, &[ul, ll, lr, ur, ul]).map_err(|e| {
+        Error::library_in(
+            root,
+            "GDAL",
+            format!("patch {id}: its corners from EPSG:{} to WGS84", grid.epsg),
+            e,
+        )
+    })?;
     Ok(lonlat.into_iter().map(|(x, y)| [x, y]).collect())
 }
 
