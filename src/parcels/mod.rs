@@ -65,7 +65,8 @@ impl VectorFormat {
         }
     }
 
-    /// The file's media type (IANA, as STAC assets give it).
+    /// The file's media type, for its STAC asset: GeoJSON's and GeoPackage's are registered with
+    /// IANA; FlatGeobuf has no registered one, `application/vnd.flatgeobuf` is a vendor-tree name.
     pub fn media_type(self) -> &'static str {
         match self {
             VectorFormat::GeoJson => "application/geo+json",
