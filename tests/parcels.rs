@@ -73,6 +73,7 @@ fn assert_round_trip(parcels: &Path, patches: Option<Vec<i64>>) {
         write: WriteOptions::default(),
         selection: select(patches.clone()),
         jobs: 2,
+        no_georef: false,
     };
     let src = reader();
     rasterize_with(parcels, src.as_ref(), &dst, &options, &test_grid, &|_| {}).unwrap();

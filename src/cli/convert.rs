@@ -65,6 +65,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         &options,
         &progress::callback(&bar, "converting"),
     )
+    .map_err(super::georef_hint)
     .with_context(|| format!("converting {} to {to}", src.display()))?;
     bar.finish_and_clear();
     progress::print_warnings(&bar, &summary.warnings);
@@ -84,9 +85,6 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             summary.seconds,
             summary.throughput_mb_s()
         );
-    }
-    for warning in &summary.warnings {
-        eprintln!("pastis-bridge: warning: {warning}");
     }
     for failed in &summary.failed {
         eprintln!(

@@ -179,9 +179,15 @@ pub struct ParcelsArgs {
     pub src: PathBuf,
     /// The output: .geojson, .gpkg or .fgb.
     pub out: PathBuf,
-    /// CRS of the output coordinates (GeoPackage always keeps the native grid CRS).
+    /// CRS of the output coordinates (GeoPackage keeps the native grid CRS instead of WGS84).
     #[arg(long, value_enum, default_value_t = ParcelCrs::Wgs84)]
     pub crs: ParcelCrs,
+    /// Write the polygons without CRS, in each patch's pixel coordinates (x = column, y = -row,
+    /// as the GeoTIFFs of `convert --no-georef`), for datasets whose footprints do not give the
+    /// patches' grids; every feature's `not_georeferenced` says why. Without it such a patch
+    /// stops the run (exit 2).
+    #[arg(long, conflicts_with = "crs")]
+    pub no_georef: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -201,6 +207,10 @@ pub struct RasterizeArgs {
     /// Output format; default from DST's extension, else pastis.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<Format>,
+    /// The parcels are in pixel coordinates without CRS (written by `parcels --no-georef`):
+    /// burn them on each patch's pixel grid; the footprints of SRC are not used.
+    #[arg(long)]
+    pub no_georef: bool,
     /// Patches of the grid dataset to rebuild (default: all).
     #[command(flatten)]
     pub select: SelectArgs,
@@ -286,6 +296,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Preview(a) => preview::run(a),
+    }
+}
+
+/// A library error with, for a georeferencing problem, the way out: `--no-georef`.
+pub fn georef_hint(err: pastis_bridge::Error) -> anyhow::Error {
+    let hint = matches!(err, pastis_bridge::Error::Georef(_));
+    let err = anyhow::Error::new(err);
+    if hint {
+        err.context(
+            "a footprint does not give its patch's grid (--no-georef writes the output \
+             without CRS, in pixel coordinates)",
+        )
+    } else {
+        err
     }
 }
 

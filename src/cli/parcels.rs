@@ -11,13 +11,15 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
         src,
         out,
         crs,
+        no_georef,
         select,
         run,
     } = args;
     let options = ParcelOptions {
-        crs: match crs {
-            ParcelCrs::Wgs84 => OutputCrs::Wgs84,
-            ParcelCrs::Native => OutputCrs::Native,
+        crs: match (crs, no_georef) {
+            (_, true) => OutputCrs::Pixels,
+            (ParcelCrs::Wgs84, false) => OutputCrs::Wgs84,
+            (ParcelCrs::Native, false) => OutputCrs::Native,
         },
         selection: select.selection(None),
         jobs: run.jobs,
@@ -26,6 +28,7 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
     let bar = progress::bar(run.quiet);
     let summary =
         parcels::write_parcels(&src, &out, &options, &progress::callback(&bar, "tracing"))
+            .map_err(super::georef_hint)
             .with_context(|| format!("vectorising {} to {}", src.display(), out.display()))?;
     bar.finish_and_clear();
     if !run.quiet {
@@ -47,6 +50,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         dst,
         grid,
         to,
+        no_georef,
         select,
         run,
     } = args;
@@ -61,6 +65,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         },
         selection: select.selection(None),
         jobs: run.jobs,
+        no_georef,
     };
     let bar = progress::bar(run.quiet);
     let summary = parcels::rasterize(
@@ -70,6 +75,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         &options,
         &progress::callback(&bar, "rasterising"),
     )
+    .map_err(super::georef_hint)
     .with_context(|| {
         format!(
             "rasterising {} on the grids of {}",

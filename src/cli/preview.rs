@@ -32,6 +32,7 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
     )
     .with_context(|| format!("previewing {}", src.display()))?;
     bar.finish_and_clear();
+    progress::print_warnings(&bar, &pastis_bridge::preview::warnings(&outputs));
     if !quiet {
         eprintln!("wrote {} previews to {}", outputs.len(), outdir.display());
     }

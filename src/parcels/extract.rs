@@ -1,13 +1,13 @@
 //! INSTANCES to parcels: per patch in parallel, written in patch order on one thread.
 
-use super::geometry::{reproject, srs, to_multipolygon, transform};
+use super::geometry::{reproject, srs, to_multipolygon, transform, GeoTransform};
 use super::trace::trace;
 use super::{
     json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchParcels, PatchResult,
     VectorFormat,
 };
 use crate::formats::{self, geotiff, DatasetReader};
-use crate::georef::{patch_grid, PatchGrid};
+use crate::georef::{not_georeferenced, patch_grid, GeorefProblem, PatchGrid, GRID_M, PIXEL_GRID};
 use crate::model::{Layer, Patch, PatchMeta};
 use crate::output::{remove_any, StagedPath};
 use crate::pipeline::{self, thread_pool, Progress, Reading};
@@ -43,9 +43,9 @@ pub fn write_parcels_with(
 ) -> Result<ParcelSummary> {
     let start = Instant::now();
     let format = VectorFormat::from_path(out)?;
-    let crs = match format {
-        VectorFormat::GeoPackage => OutputCrs::Native,
-        _ => options.crs,
+    let crs = match (format, options.crs) {
+        (VectorFormat::GeoPackage, OutputCrs::Wgs84) => OutputCrs::Native,
+        (_, crs) => crs,
     };
     let meta = options.selection.apply(reader.metadata())?;
     let staged = StagedPath::new(out, options.overwrite)?;
@@ -102,39 +102,67 @@ fn produce(
         });
 }
 
-/// The parcels of one patch on its grid, reprojected to WGS84 if asked.
+/// The parcels of one patch on its grid, reprojected to WGS84 if asked, or in pixel coordinates.
 fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Result<PatchParcels> {
     let instances = instances(patch)?;
     let (h, w) = instances.dim();
-    let grid = grid(&patch.meta, h, w)?.ok_or_else(|| {
-        Error::patch(
-            patch.id(),
-            "has no footprint to georeference its parcels with",
-        )
-    })?;
+    let grid = grid(&patch.meta, h, w);
+    if crs == OutputCrs::Pixels {
+        return pixel_parcels(patch, grid);
+    }
+    let no_footprint = GeorefProblem::NoFootprint { patch: patch.id() };
+    let grid = grid?.ok_or(Error::Georef(no_footprint))?;
     let mut parcels = patch_parcels(patch, &grid)?;
     if crs == OutputCrs::Native {
-        let epsg = grid.epsg;
+        let epsg = Some(grid.epsg);
         return Ok(PatchParcels { epsg, parcels });
     }
     let ct = transform(&srs(grid.epsg, out)?, &srs(super::WGS84, out)?, out)?;
     for p in &mut parcels {
         reproject(&mut p.geometry, &ct, out)?;
-        p.epsg = super::WGS84;
+        p.epsg = Some(super::WGS84);
     }
-    let epsg = super::WGS84;
+    let epsg = Some(super::WGS84);
     Ok(PatchParcels { epsg, parcels })
+}
+
+/// The parcels of one patch in pixel coordinates ([`PIXEL_GRID`]), without CRS, each saying
+/// why: `--no-georef`, and the patch's georeferencing problem if `grid` (the patch's grid, or
+/// why it has none) has one.
+fn pixel_parcels(patch: &Patch, grid: Result<Option<PatchGrid>>) -> Result<PatchParcels> {
+    let why = match grid {
+        Ok(Some(_)) => not_georeferenced(None),
+        Ok(None) => not_georeferenced(Some(&GeorefProblem::NoFootprint { patch: patch.id() })),
+        Err(Error::Georef(problem)) => not_georeferenced(Some(&problem)),
+        Err(e) => return Err(e),
+    };
+    let mut parcels = traced(patch, &PIXEL_GRID, None)?;
+    for p in &mut parcels {
+        // One pixel is one unit here and 10 m x 10 m on the ground.
+        p.area_m2 *= GRID_M * GRID_M;
+        p.not_georeferenced = Some(why.clone());
+    }
+    Ok(PatchParcels {
+        epsg: None,
+        parcels,
+    })
 }
 
 /// The parcels of one patch in its grid CRS: one per instance, with its attributes.
 pub fn patch_parcels(patch: &Patch, grid: &PatchGrid) -> Result<Vec<Parcel>> {
+    traced(patch, &grid.geotransform, Some(grid.epsg))
+}
+
+/// The parcels of one patch with pixel corners mapped through `geotransform`, whose coordinates
+/// are in `epsg` (`None`: pixel coordinates).
+fn traced(patch: &Patch, geotransform: &GeoTransform, epsg: Option<u32>) -> Result<Vec<Parcel>> {
     let instances = instances(patch)?;
     let classes = channel0(patch, Layer::Target, instances.dim())?;
     let parcel_ids = channel0(patch, Layer::ParcelIds, instances.dim())?;
     let class_of = majority(instances.view(), classes.as_ref().map(|a| a.view()));
     let parcel_of = majority(instances.view(), parcel_ids.as_ref().map(|a| a.view()));
     let parcels = trace(instances.view()).into_iter().map(|shape| {
-        let geometry = to_multipolygon(&shape, &grid.geotransform);
+        let geometry = to_multipolygon(&shape, geotransform);
         Parcel {
             patch: patch.id(),
             instance: shape.label,
@@ -144,7 +172,8 @@ pub fn patch_parcels(patch: &Patch, grid: &PatchGrid) -> Result<Vec<Parcel>> {
             area_m2: geometry.unsigned_area(),
             fold: patch.meta.fold,
             tile: patch.meta.tile.clone(),
-            epsg: grid.epsg,
+            epsg,
+            not_georeferenced: None,
             geometry,
         }
     });

@@ -125,6 +125,26 @@ pub struct PreviewOutput {
     pub georef: GridResult,
 }
 
+impl PreviewOutput {
+    /// The warning this preview raises: why its patch is not georeferenced, if it is not.
+    pub fn warning(&self) -> Option<String> {
+        let problem = self.georef.as_ref().err()?;
+        Some(format!(
+            "{problem} (the header of {} says \"Not georeferenced\")",
+            self.path.file_name().map_or_else(
+                || self.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        ))
+    }
+}
+
+/// The warnings of some previews, in order: why each patch that is not georeferenced is not
+/// (what [`preview`] also sends as [`Progress::Warning`]).
+pub fn warnings(outputs: &[PreviewOutput]) -> Vec<String> {
+    outputs.iter().filter_map(PreviewOutput::warning).collect()
+}
+
 /// Draws the sheet of a patch read with (at least) [`LAYERS`]; with `georef`, its header says
 /// how the patch is georeferenced (the grid) or why it is not (the problem).
 pub fn render_patch(
@@ -149,6 +169,8 @@ pub fn preview_path(outdir: &Path, id: i64) -> PathBuf {
 
 /// Writes `OUTDIR/preview_{ID}.png` for each patch of `patches` (all if `None`) of the dataset
 /// at `src`, in parallel. Refuses existing previews unless `overwrite`, before drawing any.
+/// A patch that cannot be georeferenced is drawn all the same (its header says why) and raises a
+/// [`Progress::Warning`] ([`PreviewOutput::warning`]).
 pub fn preview(
     src: &Path,
     outdir: &Path,
@@ -174,6 +196,9 @@ pub fn preview(
             Ok(out)
         })
         .collect::<Result<Vec<_>>>()?;
+    for warning in warnings(&outputs) {
+        progress(Progress::Warning(warning));
+    }
     progress(Progress::Finishing);
     Ok(outputs)
 }
