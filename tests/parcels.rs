@@ -61,6 +61,7 @@ fn write(out: &Path, crs: OutputCrs, patches: Option<Vec<i64>>) -> Result<u64> {
         selection: select(patches),
         jobs: 2,
         overwrite: false,
+        keep_going: false,
     };
     write_parcels_with(reader().as_ref(), out, &options, &test_grid, &|_| {}).map(|s| s.parcels)
 }

@@ -18,6 +18,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         creation_options,
         modalities,
         keep_going,
+        strict,
         resume,
         partition,
         finalize,
@@ -56,6 +57,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         selection: select.selection(modalities),
         jobs: run.jobs,
         keep_going,
+        strict,
         stage,
     };
     let bar = progress::bar(run.quiet);
@@ -86,21 +88,5 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             summary.throughput_mb_s()
         );
     }
-    for failed in &summary.failed {
-        eprintln!(
-            "pastis-bridge: patch {} skipped: {}",
-            failed.id, failed.error
-        );
-    }
-    if summary.failed.is_empty() {
-        Ok(Outcome::Success)
-    } else {
-        let ids: Vec<String> = summary.failed.iter().map(|f| f.id.to_string()).collect();
-        eprintln!(
-            "pastis-bridge: {} patches failed: {}",
-            ids.len(),
-            ids.join(", ")
-        );
-        Ok(Outcome::Problems)
-    }
+    Ok(progress::failed_outcome(&summary.failed))
 }

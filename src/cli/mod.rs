@@ -144,6 +144,11 @@ pub struct ConvertArgs {
     /// patch (reads each patch twice). Without it, the first error stops the run and no output is left.
     #[arg(long)]
     pub keep_going: bool,
+    /// Refuse (exit 2, naming each item, nothing written) a source holding content the output
+    /// will not carry: files beside the PASTIS layout, files of patches metadata.geojson does
+    /// not list, PASTIS-HD's DATA_SPOT/. Without it they are named as warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Continue an interrupted conversion (DST.partial and its journal) with the same source and
     /// options, skipping the patches already written. HDF5 outputs are written again from the start.
     #[arg(long)]
@@ -182,6 +187,10 @@ pub struct ParcelsArgs {
     /// CRS of the output coordinates (GeoPackage keeps the native grid CRS instead of WGS84).
     #[arg(long, value_enum, default_value_t = ParcelCrs::Wgs84)]
     pub crs: ParcelCrs,
+    /// Skip patches whose parcels cannot be traced, write the others, and exit 1 naming every
+    /// failed patch. Without it, the first error stops the run and no output is left.
+    #[arg(long)]
+    pub keep_going: bool,
     /// Write the polygons without CRS, in each patch's pixel coordinates (x = column, y = -row,
     /// as the GeoTIFFs of `convert --no-georef`), for datasets whose footprints do not give the
     /// patches' grids; every feature's `not_georeferenced` says why. Without it such a patch
@@ -281,6 +290,10 @@ pub struct PreviewArgs {
     /// Replace existing previews.
     #[arg(long)]
     pub overwrite: bool,
+    /// Skip patches whose sheet cannot be drawn, draw the others, and exit 1 naming every
+    /// failed patch. Without it, the first error stops the run and no sheet is written.
+    #[arg(long)]
+    pub keep_going: bool,
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,

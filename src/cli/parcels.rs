@@ -11,6 +11,7 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
         src,
         out,
         crs,
+        keep_going,
         no_georef,
         select,
         run,
@@ -24,6 +25,7 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
         selection: select.selection(None),
         jobs: run.jobs,
         overwrite: run.overwrite,
+        keep_going,
     };
     let bar = progress::bar(run.quiet);
     let summary =
@@ -40,7 +42,7 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
             summary.seconds
         );
     }
-    Ok(Outcome::Success)
+    Ok(progress::failed_outcome(&summary.failed))
 }
 
 /// Runs `rasterize`.

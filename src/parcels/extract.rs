@@ -10,12 +10,13 @@ use crate::formats::{self, geotiff, DatasetReader};
 use crate::georef::{not_georeferenced, patch_grid, GeorefProblem, PatchGrid, GRID_M, PIXEL_GRID};
 use crate::model::{Layer, Patch, PatchMeta};
 use crate::output::{remove_any, StagedPath};
-use crate::pipeline::{self, thread_pool, Progress, Reading};
+use crate::pipeline::{self, thread_pool, KeepGoing, Progress, Reading};
 use crate::{Error, Result};
 use geo::Area;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -50,23 +51,32 @@ pub fn write_parcels_with(
     let meta = options.selection.apply(reader.metadata())?;
     let staged = StagedPath::new(out, options.overwrite)?;
     let pool = thread_pool(options.jobs)?;
+    let keep = KeepGoing::new(options.keep_going);
     progress(Progress::Start {
         total: meta.patches.len(),
     });
     let (tx, rx) = mpsc::sync_channel::<(usize, PatchResult)>(64);
-    let parcels = std::thread::scope(|s| {
-        s.spawn(|| {
-            pool.install(|| produce(reader, &meta.patches, crs, grid, out, tx));
-        });
-        let patches = InOrder::new(rx).inspect(|(id, _)| {
-            progress(Progress::Patch { id: *id, bytes: 0 });
-        });
-        match format {
-            VectorFormat::GeoJson => json::write(staged.path(), crs, patches),
-            VectorFormat::GeoPackage => ogr::write(staged.path(), "GPKG", patches),
-            VectorFormat::FlatGeobuf => ogr::write(staged.path(), "FlatGeobuf", patches),
-        }
-    });
+    // A panic is a bug, but it must not leave OUT.partial behind: it becomes an error here.
+    let parcels = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                pool.install(|| produce(reader, &meta.patches, crs, grid, out, tx));
+            });
+            let patches = InOrder::new(rx)
+                .inspect(|(id, _)| progress(Progress::Patch { id: *id, bytes: 0 }))
+                .filter_map(|(id, result)| match keep.absorb(id, result) {
+                    Ok(Some(parcels)) => Some((id, Ok(parcels))),
+                    Ok(None) => None,
+                    Err(e) => Some((id, Err(e))),
+                });
+            match format {
+                VectorFormat::GeoJson => json::write(staged.path(), crs, patches),
+                VectorFormat::GeoPackage => ogr::write(staged.path(), "GPKG", patches),
+                VectorFormat::FlatGeobuf => ogr::write(staged.path(), "FlatGeobuf", patches),
+            }
+        })
+    }))
+    .unwrap_or_else(|payload| Err(Error::from_panic(payload.as_ref())));
     let parcels = parcels.inspect_err(|_| {
         let _ = remove_any(staged.path());
     })?;
@@ -74,10 +84,12 @@ pub fn write_parcels_with(
     staged.commit()?;
     // Written into a GeoTIFF export: the catalog lists it (docs/geotiff.md, "STAC catalog").
     geotiff::stac::add_parcels_asset(out, format.media_type())?;
+    let failed = keep.into_failed();
     Ok(ParcelSummary {
-        patches: meta.patches.len(),
+        patches: meta.patches.len() - failed.len(),
         parcels,
         seconds: start.elapsed().as_secs_f64(),
+        failed,
     })
 }
 

@@ -24,7 +24,7 @@ pub use rasterize::{rasterize, rasterize_with, RasterizeOptions, RasterizeSummar
 
 use crate::georef::PatchGrid;
 use crate::model::{classes::CLASS_NAMES, PatchMeta};
-use crate::pipeline::Selection;
+use crate::pipeline::{FailedPatch, Selection};
 use crate::{Error, Result};
 use geo_types::MultiPolygon;
 use std::path::Path;
@@ -170,6 +170,9 @@ pub struct ParcelOptions {
     pub jobs: usize,
     /// Replace an existing output.
     pub overwrite: bool,
+    /// Skip patches whose parcels cannot be traced (named in [`ParcelSummary::failed`])
+    /// instead of stopping.
+    pub keep_going: bool,
 }
 
 /// What [`write_parcels`] did.
@@ -181,4 +184,6 @@ pub struct ParcelSummary {
     pub parcels: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Patches skipped with `keep_going`, with their errors.
+    pub failed: Vec<FailedPatch>,
 }

@@ -117,6 +117,7 @@ pub fn rasterize_with(
         write: options.write.clone(),
         jobs: options.jobs,
         keep_going: false,
+        strict: false,
         stage: Stage::Whole,
     };
     let summary = pipeline::run(job, progress)?;
