@@ -21,17 +21,22 @@ fn schemas() -> PathBuf {
 }
 
 /// A synthetic dataset of 8 patches of 32 x 32 (two per tile: t30uxv, t31tfj, t31tfm, t32ulu)
-/// with radar, at `dir/PASTIS`.
-fn synth(dir: &Path) -> PathBuf {
+/// with radar, at `dir/PASTIS`, and PASTIS-HD's SPOT images with `extra = ["--spot"]`.
+fn synth_with(dir: &Path, extra: &[&str]) -> PathBuf {
     let root = dir.join("PASTIS");
     bin()
         .arg("synth")
         .arg(&root)
         .args(["--patches", "8", "--size", "32", "--date-scale", "0.1"])
         .args(["--radar", "-q"])
+        .args(extra)
         .assert()
         .success();
     root
+}
+
+fn synth(dir: &Path) -> PathBuf {
+    synth_with(dir, &[])
 }
 
 /// `convert SRC DST --to geotiff ARGS`; it must succeed.
@@ -60,7 +65,7 @@ fn check_stac(root: &Path, flags: &[&str]) -> String {
 #[test]
 fn catalog_validates_offline_and_is_walked_after_a_move() {
     let dir = tempfile::tempdir().unwrap();
-    let src = synth(dir.path());
+    let src = synth_with(dir.path(), &["--spot"]);
     let tif = dir.path().join("tif");
     export(&src, &tif, &[]);
     bin()
@@ -78,7 +83,7 @@ fn catalog_validates_offline_and_is_walked_after_a_move() {
     std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
     std::fs::rename(&tif, &moved).unwrap();
     let out = check_stac(&moved, &[]);
-    assert!(out.contains("ok: 8 items, 72 assets"), "{out}");
+    assert!(out.contains("ok: 8 items, 80 assets"), "{out}");
 
     // The import reads the manifest and TIFFs and ignores the catalog.
     let back = dir.path().join("back");

@@ -94,7 +94,7 @@ def check_asset(key, asset, item, raw, root, cog, georef):
     media = "image/tiff; application=geotiff" + ("; profile=cloud-optimized" if cog else "")
     check(asset.media_type == media, f"{item.id} {key}: media type {asset.media_type}")
     layer = key.split("_")[0]
-    role = "data" if layer in ("S2", "S1A", "S1D") else "labels"
+    role = "data" if layer in ("S2", "S1A", "S1D", "SPOT") else "labels"
     check(asset.roles == [role], f"{item.id} {key}: roles {asset.roles}")
     fields = raw["assets"][key]
     properties = raw["properties"]
@@ -130,11 +130,15 @@ def check_asset(key, asset, item, raw, root, cog, georef):
             check(fields["proj:shape"] == [r.height, r.width], f"{item.id} {key}: proj:shape")
             check(close(fields["proj:transform"], list(r.transform)[:6], 1e-9),
                   f"{item.id} {key}: proj:transform {fields['proj:transform']} != {r.transform}")
-            check(properties["proj:epsg"] == r.crs.to_epsg(), f"{item.id}: proj:epsg")
-            check(properties["proj:code"] == f"EPSG:{r.crs.to_epsg()}", f"{item.id}: code")
-            west, south, east, north = rasterio.warp.transform_bounds(r.crs, "EPSG:4326", *r.bounds)
-            check(close(raw["bbox"], [west, south, east, north], 1e-7),
-                  f"{item.id}: bbox {raw['bbox']} != {[west, south, east, north]}")
+            epsg = fields.get("proj:epsg", properties["proj:epsg"])
+            code = fields.get("proj:code", properties["proj:code"])
+            check(epsg == r.crs.to_epsg(), f"{item.id} {key}: proj:epsg {epsg}")
+            check(code == f"EPSG:{r.crs.to_epsg()}", f"{item.id} {key}: proj:code {code}")
+            if layer != "SPOT":  # on its own grid: the footprint is the patch's 10 m grid's
+                west, south, east, north = rasterio.warp.transform_bounds(
+                    r.crs, "EPSG:4326", *r.bounds)
+                check(close(raw["bbox"], [west, south, east, north], 1e-7),
+                      f"{item.id}: bbox {raw['bbox']} != {[west, south, east, north]}")
         else:
             check(r.crs is None, f"{item.id} {key}: a CRS on a --no-georef TIFF")
             check(not any(k.startswith("proj:") for k in fields), f"{item.id} {key}: proj field")

@@ -10,7 +10,7 @@ mod bands;
 mod driver;
 mod manifest;
 mod mosaic;
-mod raster;
+pub(crate) mod raster;
 mod reader;
 pub mod stac;
 mod style;

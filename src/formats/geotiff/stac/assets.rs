@@ -12,6 +12,7 @@ use crate::model::classes::S2_BANDS;
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S2_NODATA};
 use crate::model::{DType, Date, Layer, PatchMeta};
 use serde_json::{json, Map, Value};
+use std::path::Path;
 
 /// The asset key of TARGET's class raster (`TARGET_<ID>_class.tif`).
 pub const CLASS_ASSET: &str = "TARGET_class";
@@ -36,20 +37,29 @@ const S2_EO: [(&str, &str, f64); 10] = [
 pub fn raster_shape(entry: &PatchEntry) -> Option<(usize, usize)> {
     entry
         .layers
-        .values()
-        .filter(|l| l.file.is_some())
-        .find_map(|l| raster_size(&l.shape))
+        .iter()
+        .filter(|(layer, l)| l.file.is_some() && !layer.has_own_grid())
+        .find_map(|(_, l)| raster_size(&l.shape))
         .map(|(h, w, _)| (h, w))
 }
 
 /// The assets of a patch: one per layer TIFF, keyed by the layer's name, plus
-/// [`CLASS_ASSET`] for TARGET's class raster.
-pub fn layer_assets(meta: &PatchMeta, entry: &PatchEntry, cog: bool) -> Map<String, Value> {
+/// [`CLASS_ASSET`] for TARGET's class raster. The SPOT image, on its own grid, gets the
+/// projection fields GDAL reads from its TIFF under `root` ([`own_grid_fields`]).
+pub fn layer_assets(
+    root: &Path,
+    meta: &PatchMeta,
+    entry: &PatchEntry,
+    cog: bool,
+) -> Map<String, Value> {
     let mut assets = Map::new();
     for (&layer, le) in &entry.layers {
         let Some(file) = &le.file else { continue };
         let dates = meta.dates.get(&layer).map(Vec::as_slice);
         let mut asset = tiff_asset(file, layer, le, dates, cog, entry);
+        if layer.has_own_grid() {
+            own_grid_fields(&root.join(file), &mut asset);
+        }
         if let Some(dates) = dates.filter(|_| layer.is_series()) {
             let iso: Vec<String> = dates.iter().copied().map(iso_date).collect();
             asset.insert("pastis:dates".into(), json!(iso));
@@ -85,7 +95,8 @@ fn tiff_asset(
     asset.insert("type".into(), json!(tiff_media_type(cog)));
     asset.insert("title".into(), json!(title(layer, le, labels.len())));
     asset.insert("roles".into(), json!([role(layer)]));
-    if let (Some(grid), Some((h, w, _))) = (&entry.grid, raster_size(&le.shape)) {
+    let patch_grid = entry.grid.as_ref().filter(|_| !layer.has_own_grid());
+    if let (Some(grid), Some((h, w, _))) = (patch_grid, raster_size(&le.shape)) {
         asset.insert("proj:shape".into(), json!([h, w]));
         asset.insert(
             "proj:transform".into(),
@@ -94,7 +105,7 @@ fn tiff_asset(
     }
     let eo: Vec<Value> = labels.iter().map(|l| eo_band(layer, l)).collect();
     asset.insert("eo:bands".into(), Value::Array(eo));
-    let georef = entry.grid.is_some();
+    let georef = patch_grid.is_some();
     let raster: Vec<Value> = (0..labels.len())
         .map(|band| raster_band(layer, le, band, georef))
         .collect();
@@ -102,9 +113,9 @@ fn tiff_asset(
     asset
 }
 
-/// `data` for the satellite series, `labels` for the annotations (STAC's asset roles).
+/// `data` for the satellite images (series, SPOT), `labels` for the annotations (STAC's roles).
 fn role(layer: Layer) -> &'static str {
-    if layer.is_series() {
+    if layer.is_series() || layer == Layer::Spot {
         "data"
     } else {
         "labels"
@@ -176,6 +187,51 @@ pub fn classes() -> Value {
         })
         .collect();
     Value::Array(classes)
+}
+
+/// The projection fields of an image on its own grid (SPOT, about 1 m), as GDAL reads them from
+/// its TIFF (the copy the export just wrote from the patch's `SpotGeoref`): `proj:code`/`proj:epsg`
+/// when GDAL identifies an EPSG code, `proj:shape`, `proj:transform`, and each band's
+/// `spatial_resolution`. Nothing is added when GDAL cannot open it (`inspect` then names it).
+fn own_grid_fields(path: &Path, asset: &mut Map<String, Value>) {
+    let Ok(ds) = gdal::Dataset::open(path) else {
+        return;
+    };
+    let epsg = ds.spatial_ref().ok().and_then(|s| s.auth_code().ok());
+    if let Some(code) = epsg {
+        asset.insert("proj:code".into(), json!(format!("EPSG:{code}")));
+        asset.insert("proj:epsg".into(), json!(code));
+    }
+    let (w, h) = ds.raster_size();
+    asset.insert("proj:shape".into(), json!([h, w]));
+    if let Some(Value::Array(bands)) = asset.get_mut("eo:bands") {
+        for (i, band) in bands.iter_mut().enumerate() {
+            let description = ds
+                .rasterband(i + 1)
+                .map(|b| gdal::Metadata::description(&b));
+            if let (Some(band), Ok(Ok(d))) = (band.as_object_mut(), description) {
+                if !d.is_empty() {
+                    band.insert("name".into(), json!(d));
+                    band.insert("description".into(), json!(d));
+                }
+            }
+        }
+    }
+    if let Ok(gt) = ds.geo_transform() {
+        asset.insert("proj:transform".into(), json!(proj_transform(&gt)));
+        if let Some(Value::Array(bands)) = asset.get_mut("raster:bands") {
+            for (i, band) in bands.iter_mut().enumerate() {
+                let Some(band) = band.as_object_mut() else {
+                    continue;
+                };
+                band.insert("spatial_resolution".into(), json!(gt[1].abs()));
+                let nodata = ds.rasterband(i + 1).ok().and_then(|b| b.no_data_value());
+                if let Some(nodata) = nodata {
+                    band.insert("nodata".into(), json!(nodata));
+                }
+            }
+        }
+    }
 }
 
 /// `Fruits, vegetables, flowers` → `fruits_vegetables_flowers` (a name without spaces).

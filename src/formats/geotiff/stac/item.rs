@@ -61,7 +61,7 @@ pub fn patch_item(
     }
     item.insert("properties".into(), Value::Object(properties));
     item.insert("links".into(), links());
-    let assets = layer_assets(meta, entry, cog);
+    let assets = layer_assets(root, meta, entry, cog);
     item.insert("assets".into(), Value::Object(assets));
     item.insert("collection".into(), json!(collection));
     Ok(PatchItem {
