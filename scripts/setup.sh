@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what pastis-bridge needs on a Debian machine with a Rust toolchain (run as root):
-# the system libraries (GDAL, HDF5), their command-line tools, QGIS with its Python bindings (the
+# the system libraries (GDAL, HDF5), their command-line tools (netcdf-bin: ncdump), QGIS with its Python bindings (the
 # tests open every export in real QGIS, headless, with the system python3), and a Python venv
 # (.venv) with the reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the
 # interoperability tests use, plus the Python loader of python/ (installed editable, with fsspec
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools zstd qgis python3-qgis qgis-providers)
+apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools netcdf-bin zstd qgis python3-qgis qgis-providers)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

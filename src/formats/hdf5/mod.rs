@@ -9,6 +9,7 @@ mod attrs;
 mod chunks;
 mod dims;
 mod driver;
+mod netcdf;
 mod reader;
 mod writer;
 
