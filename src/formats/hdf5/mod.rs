@@ -1,5 +1,5 @@
 //! One HDF5 file holding the whole dataset, stacked like the Zarr store (the layout of
-//! [`stacked`](super::stacked)), which is also a netCDF-4 file ([`dims`], [`netcdf`]). See
+//! [`stacked`](super::stacked)), which is also a netCDF-4 file (modules `dims`, `netcdf`). See
 //! docs/hdf5-layout.md.
 //!
 //! HDF5 is not thread-safe: the `hdf5` crate serialises every call behind one global lock, and
