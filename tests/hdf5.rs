@@ -447,3 +447,60 @@ fn every_awkward_dataset_hdf5_carries_is_a_netcdf4_file() {
         "{out}"
     );
 }
+
+#[test]
+fn float16_is_stored_as_float32_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = small_dataset(dir.path());
+    let source = formats::open(&src).unwrap();
+    // h5py: the stored dtype of S1A and its `S1A_dtype` column, or "none".
+    let stored = |h5: &Path| {
+        let script = "import sys, h5py\n\
+            f = h5py.File(sys.argv[1], 'r')\n\
+            own = [t.decode() for t in f['S1A_dtype'][:]] if 'S1A_dtype' in f else 'none'\n\
+            print(f['S1A'].dtype, own)";
+        let out = common::python()
+            .args(["-c", script])
+            .arg(h5)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for (co, expected) in [
+        (None, "float32 ['<f2', '', '<f2']"),
+        (Some("FLOAT16=float32"), "float32 ['<f2', '', '<f2']"),
+        (Some("FLOAT16=KEEP"), "float16 none"),
+    ] {
+        let h5 = dir.path().join(format!("{}.h5", co.unwrap_or("default")));
+        let mut cmd = bin();
+        cmd.arg("convert").arg(&src).arg(&h5).arg("--quiet");
+        if let Some(co) = co {
+            cmd.args(["--co", co]);
+        }
+        cmd.assert().success();
+        assert_eq!(stored(&h5), expected, "{co:?}");
+        let read = formats::open(&h5).unwrap();
+        for id in [10, 20, 30] {
+            assert_eq!(
+                read.read_patch(id, &Layer::ALL).unwrap(),
+                source.read_patch(id, &Layer::ALL).unwrap(),
+                "patch {id} with {co:?}"
+            );
+        }
+    }
+    bin()
+        .arg("convert")
+        .arg(&src)
+        .arg(dir.path().join("bad.h5"))
+        .args(["--co", "FLOAT16=half", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "FLOAT16=half: expected FLOAT32 or KEEP",
+        ));
+}

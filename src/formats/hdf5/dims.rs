@@ -10,9 +10,8 @@
 //!   `ID_PATCH`, `S2_band` the band names, the other non-spatial axes of data arrays
 //!   (`S2_time`, `TARGET_channel`) their indices 0..n-1;
 //! - any other scale (`y`, `x`, `geotransform`) is a *dimension without variable*: a float32
-//!   dataset of the dimension's
-//!   length, never written (no storage), whose `NAME` attribute starts with
-//!   [`NOT_A_VARIABLE`] and ends with the length in ten characters;
+//!   dataset of the dimension's length, never written (no storage), whose `NAME` attribute
+//!   starts with [`NOT_A_VARIABLE`] and ends with the length in ten characters;
 //! - each scale carries `_Netcdf4Dimid` (int32), the dimension's id: its order of first use.
 //!
 //! Each axis also keeps its layout name as an HDF5 dimension label (`DIMENSION_LABELS`, h5py's

@@ -12,9 +12,10 @@
 use super::attrs::write_string_attr;
 use super::h5err;
 use crate::formats::stacked::StackedArray;
+use crate::formats::{CreationOption, WriteOptions};
 use crate::model::classes::CLASS_NAMES;
 use crate::model::{DType, DatasetLayout, Layer};
-use crate::Result;
+use crate::{Error, Result};
 use hdf5::{Dataset, File, Location};
 use std::path::Path;
 
@@ -23,6 +24,32 @@ const NCPROPERTIES: &str = "_NCProperties";
 
 /// The CF version whose attributes the file uses (root attribute `Conventions`).
 pub const CONVENTIONS: &str = "CF-1.8";
+
+/// The creation option choosing how float16 layers are stored (`--co FLOAT16=FLOAT32|KEEP`).
+pub const FLOAT16_OPTION: CreationOption = CreationOption {
+    key: "FLOAT16",
+    values: "FLOAT32 or KEEP (default FLOAT32)",
+    doc: "float16 layers (S1A, S1D) stored as float32 with <LAYER>_dtype, as netCDF-4 readers \
+          need, or kept as float16 (smaller; h5py and h5netcdf read it, netCDF-C readers do not)",
+};
+
+/// True if float16 layers are stored as float32 ([`storable_layout`]): `FLOAT16=FLOAT32` or
+/// unset; false for `FLOAT16=KEEP`.
+///
+/// # Errors
+/// [`Error::Usage`] for any other value.
+pub fn widen_float16(options: &WriteOptions) -> Result<bool> {
+    let Some(value) = options.creation.get(FLOAT16_OPTION.key) else {
+        return Ok(true);
+    };
+    match value.to_ascii_uppercase().as_str() {
+        "FLOAT32" => Ok(true),
+        "KEEP" => Ok(false),
+        _ => Err(Error::Usage(format!(
+            "hdf5 creation option FLOAT16={value}: expected FLOAT32 or KEEP"
+        ))),
+    }
+}
 
 /// The layout as the HDF5 file stores it: a layer stacked as float16 is stored as float32, with
 /// `<LAYER>_dtype` giving each patch's own dtype back, exactly as for a layer of mixed dtypes
@@ -58,7 +85,7 @@ pub fn ncproperties() -> String {
 pub fn write_root(path: &Path, file: &File) -> Result<()> {
     let text = ncproperties();
     let value: hdf5::types::FixedAscii<64> = hdf5::types::FixedAscii::from_ascii(&text)
-        .map_err(|e| crate::Error::invalid(path, format!("{NCPROPERTIES} {text:?}: {e}")))?;
+        .map_err(|e| Error::invalid(path, format!("{NCPROPERTIES} {text:?}: {e}")))?;
     file.new_attr_builder()
         .with_data_as(
             &ndarray::arr0(value),

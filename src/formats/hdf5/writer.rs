@@ -52,7 +52,14 @@ impl Hdf5Writer {
         options: &WriteOptions,
     ) -> Result<Hdf5Writer> {
         layout.require_stackable("hdf5")?;
-        let layout = &super::netcdf::storable_layout(layout);
+        let widened;
+        let layout = match super::netcdf::widen_float16(options)? {
+            true => {
+                widened = super::netcdf::storable_layout(layout);
+                &widened
+            }
+            false => layout,
+        };
         let filters = filters(options.compression)?;
         let staged = StagedPath::new(path, options.overwrite)?;
         let file = super::file_options()
