@@ -315,6 +315,14 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         "a directory where a .npy file should be\n",
     )?;
 
+    // What a conversion does not carry (#16 item 7): PASTIS-HD's DATA_SPOT/ tree, a file
+    // beside the layout, a file of a patch metadata does not list.
+    let dir = case(base, out, "not-carried")?;
+    std::fs::create_dir_all(dir.join("DATA_SPOT"))?;
+    std::fs::copy(s2(&dir), dir.join("DATA_SPOT/SPOT_20000.npy"))?;
+    std::fs::write(dir.join("README.txt"), "notes kept beside the dataset\n")?;
+    std::fs::copy(s2(&dir), dir.join("DATA_S2/S2_30000.npy"))?;
+
     // ZONES of 20000 saved as uint64 beside the int64 of 10000: no dtype holds both exactly, so
     // a stacked output refuses it (issue #16 item 5); PASTIS carries it.
     let dir = case(base, out, "dtypes-no-common")?;

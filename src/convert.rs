@@ -25,6 +25,9 @@ pub struct ConvertOptions {
     pub jobs: usize,
     /// Skip patches that cannot be read (reported in [`Summary::failed`]) instead of stopping.
     pub keep_going: bool,
+    /// Refuse ([`crate::Error::NotCarried`], nothing written) a source holding content the
+    /// output will not carry, instead of naming it in [`Summary::warnings`].
+    pub strict: bool,
     /// The whole conversion, one partition of it, or its finalization.
     pub stage: Stage,
 }
@@ -38,6 +41,7 @@ impl ConvertOptions {
             selection: Selection::default(),
             jobs: 0,
             keep_going: false,
+            strict: false,
             stage: Stage::Whole,
         }
     }
@@ -60,8 +64,9 @@ pub fn convert(
 /// Converts an opened dataset to `dst`.
 ///
 /// # Errors
-/// Unknown selected patches; options or a stage the output format refuses; the first patch that
-/// cannot be read or written (without `keep_going`). See [`pipeline::run`].
+/// Unknown selected patches; options or a stage the output format refuses; content the output
+/// will not carry (with `strict`); the first patch that cannot be read or written (without
+/// `keep_going`). See [`pipeline::run`].
 pub fn convert_from(
     reader: &dyn DatasetReader,
     dst: &Path,
@@ -77,6 +82,7 @@ pub fn convert_from(
         write: options.write.clone(),
         jobs: options.jobs,
         keep_going: options.keep_going,
+        strict: options.strict,
         stage: options.stage,
     };
     pipeline::run(job, progress)

@@ -83,10 +83,24 @@ pub enum Error {
     /// square in its UTM zone, a declared CRS not understood); the problem names the patch.
     #[error(transparent)]
     Georef(crate::georef::GeorefProblem),
+    /// The source holds content the output will not carry (files beside the PASTIS layout,
+    /// PASTIS-HD's `DATA_SPOT/`...), and `--strict` was asked for: nothing was written.
+    #[error("{} of the source would not be carried by the output (--strict):{}",
+        count(.0.len(), "item"),
+        .0.iter().map(|i| format!("\n  {i}")).collect::<String>())]
+    NotCarried(Vec<crate::formats::NotCarried>),
     /// A bug: code panicked on this input. The run was stopped and its staged output removed;
     /// the message is the panic's.
     #[error("internal error (a bug in pastis-bridge, please report it with the input): {0}")]
     Panic(String),
+}
+
+/// `1 item`, `3 items`.
+fn count(n: usize, what: &str) -> String {
+    match n {
+        1 => format!("1 {what}"),
+        _ => format!("{n} {what}s"),
+    }
 }
 
 /// `Result` with [`Error`].

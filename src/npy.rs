@@ -6,6 +6,7 @@
 //! file. Big-endian payloads are byte-swapped in place; Fortran-ordered ones are read as their
 //! transpose and laid out in C order with one copy ([`Array::transposed`]); `bool` payloads go
 //! through one byte buffer, to check every byte is 0 or 1.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 pub mod header;
 
@@ -178,8 +179,8 @@ pub fn numpy_header(spec: &ArraySpec) -> Vec<u8> {
 /// A shape as the Python tuple literal numpy writes: `()`, `(3,)`, `(3, 128, 128)`.
 pub fn shape_literal(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
-    match dims.len() {
-        1 => format!("({},)", dims[0]),
+    match dims.as_slice() {
+        [one] => format!("({one},)"),
         _ => format!("({})", dims.join(", ")),
     }
 }

@@ -77,6 +77,72 @@ impl StagedPath {
     }
 }
 
+/// A folder of outputs that may go into an existing folder (`preview`'s sheets): the files are
+/// written under `NAME.partial` beside it and moved into `NAME` by [`commit`](Self::commit), so
+/// an interrupted or failed run leaves no finished-looking file in `NAME`.
+#[derive(Debug)]
+pub struct StagedFolder {
+    target: PathBuf,
+    staging: PathBuf,
+    overwrite: bool,
+}
+
+impl StagedFolder {
+    /// Prepares to add files to the folder `target` (created at commit if missing): an empty
+    /// `NAME.partial` replaces a stale one.
+    ///
+    /// # Errors
+    /// `target` is not a folder or has no name; the staging folder cannot be created.
+    pub fn new(target: &Path, overwrite: bool) -> Result<StagedFolder> {
+        let target = match target.canonicalize() {
+            Ok(absolute) if absolute.is_dir() => absolute,
+            Ok(_) => return Err(Error::invalid(target, "is a file, not a folder")),
+            Err(_) => target.to_path_buf(),
+        };
+        let staged = StagedPath::new(&target, true)?;
+        let staging = staged.path().to_path_buf();
+        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        Ok(StagedFolder {
+            target,
+            staging,
+            overwrite,
+        })
+    }
+
+    /// Where to write the files now.
+    pub fn path(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Moves the files written into the folder: the whole staging folder when the folder does
+    /// not exist, else file by file (replacing one only with `overwrite`).
+    ///
+    /// # Errors
+    /// A file exists in the folder and `overwrite` is false; a move fails. The staging folder
+    /// then keeps the files not moved.
+    pub fn commit(self) -> Result<()> {
+        if !self.target.exists() {
+            return std::fs::rename(&self.staging, &self.target)
+                .map_err(|e| Error::io(&self.target, e));
+        }
+        let entries = std::fs::read_dir(&self.staging).map_err(|e| Error::io(&self.staging, e))?;
+        for entry in entries {
+            let from = entry.map_err(|e| Error::io(&self.staging, e))?.path();
+            let to = self.target.join(from.file_name().unwrap_or_default());
+            if to.exists() && !self.overwrite {
+                return Err(Error::Exists(to));
+            }
+            std::fs::rename(&from, &to).map_err(|e| Error::io(&to, e))?;
+        }
+        remove_any(&self.staging)
+    }
+
+    /// Removes the staging folder and everything in it.
+    pub fn discard(self) {
+        let _ = remove_any(&self.staging);
+    }
+}
+
 /// Where the output `target` is written until complete: `NAME.partial` beside it.
 pub fn staging_path(target: &Path) -> PathBuf {
     let mut name = target.file_name().unwrap_or_default().to_os_string();
@@ -115,5 +181,37 @@ mod tests {
         std::fs::write(again.path(), b"x").unwrap();
         again.commit().unwrap();
         assert!(target.is_file());
+    }
+
+    #[test]
+    fn staged_folders_move_their_files_in_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("previews");
+        let staged = StagedFolder::new(&target, false).unwrap();
+        std::fs::write(staged.path().join("a.png"), b"a").unwrap();
+        assert!(!target.exists());
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(target.join("a.png")).unwrap(), b"a");
+        assert!(!staging_path(&target).exists());
+
+        let staged = StagedFolder::new(&target, false).unwrap();
+        std::fs::write(staged.path().join("b.png"), b"b").unwrap();
+        staged.commit().unwrap();
+        assert!(target.join("a.png").is_file() && target.join("b.png").is_file());
+
+        let staged = StagedFolder::new(&target, false).unwrap();
+        std::fs::write(staged.path().join("a.png"), b"new").unwrap();
+        assert!(matches!(staged.commit(), Err(Error::Exists(_))));
+        assert_eq!(std::fs::read(target.join("a.png")).unwrap(), b"a");
+        let staged = StagedFolder::new(&target, true).unwrap();
+        std::fs::write(staged.path().join("a.png"), b"new").unwrap();
+        staged.commit().unwrap();
+        assert_eq!(std::fs::read(target.join("a.png")).unwrap(), b"new");
+
+        let staged = StagedFolder::new(&target, false).unwrap();
+        std::fs::write(staged.path().join("c.png"), b"c").unwrap();
+        staged.discard();
+        assert!(!target.join("c.png").exists());
+        assert!(!staging_path(&target).exists());
     }
 }

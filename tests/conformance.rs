@@ -59,47 +59,6 @@ fn verify(a: &Path, b: &Path) -> Result<(), String> {
     }
 }
 
-/// Where two PASTIS folders differ: files present in one only, `.npy` bytes (the first differing
-/// byte), JSON files value for value.
-fn differences(a: &Path, b: &Path) -> Vec<String> {
-    let (fa, fb) = (common::files(a), common::files(b));
-    let mut out = Vec::new();
-    for name in fa.keys().filter(|n| !fb.contains_key(*n)) {
-        out.push(format!("{} missing after the round trip", name.display()));
-    }
-    for name in fb.keys().filter(|n| !fa.contains_key(*n)) {
-        out.push(format!("{} appeared in the round trip", name.display()));
-    }
-    for (name, bytes) in &fa {
-        let Some(other) = fb.get(name) else { continue };
-        if name
-            .extension()
-            .is_some_and(|e| e == "json" || e == "geojson")
-        {
-            let (va, vb): (serde_json::Value, serde_json::Value) = (
-                serde_json::from_slice(bytes).unwrap(),
-                serde_json::from_slice(other).unwrap(),
-            );
-            if va != vb {
-                out.push(format!("{}: {va} became {vb}", name.display()));
-            }
-        } else if bytes != other {
-            let at = bytes
-                .iter()
-                .zip(other)
-                .position(|(x, y)| x != y)
-                .unwrap_or(bytes.len().min(other.len()));
-            out.push(format!(
-                "{}: differs from byte {at} ({} vs {} bytes)",
-                name.display(),
-                bytes.len(),
-                other.len()
-            ));
-        }
-    }
-    out
-}
-
 /// The refusal text with the writer's format name and the temp paths replaced, so that refusals
 /// of different writers compare equal when they say the same thing.
 fn normalised(stderr: &str, writer: &Writer, dir: &Path) -> String {
@@ -130,7 +89,7 @@ fn through(case: &Case, writer: &Writer) -> Result<Option<String>, String> {
     if code != Some(0) {
         return Err(format!("reading back exits {code:?}: {}", stderr.trim()));
     }
-    match differences(&src, &back) {
+    match common::differences(&src, &back) {
         d if d.is_empty() => Ok(None),
         d => Err(d.join("; ")),
     }

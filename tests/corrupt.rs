@@ -547,3 +547,155 @@ fn dtypes_no_dtype_holds_are_refused_by_stacked_outputs() {
     let zones = read_npy(&tmp.path().join("out/INSTANCE_ANNOTATIONS/ZONES_20000.npy")).unwrap();
     assert!(matches!(zones, Array::U64(_)));
 }
+
+/// Content a conversion does not carry (#16 item 7): `inspect` flags it, `convert` names each
+/// item as a warning in every format, and `--strict` refuses it (exit 2, nothing written).
+#[test]
+fn content_not_carried_is_named_and_refused_with_strict() {
+    inspect_says(
+        "not-carried",
+        1,
+        &[
+            "DATA_SPOT: PASTIS-HD's SPOT-6/7 images: no layer of pastis-bridge holds them",
+            "README.txt: not part of the PASTIS layout",
+            "S2_30000.npy: patch 30000 is not listed in metadata.geojson",
+        ],
+    );
+    let src = fixture("corrupt/not-carried");
+    let items = [
+        "DATA_SPOT: PASTIS-HD's SPOT-6/7 images",
+        "README.txt: not part of the PASTIS layout",
+        "DATA_S2/S2_30000.npy: patch 30000 is not listed",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    for (to, name) in [("pastis", "out"), ("zarr", "out.zarr")] {
+        let dst = tmp.path().join(name);
+        let (code, text) = run(&[
+            Path::new("convert"),
+            &src,
+            &dst,
+            Path::new("--to"),
+            Path::new(to),
+            Path::new("-q"),
+        ]);
+        assert_eq!(code, 0, "{to}: {text}");
+        for item in items {
+            let line = format!("warning: not carried: {}", src.join(item).display());
+            assert_eq!(
+                text.matches(&line).count(),
+                1,
+                "{to}: {line:?} once in {text}"
+            );
+        }
+        assert!(dst.exists(), "{to}");
+    }
+    assert!(!tmp.path().join("out/DATA_SPOT").exists());
+    let dst = tmp.path().join("strict");
+    let (code, text) = run(&[
+        Path::new("convert"),
+        &src,
+        &dst,
+        Path::new("--strict"),
+        Path::new("-q"),
+    ]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("3 items of the source would not be carried by the output (--strict)"),
+        "{text}"
+    );
+    for item in items {
+        assert!(text.contains(item), "no {item:?} in {text}");
+    }
+    assert!(!dst.exists() && !tmp.path().join("strict.partial").exists());
+    // A clean source passes --strict.
+    let (code, text) = run(&[
+        Path::new("convert"),
+        &fixture("corrupt/base"),
+        &tmp.path().join("clean"),
+        Path::new("--strict"),
+        Path::new("-q"),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("not carried"), "{text}");
+}
+
+/// `preview` with a bad patch (#16 item 8): without `--keep-going`, exit 2 and no sheet, no
+/// OUTDIR.partial; with it, exit 1 naming the patch, the good patch's sheet written.
+#[test]
+fn preview_keeps_going_and_leaves_no_sheet_on_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixture("corrupt/npy-truncated");
+    let outdir = tmp.path().join("sheets");
+    let preview = |extra: &[&str]| {
+        let mut args = vec![Path::new("preview"), &src, &outdir, Path::new("-q")];
+        args.extend(extra.iter().map(Path::new));
+        run(&args)
+    };
+    let (code, text) = preview(&[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("S2_20000.npy: truncated"), "{text}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left {left:?}");
+
+    let (code, text) = preview(&["--keep-going"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("patch 20000 skipped") && text.contains("S2_20000.npy: truncated"),
+        "{text}"
+    );
+    assert!(text.contains("1 patches failed: 20000"), "{text}");
+    assert!(outdir.join("preview_10000.png").is_file());
+    assert!(!outdir.join("preview_20000.png").exists());
+    assert!(!tmp.path().join("sheets.partial").exists());
+
+    // An existing sheet is refused before any is drawn, and kept.
+    let before = std::fs::read(outdir.join("preview_10000.png")).unwrap();
+    let (code, text) = preview(&["--keep-going"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("already exists"), "{text}");
+    assert_eq!(
+        std::fs::read(outdir.join("preview_10000.png")).unwrap(),
+        before
+    );
+    let (code, text) = preview(&["--keep-going", "--overwrite"]);
+    assert_eq!(code, 1, "{text}");
+}
+
+/// `parcels` with a bad INSTANCES (#16 item 8): without `--keep-going`, exit 2 and neither OUT
+/// nor OUT.partial; with it, exit 1 naming the patch, the other patch's parcels written.
+#[test]
+fn parcels_keep_going_and_leave_nothing_on_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixture("corrupt/base"), &src);
+    let instances = src.join("INSTANCE_ANNOTATIONS/INSTANCES_20000.npy");
+    let bytes = std::fs::read(&instances).unwrap();
+    std::fs::write(&instances, &bytes[..bytes.len() / 2]).unwrap();
+    let out = tmp.path().join("parcels.geojson");
+    let parcels = |extra: &[&str]| {
+        let mut args = vec![Path::new("parcels"), &src, &out, Path::new("-q")];
+        args.extend(extra.iter().map(Path::new));
+        run(&args)
+    };
+    let (code, text) = parcels(&[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("INSTANCES_20000.npy: truncated"), "{text}");
+    assert!(!out.exists() && !tmp.path().join("parcels.geojson.partial").exists());
+
+    let (code, text) = parcels(&["--keep-going"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("patch 20000 skipped") && text.contains("1 patches failed: 20000"),
+        "{text}"
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let patches: std::collections::BTreeSet<i64> = written["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["ID_PATCH"].as_i64().unwrap())
+        .collect();
+    assert_eq!(patches, [10000].into());
+    assert!(!tmp.path().join("parcels.geojson.partial").exists());
+}

@@ -181,6 +181,12 @@ fn zero_dates_absence_and_a_point_footprint_survive_zarr_and_hdf5() {
             "{format}: {stderr}"
         );
         assert!(!stderr.contains("patch 1:"), "{format}: {stderr}");
+        // Printed once: not from the progress callback and again from the summary.
+        assert_eq!(
+            stderr.matches("warning: patch 4:").count(),
+            1,
+            "{format}: {stderr}"
+        );
         assert_identical(&src, to);
         let reader = formats::open(to).unwrap();
         assert_eq!(

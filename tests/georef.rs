@@ -354,23 +354,63 @@ fn lambert_numbers_declared_web_mercator_and_unit_squares_are_named() {
         );
     }
     for root in [&mercator, &units] {
-        let tif = dir.path().join("out.tif");
-        let (code, stderr) = run(&[
+        assert_refused_then_written_without_crs(dir.path(), root);
+    }
+}
+
+/// `convert --to geotiff` and `parcels` refuse `root` (exit 2, naming a patch, no output) and,
+/// with `--no-georef`, write TIFFs and a FlatGeobuf that GDAL shows without CRS.
+fn assert_refused_then_written_without_crs(dir: &Path, root: &Path) {
+    let tif = dir.join("out.tif");
+    let (code, stderr) = run(&[
+        os("convert"),
+        root.as_os_str(),
+        tif.as_os_str(),
+        os("--to"),
+        os("geotiff"),
+        os("-q"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch "), "{stderr}");
+    assert!(!tif.exists());
+    let out = dir.join("out.geojson");
+    let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch "), "{stderr}");
+    assert!(!out.exists());
+    let tif = dir.join("nogeoref.tif");
+    let fgb = dir.join("nogeoref.fgb");
+    for args in [
+        [
             os("convert"),
             root.as_os_str(),
             tif.as_os_str(),
-            os("--to"),
-            os("geotiff"),
-            os("-q"),
-        ]);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("patch "), "{stderr}");
-        assert!(!tif.exists());
-        let out = dir.path().join("out.geojson");
-        let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
-        assert_eq!(code, 2, "{stderr}");
-        assert!(stderr.contains("patch "), "{stderr}");
-        assert!(!out.exists());
+            os("--to=geotiff"),
+        ],
+        [os("parcels"), root.as_os_str(), fgb.as_os_str(), os("-j2")],
+    ] {
+        let (code, stderr) = run(&[&args[..], &[os("-q"), os("--no-georef")]].concat());
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+    }
+    let tiffs: Vec<PathBuf> = std::fs::read_dir(tif.join("TARGET"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+        .collect();
+    assert_eq!(tiffs.len(), 12, "{tiffs:?}"); // TARGET_{ID}.tif and TARGET_{ID}_class.tif
+    for path in tiffs {
+        let info = gdalinfo(&path);
+        assert!(
+            info["coordinateSystem"].is_null(),
+            "{}: {info}",
+            path.display()
+        );
+    }
+    let info = ogrinfo(&fgb);
+    assert!(info.contains("Layer SRS WKT:\n(unknown)"), "{info}");
+    for path in [tif, fgb] {
+        let _ = std::fs::remove_dir_all(&path);
+        let _ = std::fs::remove_file(&path);
     }
 }
 
@@ -421,6 +461,26 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         let why = manifest.patches[&id].not_georeferenced.as_deref().unwrap();
         assert!(why.contains(words), "{id}: {why}");
     }
+    // So do the parcels, in pixel coordinates, each patch's reason on its features.
+    let (code, stderr) = run(&[
+        os("parcels"),
+        root.as_os_str(),
+        out.as_os_str(),
+        os("-q"),
+        os("--no-georef"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    for (id, words) in planted(&dir.path().join("again2")).1 {
+        let features = doc["features"].as_array().unwrap().iter();
+        let mut reasons = features
+            .filter(|f| f["properties"]["ID_PATCH"] == json!(id))
+            .map(|f| f["properties"]["not_georeferenced"].as_str().unwrap());
+        let why = reasons
+            .next()
+            .unwrap_or_else(|| panic!("no parcel of {id}"));
+        assert!(why.contains(words), "{id}: {why}");
+    }
     // The good patches alone convert, georeferenced.
     let (code, stderr) = run(&[
         os("convert"),
@@ -435,4 +495,337 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
     assert_eq!(code, 0, "{stderr}");
     let info = gdalinfo(&dir.path().join("one/TARGET/TARGET_20001.tif"));
     assert!(!info["coordinateSystem"].is_null());
+}
+
+/// A dataset whose first three patches cannot be georeferenced: 10000 a unit square in CRS84
+/// (a PASTIS stand-in's footprint), 20000 a null geometry, 30000 a Point; the other three are
+/// the synthetic Lambert-93 squares. Returns the root and the words naming each problem.
+fn ungeoreferenced(dir: &Path) -> (PathBuf, Vec<(i64, &'static str)>) {
+    let root = synth(dir, "pixels");
+    edit_metadata(&root, |doc| {
+        let features = doc["features"].as_array_mut().unwrap();
+        features[0]["geometry"] = json!({"type": "Polygon", "coordinates":
+            [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]]});
+        features[1]["geometry"] = Value::Null;
+        let first = features[2]["geometry"]["coordinates"][0][0][0].clone();
+        features[2]["geometry"] = json!({"type": "Point", "coordinates": first});
+    });
+    let expected = vec![
+        (10000, "outside the area of use of the declared EPSG:2154"),
+        (20000, "no footprint (null geometry)"),
+        (30000, "footprint is a Point"),
+    ];
+    (root, expected)
+}
+
+/// INSTANCES and TARGET channel 0 of every patch of `back` equal those of `src`.
+fn assert_same_annotations(src: &Path, back: &Path) {
+    use pastis_bridge::model::Layer;
+    let (src, back) = (
+        pastis_bridge::formats::open(src).unwrap(),
+        pastis_bridge::formats::open(back).unwrap(),
+    );
+    assert_eq!(src.metadata().ids(), back.metadata().ids());
+    let layers = [Layer::Instances, Layer::Target];
+    for id in src.metadata().ids() {
+        let (a, b) = (
+            src.read_patch(id, &layers).unwrap(),
+            back.read_patch(id, &layers).unwrap(),
+        );
+        assert_eq!(
+            a.get(Layer::Instances),
+            b.get(Layer::Instances),
+            "INSTANCES {id}"
+        );
+        let (ta, tb) = (
+            a.get(Layer::Target).unwrap().to_i64().unwrap(),
+            b.get(Layer::Target).unwrap().to_i64().unwrap(),
+        );
+        assert_eq!(
+            ta.index_axis(ndarray::Axis(0), 0),
+            tb.index_axis(ndarray::Axis(0), 0),
+            "TARGET[0] {id}"
+        );
+    }
+}
+
+fn ogrinfo(path: &Path) -> String {
+    let out = Command::new("ogrinfo")
+        .args(["-so", "-al"])
+        .arg(path)
+        .output()
+        .expect("ogrinfo (gdal-bin) must be installed for these tests");
+    assert!(out.status.success(), "ogrinfo {}", path.display());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("ERROR"),
+        "ogrinfo {}: {stderr}",
+        path.display()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue #14: parcels of patches whose grid cannot be recovered are refused without
+/// `--no-georef` and written with it in pixel coordinates with no CRS, saying why per feature;
+/// `rasterize --no-georef` gives INSTANCES and the classes back exactly, and a file of one kind
+/// is refused with the other kind's flag.
+#[test]
+fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, expected) = ungeoreferenced(dir.path());
+    let refused = dir.path().join("refused.geojson");
+    let (code, stderr) = run(&[
+        os("parcels"),
+        root.as_os_str(),
+        refused.as_os_str(),
+        os("-q"),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("patch 10000: footprint vertex"), "{stderr}");
+    assert!(stderr.contains("--no-georef"), "{stderr}");
+    assert!(!refused.exists());
+    // Each kind of footprint is refused on its own, naming the patch: unit square, null, Point.
+    for (id, words) in &expected {
+        let (code, stderr) = run(&[
+            os("parcels"),
+            root.as_os_str(),
+            refused.as_os_str(),
+            os("-q"),
+            os("--patches"),
+            os(&id.to_string()),
+        ]);
+        assert_eq!(code, 2, "{id}: {stderr}");
+        assert!(stderr.contains(&format!("patch {id}: ")), "{stderr}");
+        assert!(stderr.contains(words), "{id}: {stderr}");
+        assert!(!refused.exists());
+    }
+    for name in ["p.geojson", "p.gpkg", "p.fgb"] {
+        let out = dir.path().join(name);
+        let (code, stderr) = run(&[
+            os("parcels"),
+            root.as_os_str(),
+            out.as_os_str(),
+            os("-q"),
+            os("--no-georef"),
+        ]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let info = ogrinfo(&out);
+        assert!(info.contains("Layer name: parcels_pixels") || name.ends_with("geojson"));
+        assert!(info.contains("not_georeferenced: String"), "{name}: {info}");
+        if name.ends_with("gpkg") {
+            // GeoPackage's own "no CRS": the undefined Cartesian SRS (srs_id -1).
+            assert!(info.contains("Undefined Cartesian SRS"), "{info}");
+        }
+        if name.ends_with("fgb") {
+            assert!(info.contains("Layer SRS WKT:\n(unknown)"), "{info}");
+        }
+        // GDAL 3.6 gives every GeoJSON layer WGS84 whatever the file says; the file itself has
+        // "crs": null (checked below).
+        if !name.ends_with("geojson") {
+            assert!(
+                !info.contains("ID[\"EPSG\""),
+                "{name} claims an EPSG CRS: {info}"
+            );
+        }
+        // Without the flag the pixel file is refused, not read as georeferenced.
+        let good = "40000,10001,20001";
+        let back = dir.path().join(format!("{name}.refused"));
+        let (code, stderr) = run(&[
+            os("rasterize"),
+            out.as_os_str(),
+            back.as_os_str(),
+            os("--grid"),
+            root.as_os_str(),
+            os("--patches"),
+            os(good),
+            os("-q"),
+        ]);
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains("rasterize it with --no-georef"), "{stderr}");
+        assert!(!back.exists());
+        let back = dir.path().join(format!("{name}.back"));
+        let (code, stderr) = run(&[
+            os("rasterize"),
+            out.as_os_str(),
+            back.as_os_str(),
+            os("--grid"),
+            root.as_os_str(),
+            os("--no-georef"),
+            os("-q"),
+        ]);
+        assert_eq!(code, 0, "{name}: {stderr}");
+        assert_same_annotations(&root, &back);
+    }
+    // The GeoJSON: "crs": null (GeoJSON 2008: no CRS can be assumed), pixel coordinates on the
+    // GeoTIFF --no-georef grid (x = column in 0..32, y = -row in -32..0), each feature's reason.
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("p.geojson")).unwrap()).unwrap();
+    assert!(doc.get("crs").is_some_and(Value::is_null), "{}", doc["crs"]);
+    let features = doc["features"].as_array().unwrap();
+    assert!(features.len() > 30);
+    for f in features {
+        let id = f["properties"]["ID_PATCH"].as_i64().unwrap();
+        let why = f["properties"]["not_georeferenced"].as_str().unwrap();
+        assert!(
+            why.starts_with("written with --no-georef: no CRS, pixel grid [0, 1, 0, 0, 0, -1]"),
+            "{why}"
+        );
+        match expected.iter().find(|(p, _)| *p == id) {
+            Some((_, words)) => assert!(why.contains(words), "{id}: {why}"),
+            None => assert!(!why.contains(';'), "{id} has no problem: {why}"),
+        }
+        let mut xy = vec![];
+        let mut stack = vec![&f["geometry"]["coordinates"]];
+        while let Some(v) = stack.pop() {
+            match v.as_array().unwrap().as_slice() {
+                [x, y] if x.is_number() => xy.push((x.as_f64().unwrap(), y.as_f64().unwrap())),
+                items => stack.extend(items),
+            }
+        }
+        assert!(
+            xy.iter().all(|&(x, y)| (0.0..=32.0).contains(&x)
+                && (-32.0..=0.0).contains(&y)
+                && x.fract() == 0.0
+                && y.fract() == 0.0),
+            "{id}: {xy:?}"
+        );
+        let pixels = f["properties"]["pixels"].as_f64().unwrap();
+        assert_eq!(f["properties"]["area_m2"].as_f64().unwrap(), pixels * 100.0);
+    }
+    // A georeferenced parcels file with --no-georef is refused too.
+    let georeferenced = dir.path().join("good.gpkg");
+    let good = ["--patches", "40000,10001,20001"].map(os);
+    let (code, stderr) = run(&[
+        &[
+            os("parcels"),
+            root.as_os_str(),
+            georeferenced.as_os_str(),
+            os("-q"),
+        ][..],
+        &good[..],
+    ]
+    .concat());
+    assert_eq!(code, 0, "{stderr}");
+    let back = dir.path().join("good.back");
+    let (code, stderr) = run(&[
+        &[
+            os("rasterize"),
+            georeferenced.as_os_str(),
+            back.as_os_str(),
+            os("--grid"),
+            root.as_os_str(),
+            os("--no-georef"),
+            os("-q"),
+        ][..],
+        &good[..],
+    ]
+    .concat());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("is georeferenced (EPSG:326"), "{stderr}");
+    assert!(!back.exists());
+}
+
+/// The pixel polygons are the georeferenced ones seen through the pixel grid: for a patch with
+/// a good footprint, mapping the --no-georef coordinates through its GeoTIFF grid gives the
+/// native-CRS parcels exactly.
+#[test]
+fn pixel_parcels_are_the_native_parcels_on_the_pixel_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = synth(dir.path(), "good");
+    let patch = ["--patches", "20000"].map(os);
+    let native = dir.path().join("native.geojson");
+    let pixels = dir.path().join("pixels.geojson");
+    for (out, flag) in [(&native, "--crs=native"), (&pixels, "--no-georef")] {
+        let (code, stderr) = run(&[
+            &[
+                os("parcels"),
+                root.as_os_str(),
+                out.as_os_str(),
+                os(flag),
+                os("-q"),
+            ][..],
+            &patch[..],
+        ]
+        .concat());
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let gt = grids(&root, &dir.path().join("tif"))
+        .into_iter()
+        .find(|(id, _, _)| *id == 20000)
+        .unwrap()
+        .2;
+    let read = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let (native, pixels) = (read(&native), read(&pixels));
+    let (a, b) = (
+        native["features"].as_array().unwrap(),
+        pixels["features"].as_array().unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    assert!(!a.is_empty());
+    for (a, b) in a.iter().zip(b) {
+        // Pixel (x, y) = (column, -row) -> (x0 + 10 column, y0 - 10 row) = (x0 + 10 x, y0 + 10 y).
+        let mapped = map_coordinates(&b["geometry"]["coordinates"], &|x, y| {
+            (gt[0] + gt[1] * x, gt[3] - gt[5] * y)
+        });
+        assert_eq!(mapped, a["geometry"]["coordinates"]);
+        for key in [
+            "ID_PATCH",
+            "instance_id",
+            "parcel_id",
+            "class_id",
+            "pixels",
+            "area_m2",
+        ] {
+            assert_eq!(a["properties"][key], b["properties"][key], "{key}");
+        }
+    }
+}
+
+/// `coordinates` (nested arrays of [x, y]) with every position mapped by `f`.
+fn map_coordinates(v: &Value, f: &dyn Fn(f64, f64) -> (f64, f64)) -> Value {
+    let items = v.as_array().unwrap();
+    match items.as_slice() {
+        [x, y] if x.is_number() => {
+            let (x, y) = f(x.as_f64().unwrap(), y.as_f64().unwrap());
+            json!([x, y])
+        }
+        _ => Value::Array(items.iter().map(|i| map_coordinates(i, f)).collect()),
+    }
+}
+
+/// `preview` draws a patch it cannot georeference (its header says why) and warns on the
+/// command line, naming the patch, also with --quiet; a dataset without problem gives no warning.
+#[test]
+fn preview_warns_about_patches_it_cannot_georeference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, expected) = ungeoreferenced(dir.path());
+    let out = dir.path().join("png");
+    let (code, stderr) = run(&[os("preview"), root.as_os_str(), out.as_os_str(), os("-q")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("pastis-bridge: warning: "))
+        .collect();
+    assert_eq!(warnings.len(), expected.len(), "{stderr}");
+    for (id, words) in expected {
+        let w = warnings
+            .iter()
+            .find(|w| w.contains(&format!("patch {id}: ")))
+            .unwrap_or_else(|| panic!("no warning about patch {id}: {stderr}"));
+        assert!(w.contains(words), "{w}");
+        assert!(
+            w.contains(&format!("preview_{id}.png says \"Not georeferenced\"")),
+            "{w}"
+        );
+    }
+    let good = synth(dir.path(), "good");
+    let (code, stderr) = run(&[
+        os("preview"),
+        good.as_os_str(),
+        dir.path().join("good-png").as_os_str(),
+        os("-q"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
 }

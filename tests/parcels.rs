@@ -61,6 +61,7 @@ fn write(out: &Path, crs: OutputCrs, patches: Option<Vec<i64>>) -> Result<u64> {
         selection: select(patches),
         jobs: 2,
         overwrite: false,
+        keep_going: false,
     };
     write_parcels_with(reader().as_ref(), out, &options, &test_grid, &|_| {}).map(|s| s.parcels)
 }
@@ -73,6 +74,7 @@ fn assert_round_trip(parcels: &Path, patches: Option<Vec<i64>>) {
         write: WriteOptions::default(),
         selection: select(patches.clone()),
         jobs: 2,
+        no_georef: false,
     };
     let src = reader();
     rasterize_with(parcels, src.as_ref(), &dst, &options, &test_grid, &|_| {}).unwrap();

@@ -89,7 +89,8 @@ fn sheet_is_a_png_with_every_panel_at_4x_and_class_colours_where_target_says() {
         false,
         &|_| {},
     )
-    .unwrap();
+    .unwrap()
+    .outputs;
     assert_eq!(written.len(), 1);
     let path = preview_path(out.path(), 10000);
     assert_eq!(written[0].path, path);
@@ -243,7 +244,8 @@ fn a_zarr_store_previews_like_the_original_folder() {
         false,
         &|_| {},
     )
-    .unwrap();
+    .unwrap()
+    .outputs;
     let from_npy = render(30000, &options);
     assert_eq!(decode(&from_zarr[0].path), from_npy.image);
 }

@@ -187,3 +187,65 @@ fn a_sigkilled_conversion_resumes_identically() {
     run_ok(&convert_args(&src, &dst, "pastis", &["--resume"]));
     verify_identical(&reference, &dst);
 }
+
+/// The creation options are part of the run's fingerprint (issue #14): an interrupted
+/// `--no-georef` (GEOREF=NO) GeoTIFF export resumed without the flag, or with `--cog` added, is
+/// refused instead of mixing georeferenced and pixel-grid TIFFs; resumed with the same options
+/// (`--co GEOREF=NO` is the same option) it completes with no TIFF georeferenced.
+#[test]
+fn a_no_georef_export_resumes_only_with_the_same_creation_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = source(tmp.path());
+    let dst = tmp.path().join("tif");
+    let out = bin()
+        .args(convert_args(&src, &dst, "geotiff", &["--no-georef"]))
+        .env(STOP_AFTER_GROUPS, "3")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(STOPPED_EXIT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_interrupted(&dst, 3, 40);
+    for other in [
+        &["--resume"][..],
+        &["--resume", "--no-georef", "--cog"][..],
+        &["--resume", "--co", "GEOREF=YES"][..],
+    ] {
+        let out = bin()
+            .args(convert_args(&src, &dst, "geotiff", other))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{other:?}: {err}");
+        assert!(
+            err.contains("started with another source, selection or options"),
+            "{other:?}: {err}"
+        );
+        assert!(staging_path(&dst).exists() && !dst.exists(), "{other:?}");
+    }
+    run_ok(&convert_args(
+        &src,
+        &dst,
+        "geotiff",
+        &["--resume", "--co", "GEOREF=NO"],
+    ));
+    verify_identical(&src, &dst);
+    let manifest = pastis_bridge::formats::geotiff::Manifest::read(&dst).unwrap();
+    assert_eq!(manifest.patches.len(), 40);
+    for (id, patch) in &manifest.patches {
+        assert!(patch.grid.is_none(), "patch {id} georeferenced");
+        let why = patch.not_georeferenced.as_deref().unwrap_or_default();
+        assert!(why.starts_with("written with --no-georef"), "{id}: {why}");
+        let tif = dst.join(format!("TARGET/TARGET_{id}.tif"));
+        let info = Command::new("gdalinfo")
+            .arg("-json")
+            .arg(&tif)
+            .output()
+            .expect("gdalinfo (gdal-bin) must be installed for this test");
+        let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+        assert!(info["coordinateSystem"].is_null(), "{id}: {info}");
+    }
+}

@@ -18,6 +18,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         creation_options,
         modalities,
         keep_going,
+        strict,
         resume,
         partition,
         finalize,
@@ -56,6 +57,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         selection: select.selection(modalities),
         jobs: run.jobs,
         keep_going,
+        strict,
         stage,
     };
     let bar = progress::bar(run.quiet);
@@ -65,6 +67,7 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
         &options,
         &progress::callback(&bar, "converting"),
     )
+    .map_err(super::georef_hint)
     .with_context(|| format!("converting {} to {to}", src.display()))?;
     bar.finish_and_clear();
     progress::print_warnings(&bar, &summary.warnings);
@@ -85,24 +88,5 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<Outcome> {
             summary.throughput_mb_s()
         );
     }
-    for warning in &summary.warnings {
-        eprintln!("pastis-bridge: warning: {warning}");
-    }
-    for failed in &summary.failed {
-        eprintln!(
-            "pastis-bridge: patch {} skipped: {}",
-            failed.id, failed.error
-        );
-    }
-    if summary.failed.is_empty() {
-        Ok(Outcome::Success)
-    } else {
-        let ids: Vec<String> = summary.failed.iter().map(|f| f.id.to_string()).collect();
-        eprintln!(
-            "pastis-bridge: {} patches failed: {}",
-            ids.len(),
-            ids.join(", ")
-        );
-        Ok(Outcome::Problems)
-    }
+    Ok(progress::failed_outcome(&summary.failed))
 }

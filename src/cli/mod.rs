@@ -145,6 +145,11 @@ pub struct ConvertArgs {
     /// patch (reads each patch twice). Without it, the first error stops the run and no output is left.
     #[arg(long)]
     pub keep_going: bool,
+    /// Refuse (exit 2, naming each item, nothing written) a source holding content the output
+    /// will not carry: files beside the PASTIS layout, files of patches metadata.geojson does
+    /// not list, PASTIS-HD's DATA_SPOT/. Without it they are named as warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Continue an interrupted conversion (DST.partial and its journal) with the same source and
     /// options, skipping the patches already written. HDF5 outputs are written again from the start.
     #[arg(long)]
@@ -180,9 +185,19 @@ pub struct ParcelsArgs {
     pub src: PathBuf,
     /// The output: .geojson, .gpkg or .fgb.
     pub out: PathBuf,
-    /// CRS of the output coordinates (GeoPackage always keeps the native grid CRS).
+    /// CRS of the output coordinates (GeoPackage keeps the native grid CRS instead of WGS84).
     #[arg(long, value_enum, default_value_t = ParcelCrs::Wgs84)]
     pub crs: ParcelCrs,
+    /// Skip patches whose parcels cannot be traced, write the others, and exit 1 naming every
+    /// failed patch. Without it, the first error stops the run and no output is left.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Write the polygons without CRS, in each patch's pixel coordinates (x = column, y = -row,
+    /// as the GeoTIFFs of `convert --no-georef`), for datasets whose footprints do not give the
+    /// patches' grids; every feature's `not_georeferenced` says why. Without it such a patch
+    /// stops the run (exit 2).
+    #[arg(long, conflicts_with = "crs")]
+    pub no_georef: bool,
     #[command(flatten)]
     pub select: SelectArgs,
     #[command(flatten)]
@@ -202,6 +217,10 @@ pub struct RasterizeArgs {
     /// Output format; default from DST's extension, else pastis.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<Format>,
+    /// The parcels are in pixel coordinates without CRS (written by `parcels --no-georef`):
+    /// burn them on each patch's pixel grid; the footprints of SRC are not used.
+    #[arg(long)]
+    pub no_georef: bool,
     /// Patches of the grid dataset to rebuild (default: all).
     #[command(flatten)]
     pub select: SelectArgs,
@@ -272,6 +291,10 @@ pub struct PreviewArgs {
     /// Replace existing previews.
     #[arg(long)]
     pub overwrite: bool,
+    /// Skip patches whose sheet cannot be drawn, draw the others, and exit 1 naming every
+    /// failed patch. Without it, the first error stops the run and no sheet is written.
+    #[arg(long)]
+    pub keep_going: bool,
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -287,6 +310,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(a) => verify::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Preview(a) => preview::run(a),
+    }
+}
+
+/// A library error with, for a georeferencing problem, the way out: `--no-georef`.
+pub fn georef_hint(err: pastis_bridge::Error) -> anyhow::Error {
+    let hint = matches!(err, pastis_bridge::Error::Georef(_));
+    let err = anyhow::Error::new(err);
+    if hint {
+        err.context(
+            "a footprint does not give its patch's grid (--no-georef writes the output \
+             without CRS, in pixel coordinates)",
+        )
+    } else {
+        err
     }
 }
 

@@ -11,21 +11,26 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
         src,
         out,
         crs,
+        keep_going,
+        no_georef,
         select,
         run,
     } = args;
     let options = ParcelOptions {
-        crs: match crs {
-            ParcelCrs::Wgs84 => OutputCrs::Wgs84,
-            ParcelCrs::Native => OutputCrs::Native,
+        crs: match (crs, no_georef) {
+            (_, true) => OutputCrs::Pixels,
+            (ParcelCrs::Wgs84, false) => OutputCrs::Wgs84,
+            (ParcelCrs::Native, false) => OutputCrs::Native,
         },
         selection: select.selection(None),
         jobs: run.jobs,
         overwrite: run.overwrite,
+        keep_going,
     };
     let bar = progress::bar(run.quiet);
     let summary =
         parcels::write_parcels(&src, &out, &options, &progress::callback(&bar, "tracing"))
+            .map_err(super::georef_hint)
             .with_context(|| format!("vectorising {} to {}", src.display(), out.display()))?;
     bar.finish_and_clear();
     if !run.quiet {
@@ -37,7 +42,7 @@ pub fn run_parcels(args: ParcelsArgs) -> anyhow::Result<Outcome> {
             summary.seconds
         );
     }
-    Ok(Outcome::Success)
+    Ok(progress::failed_outcome(&summary.failed))
 }
 
 /// Runs `rasterize`.
@@ -47,6 +52,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         dst,
         grid,
         to,
+        no_georef,
         select,
         run,
     } = args;
@@ -61,6 +67,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         },
         selection: select.selection(None),
         jobs: run.jobs,
+        no_georef,
     };
     let bar = progress::bar(run.quiet);
     let summary = parcels::rasterize(
@@ -70,6 +77,7 @@ pub fn run_rasterize(args: RasterizeArgs) -> anyhow::Result<Outcome> {
         &options,
         &progress::callback(&bar, "rasterising"),
     )
+    .map_err(super::georef_hint)
     .with_context(|| {
         format!(
             "rasterising {} on the grids of {}",

@@ -14,15 +14,17 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
         timeline,
         scale,
         overwrite,
+        keep_going,
         quiet,
     } = args;
     let options = PreviewOptions {
         date,
         timeline,
         scale,
+        keep_going,
     };
     let bar = progress::bar(quiet);
-    let outputs = preview(
+    let summary = preview(
         &src,
         &outdir,
         patches.as_deref(),
@@ -32,8 +34,13 @@ pub fn run(args: PreviewArgs) -> anyhow::Result<Outcome> {
     )
     .with_context(|| format!("previewing {}", src.display()))?;
     bar.finish_and_clear();
+    progress::print_warnings(&bar, &pastis_bridge::preview::warnings(&summary.outputs));
     if !quiet {
-        eprintln!("wrote {} previews to {}", outputs.len(), outdir.display());
+        eprintln!(
+            "wrote {} previews to {}",
+            summary.outputs.len(),
+            outdir.display()
+        );
     }
-    Ok(Outcome::Success)
+    Ok(progress::failed_outcome(&summary.failed))
 }

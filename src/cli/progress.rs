@@ -3,8 +3,9 @@
 //! never break it; when no bar is drawn (`--quiet`, not a terminal) they are printed from the
 //! summary at the end.
 
+use super::Outcome;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pastis_bridge::pipeline::Progress;
+use pastis_bridge::pipeline::{FailedPatch, Progress};
 use std::io::IsTerminal;
 
 /// A bar that shows nothing when `quiet` or when standard error is not a terminal.
@@ -48,4 +49,22 @@ pub fn print_warnings(bar: &ProgressBar, warnings: &[String]) {
     for w in warnings {
         eprintln!("pastis-bridge: warning: {w}");
     }
+}
+
+/// Names each patch skipped with `--keep-going` and why, then all of them on one line; exit 1
+/// when any was skipped (the contract of `convert`, `parcels` and `preview`).
+pub fn failed_outcome(failed: &[FailedPatch]) -> Outcome {
+    for f in failed {
+        eprintln!("pastis-bridge: patch {} skipped: {}", f.id, f.error);
+    }
+    if failed.is_empty() {
+        return Outcome::Success;
+    }
+    let ids: Vec<String> = failed.iter().map(|f| f.id.to_string()).collect();
+    eprintln!(
+        "pastis-bridge: {} patches failed: {}",
+        ids.len(),
+        ids.join(", ")
+    );
+    Outcome::Problems
 }

@@ -22,7 +22,7 @@ use crate::warnings::Warnings;
 use crate::Result;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// A dataset format pastis-bridge reads and writes: the id of a [`Driver`].
@@ -96,6 +96,29 @@ pub trait DatasetReader: Send + Sync {
     /// as stored: its consistency is checked once, by the pipeline
     /// ([`pipeline::produce`](crate::pipeline::produce)), whatever the format.
     fn read_patch(&self, id: i64, layers: &[Layer]) -> Result<Patch>;
+    /// What the dataset holds beside what the model carries (for a PASTIS folder: hidden and
+    /// stray files, files of patches metadata does not list, PASTIS-HD's `DATA_SPOT/`), which a
+    /// conversion therefore leaves out; `convert` names it in its summary, and refuses it with
+    /// `--strict`. Default: nothing.
+    fn not_carried(&self) -> Vec<NotCarried> {
+        Vec::new()
+    }
+}
+
+/// Content of a source that a conversion will not carry to its output, named in the run's
+/// summary ([`crate::pipeline::Summary::warnings`]) or refused ([`crate::Error::NotCarried`]).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NotCarried {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// What it is, in words.
+    pub why: String,
+}
+
+impl fmt::Display for NotCarried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.why)
+    }
 }
 
 /// Writes a dataset patch by patch. `write_patch` may be called from several threads at once,

@@ -38,6 +38,25 @@ pub const GRID_M: f64 = 10.0;
 /// which the footprint is accepted as the patch (a tenth of a pixel). See the module docs.
 pub const CORNER_TOLERANCE_M: f64 = 1.0;
 
+/// The geotransform of outputs written without CRS (`--no-georef`): the corner of pixel
+/// (column, row) is at (x, y) = (column, -row), one unit per pixel, origin at the patch's
+/// upper-left corner, which is how GDAL and QGIS place a raster that is not georeferenced. The
+/// GeoTIFFs carry it as their geotransform and the parcels as their coordinates, so both overlay.
+pub const PIXEL_GRID: [f64; 6] = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0];
+
+/// What an output written with `--no-georef` says about itself.
+const NO_GEOREF: &str = "written with --no-georef: no CRS, pixel grid [0, 1, 0, 0, 0, -1]";
+
+/// Why a patch's output has no CRS (recorded in the GeoTIFF manifest and on every parcel):
+/// written with `--no-georef` on the [`PIXEL_GRID`], and the patch's georeferencing problem if it
+/// has one (e.g. `...; patch 10001: no footprint (null geometry)`).
+pub fn not_georeferenced(problem: Option<&GeorefProblem>) -> String {
+    match problem {
+        Some(problem) => format!("{NO_GEOREF}; {problem}"),
+        None => NO_GEOREF.to_string(),
+    }
+}
+
 /// A patch's grid, or why it has none.
 pub type GridResult = std::result::Result<PatchGrid, GeorefProblem>;
 

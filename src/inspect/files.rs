@@ -1,11 +1,12 @@
 //! File-level checks of a PASTIS folder: what is missing, what does not belong, what cannot be read.
 
 use super::{check_patch, specs_of, Problem, ProblemKind};
-use crate::formats::pastis::{array_path, parse_file_name, PastisReader, FOLDERS, METADATA_FILE};
+use crate::formats::pastis::content::{survey_content, Foreign, ForeignKind};
+use crate::formats::pastis::{array_path, PastisReader};
 use crate::formats::DatasetReader;
 use crate::model::{ArraySpec, Layer, Patch, PatchMeta};
 use crate::npy;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 fn problem(
@@ -24,46 +25,14 @@ fn problem(
     }
 }
 
-/// Scans the folder: hidden and stray files, files of unknown patches, missing files.
+/// Scans the folder: hidden and stray files, files of unknown patches, parts of other variants
+/// of the dataset (the survey `convert` names as not carried), and missing files.
 pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
     let root = reader.root();
     let ids: HashSet<i64> = reader.metadata().patches.iter().map(|p| p.id).collect();
-    let mut problems = check_root(root);
-    let mut found: BTreeMap<Layer, BTreeSet<i64>> = BTreeMap::new();
-    for folder in FOLDERS {
-        let dir = root.join(folder);
-        for (path, name) in list(&dir) {
-            if name.starts_with('.') {
-                problems.push(problem(
-                    ProblemKind::HiddenFile,
-                    path,
-                    None,
-                    None,
-                    "hidden file; not part of the dataset",
-                ));
-            } else if let Some((layer, id)) = parse_file_name(folder, &name) {
-                if !ids.contains(&id) {
-                    problems.push(problem(
-                        ProblemKind::UnknownPatch,
-                        path,
-                        Some(id),
-                        Some(layer),
-                        format!("patch {id} is not listed in metadata.geojson"),
-                    ));
-                }
-                found.entry(layer).or_default().insert(id);
-            } else {
-                problems.push(problem(
-                    ProblemKind::StrayFile,
-                    path,
-                    None,
-                    None,
-                    format!("unexpected name in {folder}/ (expected {{LAYER}}_{{ID_PATCH}}.npy)"),
-                ));
-            }
-        }
-    }
-    for (layer, present) in &found {
+    let content = survey_content(root, &ids);
+    let mut problems: Vec<Problem> = content.foreign.iter().map(foreign_problem).collect();
+    for (layer, present) in &content.found {
         for p in &reader.metadata().patches {
             if !present.contains(&p.id) {
                 let path = array_path(root, *layer, p.id);
@@ -83,48 +52,18 @@ pub fn check_files(reader: &PastisReader) -> Vec<Problem> {
     problems
 }
 
-fn check_root(root: &Path) -> Vec<Problem> {
-    list(root)
-        .into_iter()
-        .filter(|(path, name)| {
-            let known = name == METADATA_FILE
-                || Layer::SERIES
-                    .iter()
-                    .any(|l| l.norm_file() == Some(name.as_str()))
-                || (FOLDERS.contains(&name.as_str()) && path.is_dir());
-            !known
-        })
-        .map(|(path, name)| {
-            if name.starts_with('.') {
-                problem(
-                    ProblemKind::HiddenFile,
-                    path,
-                    None,
-                    None,
-                    "hidden file; not part of the dataset",
-                )
-            } else {
-                problem(
-                    ProblemKind::StrayFile,
-                    path,
-                    None,
-                    None,
-                    "not part of the PASTIS layout",
-                )
-            }
-        })
-        .collect()
-}
-
-fn list(dir: &Path) -> Vec<(PathBuf, String)> {
-    let mut entries: Vec<(PathBuf, String)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| (e.path(), e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    entries.sort();
-    entries
+/// A foreign entry of the folder as a problem.
+fn foreign_problem(foreign: &Foreign) -> Problem {
+    let (kind, patch, layer) = match foreign.kind {
+        ForeignKind::Hidden => (ProblemKind::HiddenFile, None, None),
+        ForeignKind::UnknownPatch { layer, id } => {
+            (ProblemKind::UnknownPatch, Some(id), Some(layer))
+        }
+        ForeignKind::Stray { .. } | ForeignKind::Unsupported(_) => {
+            (ProblemKind::StrayFile, None, None)
+        }
+    };
+    problem(kind, foreign.path.clone(), patch, layer, foreign.reason())
 }
 
 /// Reads every file of one patch, reporting unreadable ones, then checks the arrays read.

@@ -4,6 +4,7 @@
 //! then, for any format, at each patch's arrays (shapes, dtypes, dates, classes, instances) and
 //! at whether its footprint, in the CRS the metadata declares, gives its pixel grid
 //! ([`crate::georef`]).
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 mod files;
 mod georef_checks;

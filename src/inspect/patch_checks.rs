@@ -101,11 +101,13 @@ fn check_spatial_agreement(patch: &Patch, problems: &mut Vec<Problem>) {
     let sizes: Vec<(Layer, &[usize])> = patch
         .arrays
         .iter()
-        .filter(|(_, a)| a.shape().len() >= 2)
-        .map(|(l, a)| (*l, &a.shape()[a.shape().len() - 2..]))
+        .filter_map(|(l, a)| {
+            let shape = a.shape();
+            Some((*l, shape.get(shape.len().checked_sub(2)?..)?))
+        })
         .collect();
-    if let Some((first_layer, first)) = sizes.first() {
-        for (layer, size) in &sizes[1..] {
+    if let Some(((first_layer, first), rest)) = sizes.split_first() {
+        for (layer, size) in rest {
             if size != first {
                 problems.push(problem(
                     ProblemKind::Shape,
@@ -170,28 +172,24 @@ fn check_date_order(
             format!("{key} holds {bad}, not a valid yyyymmdd date"),
         ));
     }
-    if let Some(i) = dates.windows(2).position(|w| w[0] == w[1]) {
+    let pairs = || dates.iter().zip(dates.iter().skip(1)).enumerate();
+    if let Some((i, (date, _))) = pairs().find(|(_, (a, b))| a == b) {
         problems.push(problem(
             ProblemKind::Dates,
             patch,
             Some(layer),
             format!(
-                "{key} has the duplicate date {} at positions {i} and {}",
-                dates[i],
+                "{key} has the duplicate date {date} at positions {i} and {}",
                 i + 1
             ),
         ));
     }
-    if let Some(i) = dates.windows(2).position(|w| w[0] > w[1]) {
+    if let Some((i, (date, next))) = pairs().find(|(_, (a, b))| a > b) {
         problems.push(problem(
             ProblemKind::Dates,
             patch,
             Some(layer),
-            format!(
-                "{key} is not chronological: {} at position {i} comes before {}",
-                dates[i],
-                dates[i + 1]
-            ),
+            format!("{key} is not chronological: {date} at position {i} comes before {next}"),
         ));
     }
 }

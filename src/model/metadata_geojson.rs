@@ -1,6 +1,7 @@
 //! The metadata.geojson codec (and the JSON files beside it, NORM_*_patch.json), to and from the
 //! model: the PASTIS folder, the Zarr and HDF5 attributes and the GeoTIFF manifest all carry the
 //! dataset's metadata as this one document.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::{DatasetMeta, Date, Layer, PatchMeta};
 use crate::{Error, Result};
@@ -23,7 +24,8 @@ pub fn read_json(path: &Path) -> Result<Value> {
 
 /// Writes pretty JSON followed by a newline.
 pub fn write_json(path: &Path, value: &Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::invalid(path, format!("cannot be written as JSON: {e}")))?;
     text.push('\n');
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
@@ -110,7 +112,9 @@ fn parse_feature(feature: Value) -> std::result::Result<PatchMeta, String> {
         ),
     };
     for layer in Layer::SERIES {
-        let key = layer.dates_key().expect("series have dates");
+        let Some(key) = layer.dates_key() else {
+            continue;
+        };
         if let Some(v) = props.remove(key) {
             meta.dates.insert(layer, parse_dates(key, v)?);
         }
@@ -203,10 +207,9 @@ pub fn patch_properties(meta: &PatchMeta) -> Map<String, Value> {
         props.insert(TILE.into(), json!(t));
     }
     for (layer, dates) in &meta.dates {
-        props.insert(
-            layer.dates_key().expect("series").into(),
-            dates_object(dates),
-        );
+        if let Some(key) = layer.dates_key() {
+            props.insert(key.into(), dates_object(dates));
+        }
     }
     if let Some(f) = meta.fold {
         props.insert(FOLD.into(), json!(f));
@@ -241,7 +244,11 @@ fn feature(meta: &PatchMeta) -> Value {
     let geometry = meta
         .footprint
         .as_ref()
-        .map(|g| serde_json::to_value(g).expect("geometries serialise"))
+        .map(|g| {
+            // A geojson Geometry holds only numbers, strings and arrays: it always serialises.
+            #[allow(clippy::expect_used)]
+            serde_json::to_value(g).expect("geometries serialise")
+        })
         .unwrap_or(Value::Null);
     f.insert("geometry".into(), geometry);
     Value::Object(f)

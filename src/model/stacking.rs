@@ -1,6 +1,7 @@
 //! Whether the patches of one layer can be stacked into one array, and how: the survey's rules
 //! (docs/stacked-layout.md). Series may differ in length (the longest wins); every other axis
 //! must agree; dtypes may differ when one type holds them all exactly ([`DType::common`]).
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::{ArraySpec, DType, Layer, LayerLayout};
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ fn by_frequency<K: Ord + Clone>(keys: &[(usize, K)]) -> Vec<(K, Vec<usize>)> {
         groups.entry(key.clone()).or_default().push(*row);
     }
     let mut groups: Vec<(K, Vec<usize>)> = groups.into_iter().collect();
-    groups.sort_by_key(|(_, rows)| (std::cmp::Reverse(rows.len()), rows[0]));
+    groups.sort_by_key(|(_, rows)| (std::cmp::Reverse(rows.len()), rows.first().copied()));
     groups
 }
 
@@ -35,35 +36,33 @@ struct Outcome {
 
 /// The rows (of `specs`, present ones) that the majority rules out: first those whose
 /// non-time axes differ from the most common ones, then those whose dtype no type holds
-/// together with the more common dtypes.
-fn outcome(layer: Layer, specs: &[(usize, &ArraySpec)]) -> Outcome {
+/// together with the more common dtypes. `None` without specs.
+fn outcome(layer: Layer, specs: &[(usize, &ArraySpec)]) -> Option<Outcome> {
     let shapes: Vec<(usize, (usize, Vec<usize>))> = specs
         .iter()
         .map(|(row, s)| (*row, stacked_axes(layer, &s.shape)))
         .collect();
     let shape_groups = by_frequency(&shapes);
-    let (_, kept) = &shape_groups[0];
-    let mut odd: Vec<usize> = shape_groups[1..]
-        .iter()
-        .flat_map(|(_, r)| r.clone())
-        .collect();
-    let base = kept[0];
+    let ((_, kept), other_shapes) = shape_groups.split_first()?;
+    let mut odd: Vec<usize> = other_shapes.iter().flat_map(|(_, r)| r.clone()).collect();
+    let base = *kept.first()?;
     let dtypes: Vec<(usize, DType)> = specs
         .iter()
         .filter(|(row, _)| kept.contains(row))
         .map(|(row, s)| (*row, s.dtype))
         .collect();
     let dtype_groups = by_frequency(&dtypes);
-    let mut common = dtype_groups[0].0;
+    let ((first_dtype, _), other_dtypes) = dtype_groups.split_first()?;
+    let mut common = *first_dtype;
     let shape_odd = !odd.is_empty();
-    for (dtype, rows) in &dtype_groups[1..] {
+    for (dtype, rows) in other_dtypes {
         match common.common(*dtype) {
             Some(c) => common = c,
             None => odd.extend(rows),
         }
     }
     odd.sort_unstable();
-    Outcome {
+    Some(Outcome {
         dtype: common,
         odd,
         base,
@@ -71,7 +70,7 @@ fn outcome(layer: Layer, specs: &[(usize, &ArraySpec)]) -> Outcome {
             true => "their shapes differ",
             false => "no dtype holds both exactly",
         },
-    }
+    })
 }
 
 impl LayerLayout {
@@ -84,11 +83,11 @@ impl LayerLayout {
             .filter_map(|(i, s)| s.map(|s| (i, s)))
             .collect();
         let first = specs.first()?.1;
-        let found = outcome(layer, &specs);
-        let conflict = found.odd.first().map(|&row| {
-            let (spec, base) = (&specs_at(&specs, row), &specs_at(&specs, found.base));
+        let found = outcome(layer, &specs)?;
+        let conflict = found.odd.split_first().map(|(&row, rest)| {
+            let (spec, base) = (specs_at(&specs, row, first), specs_at(&specs, found.base, first));
             let id = |r: usize| ids.get(r).copied().unwrap_or(r as i64);
-            let others: Vec<String> = found.odd[1..].iter().map(|&r| id(r).to_string()).collect();
+            let others: Vec<String> = rest.iter().map(|&r| id(r).to_string()).collect();
             format!(
                 "{layer} of patch {} is {} {:?} but {layer} of patch {} is {} {:?}: {}, patches cannot be stacked{}",
                 id(row),
@@ -133,9 +132,9 @@ impl LayerLayout {
         if self.conflict.is_none() {
             return Vec::new();
         }
-        let specs: Vec<(usize, ArraySpec)> = (0..self.per_patch.len())
-            .filter_map(|i| {
-                let shape = self.per_patch[i].clone()?;
+        let specs: Vec<(usize, ArraySpec)> = (self.per_patch.iter().enumerate())
+            .filter_map(|(i, shape)| {
+                let shape = shape.clone()?;
                 Some((
                     i,
                     ArraySpec {
@@ -146,7 +145,7 @@ impl LayerLayout {
             })
             .collect();
         let refs: Vec<(usize, &ArraySpec)> = specs.iter().map(|(i, s)| (*i, s)).collect();
-        outcome(layer, &refs).odd
+        outcome(layer, &refs).map(|o| o.odd).unwrap_or_default()
     }
 }
 
@@ -166,12 +165,16 @@ impl super::DatasetLayout {
     }
 }
 
-fn specs_at<'a>(specs: &[(usize, &'a ArraySpec)], row: usize) -> &'a ArraySpec {
+/// The spec of `row`, else `fallback`.
+fn specs_at<'a>(
+    specs: &[(usize, &'a ArraySpec)],
+    row: usize,
+    fallback: &'a ArraySpec,
+) -> &'a ArraySpec {
     specs
         .iter()
         .find(|(r, _)| *r == row)
-        .map(|(_, s)| *s)
-        .unwrap_or(specs[0].1)
+        .map_or(fallback, |(_, s)| *s)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! Consistency rules every patch must satisfy before any format writes it.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::{ArraySpec, Layer, Patch};
 use crate::{Error, Result};
@@ -59,10 +60,15 @@ pub fn validate_patch(patch: &Patch) -> Result<()> {
             }
         }
     }
-    let mut sizes = patch
-        .arrays
-        .iter()
-        .map(|(l, a)| (l, &a.shape()[a.shape().len().saturating_sub(2)..]));
+    let mut sizes = patch.arrays.iter().map(|(l, a)| {
+        let shape = a.shape();
+        (
+            l,
+            shape
+                .get(shape.len().saturating_sub(2)..)
+                .unwrap_or_default(),
+        )
+    });
     if let Some((first_layer, first)) = sizes.next() {
         if let Some((layer, size)) = sizes.find(|(_, s)| s != &first) {
             return Err(Error::patch(

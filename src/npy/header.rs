@@ -111,22 +111,21 @@ pub fn read<R: Read>(reader: &mut R, file_len: u64) -> Result<RawHeader, ReadErr
     };
     let mut prelude = Vec::with_capacity(8);
     reader.by_ref().take(8).read_to_end(&mut prelude)?;
-    if !MAGIC.starts_with(&prelude[..prelude.len().min(6)]) {
+    if !MAGIC.starts_with(prelude.get(..6).unwrap_or(&prelude)) {
         return Err(HeaderError::Magic.into());
     }
-    if prelude.len() < 8 {
+    let (Some(&major), Some(&minor)) = (prelude.get(6), prelude.get(7)) else {
         return Err(truncated(10).into());
-    }
-    let version = (prelude[6], prelude[7]);
+    };
+    let version = (major, minor);
     let len_bytes = match version {
         (1, 0) => 2,
         (2, 0) | (3, 0) => 4,
         (major, minor) => return Err(HeaderError::Version { major, minor }.into()),
     };
     let mut len = [0u8; 4];
-    read_exact_or(reader, &mut len[..len_bytes], || {
-        truncated(8 + len_bytes as u64)
-    })?;
+    let (len_field, _) = len.split_at_mut(len_bytes);
+    read_exact_or(reader, len_field, || truncated(8 + len_bytes as u64))?;
     let header_len = u64::from(u32::from_le_bytes(len));
     let data_offset = 8 + len_bytes as u64 + header_len;
     if data_offset > file_len {
@@ -207,7 +206,10 @@ pub fn normalise(text: &str, long_suffix: bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
-        let prev_ident = i > 0 && is_ident(chars[i - 1]);
+        let prev_ident = i
+            .checked_sub(1)
+            .and_then(|p| chars.get(p))
+            .is_some_and(|&p| is_ident(p));
         match c {
             '\'' | '"' => i = copy_string(&chars, i, &mut out),
             'u' | 'U' if !prev_ident && matches!(chars.get(i + 1), Some('\'' | '"')) => i += 1,
@@ -218,10 +220,8 @@ pub fn normalise(text: &str, long_suffix: bool) -> String {
             }
             '\\' if matches!(chars.get(i + 1), Some('\n' | '\r')) => {
                 out.push(' ');
-                i += 2;
-                if chars[i - 1] == '\r' && chars.get(i) == Some(&'\n') {
-                    i += 1;
-                }
+                let crlf = chars.get(i + 1) == Some(&'\r') && chars.get(i + 2) == Some(&'\n');
+                i += if crlf { 3 } else { 2 };
             }
             '\n' | '\r' => {
                 out.push(' ');
@@ -229,7 +229,7 @@ pub fn normalise(text: &str, long_suffix: bool) -> String {
             }
             c if c.is_ascii_digit() && !prev_ident => {
                 let end = number_end(&chars, i);
-                out.extend(&chars[i..end]);
+                out.extend(chars.get(i..end).unwrap_or_default());
                 i = end;
                 if long_suffix {
                     let mut j = i;
@@ -238,7 +238,7 @@ pub fn normalise(text: &str, long_suffix: bool) -> String {
                     }
                     if chars.get(j) == Some(&'L') && !chars.get(j + 1).is_some_and(|&c| is_ident(c))
                     {
-                        out.extend(&chars[i..j]);
+                        out.extend(chars.get(i..j).unwrap_or_default());
                         i = j + 1;
                     }
                 }
@@ -259,16 +259,18 @@ fn is_ident(c: char) -> bool {
 /// Copies the string literal starting at `chars[start]` (a quote) to `out`, escapes included;
 /// returns the index after its closing quote (or the end of the text if it is not closed).
 fn copy_string(chars: &[char], start: usize, out: &mut String) -> usize {
-    let quote = chars[start];
+    let Some(&quote) = chars.get(start) else {
+        return chars.len();
+    };
     let triple = chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote);
     let delimiter = if triple { 3 } else { 1 };
     let closes = |i: usize| (i..i + delimiter).all(|k| chars.get(k) == Some(&quote));
     let mut i = start + delimiter;
-    while i < chars.len() && !closes(i) {
-        i += if chars[i] == '\\' { 2 } else { 1 };
+    while let Some(&c) = chars.get(i).filter(|_| !closes(i)) {
+        i += if c == '\\' { 2 } else { 1 };
     }
     let end = (i + delimiter).min(chars.len());
-    out.extend(&chars[start..end]);
+    out.extend(chars.get(start..end).unwrap_or_default());
     end
 }
 

@@ -1,21 +1,22 @@
 //! INSTANCES to parcels: per patch in parallel, written in patch order on one thread.
 
-use super::geometry::{reproject, srs, to_multipolygon, transform};
+use super::geometry::{reproject, srs, to_multipolygon, transform, GeoTransform};
 use super::trace::trace;
 use super::{
     json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchParcels, PatchResult,
     VectorFormat,
 };
 use crate::formats::{self, DatasetReader};
-use crate::georef::{patch_grid, PatchGrid};
+use crate::georef::{not_georeferenced, patch_grid, GeorefProblem, PatchGrid, GRID_M, PIXEL_GRID};
 use crate::model::{Layer, Patch, PatchMeta};
 use crate::output::{remove_any, StagedPath};
-use crate::pipeline::{self, thread_pool, Progress, Reading};
+use crate::pipeline::{self, thread_pool, KeepGoing, Progress, Reading};
 use crate::{Error, Result};
 use geo::Area;
 use ndarray::{Array2, ArrayView2, Axis, Ix2};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -43,39 +44,50 @@ pub fn write_parcels_with(
 ) -> Result<ParcelSummary> {
     let start = Instant::now();
     let format = VectorFormat::from_path(out)?;
-    let crs = match format {
-        VectorFormat::GeoPackage => OutputCrs::Native,
-        _ => options.crs,
+    let crs = match (format, options.crs) {
+        (VectorFormat::GeoPackage, OutputCrs::Wgs84) => OutputCrs::Native,
+        (_, crs) => crs,
     };
     let meta = options.selection.apply(reader.metadata())?;
     let staged = StagedPath::new(out, options.overwrite)?;
     let pool = thread_pool(options.jobs)?;
+    let keep = KeepGoing::new(options.keep_going);
     progress(Progress::Start {
         total: meta.patches.len(),
     });
     let (tx, rx) = mpsc::sync_channel::<(usize, PatchResult)>(64);
-    let parcels = std::thread::scope(|s| {
-        s.spawn(|| {
-            pool.install(|| produce(reader, &meta.patches, crs, grid, out, tx));
-        });
-        let patches = InOrder::new(rx).inspect(|(id, _)| {
-            progress(Progress::Patch { id: *id, bytes: 0 });
-        });
-        match format {
-            VectorFormat::GeoJson => json::write(staged.path(), crs, patches),
-            VectorFormat::GeoPackage => ogr::write(staged.path(), "GPKG", patches),
-            VectorFormat::FlatGeobuf => ogr::write(staged.path(), "FlatGeobuf", patches),
-        }
-    });
+    // A panic is a bug, but it must not leave OUT.partial behind: it becomes an error here.
+    let parcels = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                pool.install(|| produce(reader, &meta.patches, crs, grid, out, tx));
+            });
+            let patches = InOrder::new(rx)
+                .inspect(|(id, _)| progress(Progress::Patch { id: *id, bytes: 0 }))
+                .filter_map(|(id, result)| match keep.absorb(id, result) {
+                    Ok(Some(parcels)) => Some((id, Ok(parcels))),
+                    Ok(None) => None,
+                    Err(e) => Some((id, Err(e))),
+                });
+            match format {
+                VectorFormat::GeoJson => json::write(staged.path(), crs, patches),
+                VectorFormat::GeoPackage => ogr::write(staged.path(), "GPKG", patches),
+                VectorFormat::FlatGeobuf => ogr::write(staged.path(), "FlatGeobuf", patches),
+            }
+        })
+    }))
+    .unwrap_or_else(|payload| Err(Error::from_panic(payload.as_ref())));
     let parcels = parcels.inspect_err(|_| {
         let _ = remove_any(staged.path());
     })?;
     progress(Progress::Finishing);
     staged.commit()?;
+    let failed = keep.into_failed();
     Ok(ParcelSummary {
-        patches: meta.patches.len(),
+        patches: meta.patches.len() - failed.len(),
         parcels,
         seconds: start.elapsed().as_secs_f64(),
+        failed,
     })
 }
 
@@ -100,39 +112,67 @@ fn produce(
         });
 }
 
-/// The parcels of one patch on its grid, reprojected to WGS84 if asked.
+/// The parcels of one patch on its grid, reprojected to WGS84 if asked, or in pixel coordinates.
 fn georeferenced(patch: &Patch, crs: OutputCrs, grid: &GridFn, out: &Path) -> Result<PatchParcels> {
     let instances = instances(patch)?;
     let (h, w) = instances.dim();
-    let grid = grid(&patch.meta, h, w)?.ok_or_else(|| {
-        Error::patch(
-            patch.id(),
-            "has no footprint to georeference its parcels with",
-        )
-    })?;
+    let grid = grid(&patch.meta, h, w);
+    if crs == OutputCrs::Pixels {
+        return pixel_parcels(patch, grid);
+    }
+    let no_footprint = GeorefProblem::NoFootprint { patch: patch.id() };
+    let grid = grid?.ok_or(Error::Georef(no_footprint))?;
     let mut parcels = patch_parcels(patch, &grid)?;
     if crs == OutputCrs::Native {
-        let epsg = grid.epsg;
+        let epsg = Some(grid.epsg);
         return Ok(PatchParcels { epsg, parcels });
     }
     let ct = transform(&srs(grid.epsg, out)?, &srs(super::WGS84, out)?, out)?;
     for p in &mut parcels {
         reproject(&mut p.geometry, &ct, out)?;
-        p.epsg = super::WGS84;
+        p.epsg = Some(super::WGS84);
     }
-    let epsg = super::WGS84;
+    let epsg = Some(super::WGS84);
     Ok(PatchParcels { epsg, parcels })
+}
+
+/// The parcels of one patch in pixel coordinates ([`PIXEL_GRID`]), without CRS, each saying
+/// why: `--no-georef`, and the patch's georeferencing problem if `grid` (the patch's grid, or
+/// why it has none) has one.
+fn pixel_parcels(patch: &Patch, grid: Result<Option<PatchGrid>>) -> Result<PatchParcels> {
+    let why = match grid {
+        Ok(Some(_)) => not_georeferenced(None),
+        Ok(None) => not_georeferenced(Some(&GeorefProblem::NoFootprint { patch: patch.id() })),
+        Err(Error::Georef(problem)) => not_georeferenced(Some(&problem)),
+        Err(e) => return Err(e),
+    };
+    let mut parcels = traced(patch, &PIXEL_GRID, None)?;
+    for p in &mut parcels {
+        // One pixel is one unit here and 10 m x 10 m on the ground.
+        p.area_m2 *= GRID_M * GRID_M;
+        p.not_georeferenced = Some(why.clone());
+    }
+    Ok(PatchParcels {
+        epsg: None,
+        parcels,
+    })
 }
 
 /// The parcels of one patch in its grid CRS: one per instance, with its attributes.
 pub fn patch_parcels(patch: &Patch, grid: &PatchGrid) -> Result<Vec<Parcel>> {
+    traced(patch, &grid.geotransform, Some(grid.epsg))
+}
+
+/// The parcels of one patch with pixel corners mapped through `geotransform`, whose coordinates
+/// are in `epsg` (`None`: pixel coordinates).
+fn traced(patch: &Patch, geotransform: &GeoTransform, epsg: Option<u32>) -> Result<Vec<Parcel>> {
     let instances = instances(patch)?;
     let classes = channel0(patch, Layer::Target, instances.dim())?;
     let parcel_ids = channel0(patch, Layer::ParcelIds, instances.dim())?;
     let class_of = majority(instances.view(), classes.as_ref().map(|a| a.view()));
     let parcel_of = majority(instances.view(), parcel_ids.as_ref().map(|a| a.view()));
     let parcels = trace(instances.view()).into_iter().map(|shape| {
-        let geometry = to_multipolygon(&shape, &grid.geotransform);
+        let geometry = to_multipolygon(&shape, geotransform);
         Parcel {
             patch: patch.id(),
             instance: shape.label,
@@ -142,7 +182,8 @@ pub fn patch_parcels(patch: &Patch, grid: &PatchGrid) -> Result<Vec<Parcel>> {
             area_m2: geometry.unsigned_area(),
             fold: patch.meta.fold,
             tile: patch.meta.tile.clone(),
-            epsg: grid.epsg,
+            epsg,
+            not_georeferenced: None,
             geometry,
         }
     });

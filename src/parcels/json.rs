@@ -2,6 +2,9 @@
 //!
 //! WGS84 output is RFC 7946 (no `crs` member, longitude first). Native output carries the legacy
 //! `crs` member (`urn:ogc:def:crs:EPSG::326xx`), so every patch written must share one grid CRS.
+//! Pixel output (`--no-georef`) has `"crs": null`, which the 2008 GeoJSON specification reads as
+//! "no CRS can be assumed", and a `not_georeferenced` property on every feature. (GDAL 3.6 still
+//! gives every GeoJSON layer WGS84; `rasterize` tells pixel files by that property.)
 
 use super::{fields, OutputCrs, Parcel, PatchResult};
 use crate::{Error, Result};
@@ -23,18 +26,25 @@ pub fn write(
     let mut writer = None;
     let lib = |e: geojson::Error| Error::library(path, "GeoJSON", e);
     let mut epsg = None;
+    let member = |epsg: Option<u32>| match crs {
+        OutputCrs::Wgs84 => None,
+        OutputCrs::Native => epsg.map(crs_member),
+        OutputCrs::Pixels => Some(("crs".to_string(), Value::Null)),
+    };
     let mut count = 0;
     for (id, patch) in patches {
         let patch = patch?;
         if crs == OutputCrs::Native {
-            check_crs(&mut epsg, id, patch.epsg)?;
+            if let Some(patch_epsg) = patch.epsg {
+                check_crs(&mut epsg, id, patch_epsg)?;
+            }
         }
         for parcel in &patch.parcels {
             // The writer starts with the first feature: geojson 1.0 closes a collection that has
             // foreign members but no feature without its `"features": [`.
             let w = match (&mut writer, file.take()) {
                 (Some(w), _) => w,
-                (None, Some(f)) => writer.insert(start(f, epsg, path)?),
+                (None, Some(f)) => writer.insert(start(f, member(epsg), path)?),
                 (None, None) => return Err(Error::invalid(path, "GeoJSON writer lost its file")),
             };
             w.write_feature(&feature(parcel)).map_err(lib)?;
@@ -48,7 +58,7 @@ pub fn write(
         let empty = FeatureCollection {
             bbox: None,
             features: Vec::new(),
-            foreign_members: epsg.map(|e| [crs_member(e)].into_iter().collect()),
+            foreign_members: member(epsg).map(|m| [m].into_iter().collect()),
         };
         serde_json::to_writer(&mut f, &empty).map_err(|e| Error::library(path, "GeoJSON", e))?;
         f.flush().map_err(|e| Error::io(path, e))?;
@@ -56,14 +66,14 @@ pub fn write(
     Ok(count)
 }
 
-/// A feature writer on `file`, with the `crs` member of `epsg` (native CRS) first.
+/// A feature writer on `file`, with the `crs` member (native CRS, or null for pixels) first.
 fn start(
     file: BufWriter<File>,
-    epsg: Option<u32>,
+    crs: Option<(String, Value)>,
     path: &Path,
 ) -> Result<FeatureWriter<BufWriter<File>>> {
     let mut writer = FeatureWriter::from_writer(file);
-    if let Some((key, value)) = epsg.map(crs_member) {
+    if let Some((key, value)) = crs {
         writer
             .write_foreign_member(&key, &value)
             .map_err(|e| Error::library(path, "GeoJSON", e))?;
@@ -111,6 +121,9 @@ fn feature(p: &Parcel) -> Feature {
     put(fields::AREA, p.area_m2.into());
     put(fields::FOLD, p.fold.into());
     put(fields::TILE, p.tile.clone().into());
+    if let Some(why) = &p.not_georeferenced {
+        put(fields::NOT_GEOREFERENCED, why.clone().into());
+    }
     Feature {
         geometry: Some(Geometry::new(GeometryValue::from(&p.geometry))),
         properties: Some(props),

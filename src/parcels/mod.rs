@@ -5,6 +5,11 @@
 //! GeoJSON (streamed with the `geojson` crate), GeoPackage or FlatGeobuf (GDAL/OGR).
 //! [`rasterize`] burns such polygons back onto the grids of a dataset, pixel-centre rule, and
 //! writes INSTANCES and TARGET: the round trip gives back the source pixels exactly.
+//!
+//! Without a grid (`--no-georef`, [`OutputCrs::Pixels`]) the polygons are written in each
+//! patch's pixel coordinates ([`crate::georef::PIXEL_GRID`]: corner (column, row) at
+//! (x, y) = (column, -row)) with no CRS, every feature saying why in its `not_georeferenced`
+//! attribute; [`RasterizeOptions::no_georef`] reads such a file back onto the patch grids.
 
 mod extract;
 pub mod fill;
@@ -19,7 +24,7 @@ pub use rasterize::{rasterize, rasterize_with, RasterizeOptions, RasterizeSummar
 
 use crate::georef::PatchGrid;
 use crate::model::{classes::CLASS_NAMES, PatchMeta};
-use crate::pipeline::Selection;
+use crate::pipeline::{FailedPatch, Selection};
 use crate::{Error, Result};
 use geo_types::MultiPolygon;
 use std::path::Path;
@@ -37,6 +42,10 @@ pub enum OutputCrs {
     Wgs84,
     /// Each patch's own grid CRS (UTM): no coordinate is reprojected.
     Native,
+    /// No CRS: each patch's pixel coordinates on [`crate::georef::PIXEL_GRID`] (x = column,
+    /// y = -row, 1 unit per pixel), for datasets whose footprints do not give the grids
+    /// (`--no-georef`). Every patch is written so, and each feature records why.
+    Pixels,
 }
 
 /// A vector format for parcels, named by the file's extension.
@@ -79,14 +88,17 @@ pub struct Parcel {
     pub class_id: Option<i64>,
     /// Pixel count.
     pub pixels: u64,
-    /// Area in m², in the patch's grid CRS.
+    /// Area in m², in the patch's grid CRS (pixel coordinates: area x 100 m², PASTIS pixels
+    /// being 10 m).
     pub area_m2: f64,
     /// Fold 1..5.
     pub fold: Option<i64>,
     /// Sentinel-2 tile.
     pub tile: Option<String>,
-    /// EPSG code of the coordinates of `geometry`.
-    pub epsg: u32,
+    /// EPSG code of the coordinates of `geometry`; `None`: pixel coordinates, no CRS.
+    pub epsg: Option<u32>,
+    /// Why the coordinates are pixels, without CRS (`--no-georef`); `None` when georeferenced.
+    pub not_georeferenced: Option<String>,
     /// The polygons (one per 4-connected region), RFC 7946 orientation.
     pub geometry: MultiPolygon<f64>,
 }
@@ -103,8 +115,8 @@ impl Parcel {
 /// has no parcel (so an empty output still gets its layer, fields and CRS).
 #[derive(Clone, Debug)]
 pub(crate) struct PatchParcels {
-    /// EPSG code of the coordinates (the grid's, or WGS84).
-    pub epsg: u32,
+    /// EPSG code of the coordinates (the grid's, or WGS84); `None`: pixel coordinates.
+    pub epsg: Option<u32>,
     /// The parcels, possibly none.
     pub parcels: Vec<Parcel>,
 }
@@ -133,12 +145,14 @@ pub mod fields {
     pub const FOLD: &str = "Fold";
     /// Tile (string).
     pub const TILE: &str = "TILE";
+    /// Why the coordinates are pixels without CRS (string; only in `--no-georef` outputs).
+    pub const NOT_GEOREFERENCED: &str = "not_georeferenced";
 }
 
 /// How to write parcels.
 #[derive(Clone, Debug)]
 pub struct ParcelOptions {
-    /// CRS of the coordinates (GeoPackage always keeps the native CRS).
+    /// CRS of the coordinates (GeoPackage keeps the native CRS instead of WGS84).
     pub crs: OutputCrs,
     /// Patches to vectorise (layers are ignored).
     pub selection: Selection,
@@ -146,6 +160,9 @@ pub struct ParcelOptions {
     pub jobs: usize,
     /// Replace an existing output.
     pub overwrite: bool,
+    /// Skip patches whose parcels cannot be traced (named in [`ParcelSummary::failed`])
+    /// instead of stopping.
+    pub keep_going: bool,
 }
 
 /// What [`write_parcels`] did.
@@ -157,4 +174,6 @@ pub struct ParcelSummary {
     pub parcels: u64,
     /// Wall time.
     pub seconds: f64,
+    /// Patches skipped with `keep_going`, with their errors.
+    pub failed: Vec<FailedPatch>,
 }

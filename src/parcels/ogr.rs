@@ -1,12 +1,14 @@
 //! GeoPackage and FlatGeobuf output through GDAL/OGR, and reading any parcel file back.
 //!
 //! A layer has one CRS, so parcels go to one layer per EPSG code, `parcels_{EPSG}`
-//! (`parcels_32631`...). GeoPackage writes in one transaction; FlatGeobuf holds one layer only.
+//! (`parcels_32631`...). Parcels in pixel coordinates (`--no-georef`) go to one layer without
+//! CRS, `parcels_pixels`, with a `not_georeferenced` field. GeoPackage writes in one transaction;
+//! FlatGeobuf holds one layer only.
 
 use super::geometry::{srs, transform};
 use super::{fields, Parcel, PatchResult};
 use crate::{Error, Result};
-use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform};
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{Feature, FieldValue, LayerAccess, LayerOptions, OGRFieldType, ToGdal};
 use gdal::{Dataset, DriverManager};
 use geo::Validation;
@@ -48,12 +50,12 @@ fn write_into(
     for (id, patch) in patches {
         let patch = patch?;
         // A patch without parcels still makes its layer: an empty output has its fields and CRS.
-        let name = format!("parcels_{}", patch.epsg);
+        let name = layer_name(patch.epsg);
         if layers.insert(patch.epsg) {
             if driver == "FlatGeobuf" && layers.len() > 1 {
                 return Err(one_crs_only(id, patch.epsg, &layers));
             }
-            create_layer(&mut ds, &name, patch.epsg, path)?;
+            create_layer(&mut ds, driver, &name, patch.epsg, path)?;
         }
         let layer = ds.layer_by_name(&name).map_err(lib)?;
         for parcel in &patch.parcels {
@@ -68,12 +70,23 @@ fn write_into(
     Ok(count)
 }
 
-fn one_crs_only(id: i64, epsg: u32, layers: &BTreeSet<u32>) -> Error {
+/// The layer of parcels in `epsg`: `parcels_32631`, or `parcels_pixels` without CRS.
+fn layer_name(epsg: Option<u32>) -> String {
+    match epsg {
+        Some(epsg) => format!("parcels_{epsg}"),
+        None => "parcels_pixels".to_string(),
+    }
+}
+
+fn one_crs_only(id: i64, epsg: Option<u32>, layers: &BTreeSet<Option<u32>>) -> Error {
+    let epsgs: Vec<String> = layers.iter().flatten().map(u32::to_string).collect();
     Error::Unsupported {
         format: "FlatGeobuf",
         what: format!(
-            "patch {id} lies in EPSG:{epsg} but earlier patches in {layers:?}: a FlatGeobuf file holds one CRS; \
-             write WGS84 (--crs wgs84) or a .gpkg (one layer per CRS)"
+            "patch {id} lies in EPSG:{} but earlier patches in EPSG:{}: a FlatGeobuf file holds one CRS; \
+             write WGS84 (--crs wgs84) or a .gpkg (one layer per CRS)",
+            epsg.map_or_else(|| "none".into(), |e| e.to_string()),
+            epsgs.join(", ")
         ),
     }
 }
@@ -104,29 +117,52 @@ fn ogr_ok(rv: gdal_sys::OGRErr::Type, what: &str, path: &Path) -> Result<()> {
     }
 }
 
-fn create_layer(ds: &mut Dataset, name: &str, epsg: u32, path: &Path) -> Result<()> {
-    let srs = srs(epsg, path)?;
+/// Creates the layer `name` in `epsg` (`None`: no CRS, with the `not_georeferenced` field).
+fn create_layer(
+    ds: &mut Dataset,
+    driver: &str,
+    name: &str,
+    epsg: Option<u32>,
+    path: &Path,
+) -> Result<()> {
+    let srs = match epsg {
+        Some(epsg) => Some(srs(epsg, path)?),
+        None if driver == "GPKG" => Some(undefined_cartesian(path)?),
+        None => None,
+    };
     let layer = ds
         .create_layer(LayerOptions {
             name,
-            srs: Some(&srs),
+            srs: srs.as_ref(),
             ty: gdal_sys::OGRwkbGeometryType::wkbMultiPolygon,
             options: None,
         })
         .map_err(|e| Error::library(path, "GDAL", e))?;
     let int64 = OGRFieldType::OFTInteger64;
+    let mut defn = vec![
+        (fields::PATCH, int64),
+        (fields::INSTANCE, int64),
+        (fields::PARCEL, int64),
+        (fields::CLASS, int64),
+        (fields::CLASS_NAME, OGRFieldType::OFTString),
+        (fields::PIXELS, int64),
+        (fields::AREA, OGRFieldType::OFTReal),
+        (fields::FOLD, int64),
+        (fields::TILE, OGRFieldType::OFTString),
+    ];
+    if epsg.is_none() {
+        defn.push((fields::NOT_GEOREFERENCED, OGRFieldType::OFTString));
+    }
     layer
-        .create_defn_fields(&[
-            (fields::PATCH, int64),
-            (fields::INSTANCE, int64),
-            (fields::PARCEL, int64),
-            (fields::CLASS, int64),
-            (fields::CLASS_NAME, OGRFieldType::OFTString),
-            (fields::PIXELS, int64),
-            (fields::AREA, OGRFieldType::OFTReal),
-            (fields::FOLD, int64),
-            (fields::TILE, OGRFieldType::OFTString),
-        ])
+        .create_defn_fields(&defn)
+        .map_err(|e| Error::library(path, "GDAL", e))
+}
+
+/// GeoPackage's "undefined Cartesian SRS" (the `srs_id` -1 record OGC 12-128 requires): how a
+/// GeoPackage says "no CRS". Without it GDAL gives a layer without SRS the "undefined
+/// geographic SRS" (`srs_id` 0), which would read pixel coordinates as degrees.
+fn undefined_cartesian(path: &Path) -> Result<SpatialRef> {
+    SpatialRef::from_wkt(r#"LOCAL_CS["Undefined Cartesian SRS"]"#)
         .map_err(|e| Error::library(path, "GDAL", e))
 }
 
@@ -134,7 +170,7 @@ fn write_feature<L: LayerAccess>(layer: &L, p: &Parcel) -> gdal::errors::Result<
     let mut f = Feature::new(layer.defn())?;
     let int = |v: Option<i64>| v.map(FieldValue::Integer64Value);
     let text = |v: Option<&str>| v.map(|s| FieldValue::StringValue(s.to_string()));
-    let values = [
+    let mut values = vec![
         int(Some(p.patch)),
         int(Some(p.instance)),
         int(p.parcel_id),
@@ -145,6 +181,9 @@ fn write_feature<L: LayerAccess>(layer: &L, p: &Parcel) -> gdal::errors::Result<
         int(p.fold),
         text(p.tile.as_deref()),
     ];
+    if p.epsg.is_none() {
+        values.push(text(p.not_georeferenced.as_deref()));
+    }
     for (i, v) in values.iter().enumerate() {
         match v {
             Some(v) => f.set_field(i, v)?,
@@ -164,45 +203,86 @@ pub struct ReadParcel {
     pub instance: i64,
     /// Class id, if the file has one.
     pub class_id: Option<i64>,
-    /// The polygons, in the CRS `epsg_of(patch)` gave.
+    /// The polygons, in the coordinates `place(patch)` gave.
     pub geometry: MultiPolygon<f64>,
 }
 
-/// Reads every feature of every layer of `path`, transformed to the CRS `epsg_of` gives for its
-/// patch; features for which it gives `None` are skipped.
-pub fn read(path: &Path, epsg_of: &dyn Fn(i64) -> Result<Option<u32>>) -> Result<Vec<ReadParcel>> {
+/// Where the parcels of a patch are read into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The patch's grid CRS: the file must be georeferenced; its coordinates are transformed.
+    Epsg(u32),
+    /// Pixel coordinates as written by `parcels --no-georef`: the file must be in pixels (a
+    /// layer without CRS or with the `not_georeferenced` field); coordinates are kept.
+    Pixels,
+}
+
+/// Reads every feature of every layer of `path`, into the coordinates `place` gives for its
+/// patch; features for which it gives `None` are skipped. Errors: a feature of a georeferenced
+/// layer read into pixels, or of a pixel layer read into a CRS (mixing the two).
+pub fn read(path: &Path, place: &dyn Fn(i64) -> Result<Option<Place>>) -> Result<Vec<ReadParcel>> {
     let ds = Dataset::open(path).map_err(|e| Error::library(path, "GDAL", e))?;
     let mut out = Vec::new();
     for mut layer in ds.layers() {
-        let Some(mut from) = layer.spatial_ref() else {
-            return Err(Error::invalid(
-                path,
-                format!("layer {} has no CRS", layer.name()),
-            ));
+        let name = layer.name();
+        let pixels = layer.defn().field_index(fields::NOT_GEOREFERENCED).is_ok();
+        let from = match layer.spatial_ref() {
+            Some(mut srs) if !pixels => {
+                srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+                Some(srs)
+            }
+            _ => None,
         };
-        from.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
         let mut transforms: HashMap<u32, CoordTransform> = HashMap::new();
         for feature in layer.features() {
-            let Some(parcel) = read_feature(&feature, path, epsg_of)? else {
+            let Some((to, mut parcel)) = read_feature(&feature, path, place)? else {
                 continue;
             };
-            let (epsg, mut parcel) = parcel;
-            let ct = match transforms.entry(epsg) {
-                Entry::Occupied(e) => e.into_mut(),
-                Entry::Vacant(e) => e.insert(transform(&from, &srs(epsg, path)?, path)?),
-            };
-            super::geometry::reproject(&mut parcel.geometry, ct, path)?;
+            match (to, &from) {
+                (Place::Pixels, None) => {}
+                (Place::Epsg(epsg), Some(from)) => {
+                    let ct = match transforms.entry(epsg) {
+                        Entry::Occupied(e) => e.into_mut(),
+                        Entry::Vacant(e) => e.insert(transform(from, &srs(epsg, path)?, path)?),
+                    };
+                    super::geometry::reproject(&mut parcel.geometry, ct, path)?;
+                }
+                (Place::Pixels, Some(from)) => {
+                    return Err(Error::invalid(path, georeferenced_layer(&name, from)))
+                }
+                (Place::Epsg(_), None) => return Err(Error::invalid(path, pixel_layer(&name))),
+            }
             out.push(parcel);
         }
     }
     Ok(out)
 }
 
+/// Why a georeferenced layer cannot be read into pixel coordinates.
+fn georeferenced_layer(name: &str, srs: &SpatialRef) -> String {
+    let crs = match (srs.auth_name(), srs.auth_code()) {
+        (Some(auth), Ok(code)) => format!("{auth}:{code}"),
+        _ => srs.name().unwrap_or_else(|| "a CRS".into()),
+    };
+    format!(
+        "layer {name} is georeferenced ({crs}), but --no-georef reads parcels in pixel coordinates \
+         (written by `parcels --no-georef`); rasterize it without --no-georef"
+    )
+}
+
+/// Why a pixel layer cannot be read into a grid CRS.
+fn pixel_layer(name: &str) -> String {
+    format!(
+        "layer {name} has no CRS: its coordinates are pixels, as `parcels --no-georef` writes \
+         them; rasterize it with --no-georef"
+    )
+}
+
 fn read_feature(
     f: &Feature,
     path: &Path,
-    epsg_of: &dyn Fn(i64) -> Result<Option<u32>>,
-) -> Result<Option<(u32, ReadParcel)>> {
+    place: &dyn Fn(i64) -> Result<Option<Place>>,
+) -> Result<Option<(Place, ReadParcel)>> {
     let fid = f.fid().unwrap_or_default();
     let bad = |what: String| Error::invalid(path, format!("feature {fid}: {what}"));
     let int = |name: &str| -> Result<Option<i64>> {
@@ -212,7 +292,7 @@ fn read_feature(
         f.field_as_integer64(i).map_err(|e| bad(e.to_string()))
     };
     let patch = int(fields::PATCH)?.ok_or_else(|| bad(format!("{} is null", fields::PATCH)))?;
-    let Some(epsg) = epsg_of(patch)? else {
+    let Some(to) = place(patch)? else {
         return Ok(None);
     };
     let instance =
@@ -228,7 +308,7 @@ fn read_feature(
         return Err(bad(format!("invalid geometry: {e}")));
     }
     Ok(Some((
-        epsg,
+        to,
         ReadParcel {
             patch,
             instance,

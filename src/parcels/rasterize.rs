@@ -3,13 +3,16 @@
 //! Each feature is transformed to its patch's grid CRS, mapped to pixel coordinates and burnt with
 //! the pixel-centre rule ([`super::fill`]). INSTANCES keeps the grid dataset's dtype; TARGET has 3
 //! channels, channel 0 rebuilt from `class_id`, channels 1-2 zero (polygons do not carry them).
+//! With [`RasterizeOptions::no_georef`] the polygons are in pixel coordinates
+//! ([`crate::georef::PIXEL_GRID`], as `parcels --no-georef` writes them) and the footprints are
+//! not used: the grid dataset only gives each patch's size and dtypes.
 
 use super::fill::burn;
-use super::geometry::inverse;
-use super::ogr::{self, ReadParcel};
+use super::geometry::{inverse, GeoTransform};
+use super::ogr::{self, Place, ReadParcel};
 use super::GridFn;
 use crate::formats::{self, DatasetReader, Format, WriteOptions};
-use crate::georef::{patch_grid, PatchGrid};
+use crate::georef::{patch_grid, GeorefProblem, PIXEL_GRID};
 use crate::model::{Array, ArraySpec, DType, Layer, Patch, PatchMeta};
 use crate::pipeline::{self, thread_pool, Job, PatchSource, Progress, Selection, Stage};
 use crate::{Error, Result};
@@ -31,6 +34,10 @@ pub struct RasterizeOptions {
     pub selection: Selection,
     /// Worker threads; 0 = one per core.
     pub jobs: usize,
+    /// The parcels are in pixel coordinates without CRS (written by `parcels --no-georef`):
+    /// burn them on [`crate::georef::PIXEL_GRID`] instead of each patch's recovered grid.
+    /// Errors: a georeferenced parcels file with it, a pixel one without it.
+    pub no_georef: bool,
 }
 
 /// What [`rasterize`] did.
@@ -48,7 +55,10 @@ pub struct RasterizeSummary {
 
 /// What a patch of the grid dataset fixes: its grid, size and dtypes.
 struct Target {
-    grid: PatchGrid,
+    /// The coordinates its parcels are read into.
+    place: Place,
+    /// Pixel corners to those coordinates.
+    geotransform: GeoTransform,
     instances: ArraySpec,
     target_dtype: DType,
 }
@@ -85,7 +95,7 @@ pub fn rasterize_with(
     let targets: Vec<Target> = thread_pool(options.jobs)?.install(|| {
         meta.patches
             .par_iter()
-            .map(|p| target(reader, p, grid))
+            .map(|p| target(reader, p, grid, options.no_georef))
             .collect::<Result<_>>()
     })?;
     let groups = read_grouped(parcels, reader, &meta.patches, &targets)?;
@@ -107,6 +117,7 @@ pub fn rasterize_with(
         write: options.write.clone(),
         jobs: options.jobs,
         keep_going: false,
+        strict: false,
         stage: Stage::Whole,
     };
     let summary = pipeline::run(job, progress)?;
@@ -156,24 +167,38 @@ impl PatchSource for Rasterizer {
     }
 }
 
-fn target(reader: &dyn DatasetReader, meta: &PatchMeta, grid: &GridFn) -> Result<Target> {
+/// The grid, size and dtypes of a patch of the grid dataset; with `no_georef`, the pixel grid.
+fn target(
+    reader: &dyn DatasetReader,
+    meta: &PatchMeta,
+    grid: &GridFn,
+    no_georef: bool,
+) -> Result<Target> {
     let specs = reader.specs(meta.id)?;
     let instances = specs
         .get(&Layer::Instances)
         .filter(|s| s.shape.len() == 2)
         .cloned()
         .ok_or_else(|| Error::patch(meta.id, "has no 2-D INSTANCES to take the grid from"))?;
-    let grid = grid(meta, instances.shape[0], instances.shape[1])?
-        .ok_or_else(|| Error::patch(meta.id, "has no footprint to georeference its grid"))?;
+    let (place, geotransform) = if no_georef {
+        (Place::Pixels, PIXEL_GRID)
+    } else {
+        let no_footprint = GeorefProblem::NoFootprint { patch: meta.id };
+        let grid = grid(meta, instances.shape[0], instances.shape[1])?
+            .ok_or(Error::Georef(no_footprint))?;
+        (Place::Epsg(grid.epsg), grid.geotransform)
+    };
     let target_dtype = specs.get(&Layer::Target).map_or(DType::U8, |s| s.dtype);
     Ok(Target {
-        grid,
+        place,
+        geotransform,
         instances,
         target_dtype,
     })
 }
 
-/// Reads the parcels, transformed to each patch's grid CRS, grouped by selected patch.
+/// Reads the parcels, transformed to each patch's grid CRS (or kept in pixels), grouped by
+/// selected patch.
 fn read_grouped(
     path: &Path,
     reader: &dyn DatasetReader,
@@ -182,8 +207,8 @@ fn read_grouped(
 ) -> Result<Vec<Vec<ReadParcel>>> {
     let index: HashMap<i64, usize> = patches.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let known: HashSet<i64> = reader.metadata().ids().into_iter().collect();
-    let epsg_of = |id: i64| match index.get(&id) {
-        Some(&i) => Ok(Some(targets[i].grid.epsg)),
+    let place = |id: i64| match index.get(&id) {
+        Some(&i) => Ok(Some(targets[i].place)),
         None if known.contains(&id) => Ok(None),
         None => Err(Error::invalid(
             path,
@@ -191,7 +216,7 @@ fn read_grouped(
         )),
     };
     let mut groups: Vec<Vec<ReadParcel>> = patches.iter().map(|_| Vec::new()).collect();
-    for parcel in ogr::read(path, &epsg_of)? {
+    for parcel in ogr::read(path, &place)? {
         if let Some(&i) = index.get(&parcel.patch) {
             groups[i].push(parcel);
         }
@@ -202,7 +227,7 @@ fn read_grouped(
 /// Burns one patch's parcels into INSTANCES and TARGET.
 fn burn_patch(meta: &PatchMeta, t: &Target, parcels: &[ReadParcel]) -> Result<Patch> {
     let (h, w) = (t.instances.shape[0], t.instances.shape[1]);
-    let to_pixels = inverse(&t.grid.geotransform)
+    let to_pixels = inverse(&t.geotransform)
         .ok_or_else(|| Error::patch(meta.id, "has a singular geotransform"))?;
     let mut instances = Array2::<i64>::zeros((h, w));
     let mut classes = HashMap::new();

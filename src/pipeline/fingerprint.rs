@@ -120,5 +120,29 @@ mod tests {
         let mut v2 = write.clone();
         v2.creation.set("ZARR_VERSION", "2");
         assert_ne!(a, fingerprint(&RunIdentity { write: &v2, ..run }));
+        // GeoTIFF's creation options too (issue #14): a --no-georef run is not a --cog one.
+        let to = Format::GeoTiff;
+        let tif = fingerprint(&RunIdentity { to, ..run });
+        let mut no_georef = write.clone();
+        no_georef.creation.set("GEOREF", "NO");
+        let no_georef_run = RunIdentity {
+            to,
+            write: &no_georef,
+            ..run
+        };
+        assert!(canonical_text(&no_georef_run).contains("\ncreation GEOREF=NO\n"));
+        let mut both = no_georef.clone();
+        both.creation.set("COG", "YES");
+        let both_run = RunIdentity {
+            to,
+            write: &both,
+            ..run
+        };
+        assert!(canonical_text(&both_run).contains("\ncreation COG=YES,GEOREF=NO\n"));
+        let all = [tif, fingerprint(&no_georef_run), fingerprint(&both_run)];
+        assert!(
+            all[0] != all[1] && all[1] != all[2] && all[0] != all[2],
+            "{all:?}"
+        );
     }
 }

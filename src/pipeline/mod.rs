@@ -5,10 +5,13 @@
 //! The loop owns what every such command needs once: the thread pool, the survey of shapes, the
 //! validation of each patch ([`validate_patch`]), the groups of patches a writer wants written by
 //! one worker, the journal that lets `--resume` continue an interrupted run, the partitions of a
-//! run split over many workers ([`Stage`]), `--keep-going`, progress and warnings, and the removal
-//! of the staged output when a run fails.
+//! run split over many workers ([`Stage`]), `--keep-going`, progress and warnings (among them the
+//! source's content the output will not carry, refused with `--strict`), and the removal of the
+//! staged output when a run fails.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 mod fingerprint;
+mod keep_going;
 mod progress;
 mod selection;
 mod stage;
@@ -16,13 +19,14 @@ mod survey;
 mod write;
 
 pub use fingerprint::{canonical_text, fingerprint, RunIdentity};
+pub use keep_going::KeepGoing;
 pub use progress::{thread_pool, FailedPatch, Progress, Summary};
 pub use selection::Selection;
 pub use stage::{Partition, Stage, INDEX_VARIABLES};
 pub use survey::survey;
 pub use write::{run, Job, STOP_AFTER_GROUPS};
 
-use crate::formats::DatasetReader;
+use crate::formats::{DatasetReader, NotCarried};
 use crate::model::{validate_patch, ArraySpec, Layer, Patch, PatchMeta};
 use crate::Result;
 use std::collections::BTreeMap;
@@ -55,6 +59,12 @@ pub trait PatchSource: Sync {
     fn complete(&self, _writing: &Path) -> Result<()> {
         Ok(())
     }
+
+    /// What the source holds that the run will not carry to its output
+    /// ([`DatasetReader::not_carried`]). Default: nothing.
+    fn not_carried(&self) -> Vec<NotCarried> {
+        Vec::new()
+    }
 }
 
 /// The patches of an opened dataset, read as they are.
@@ -69,6 +79,9 @@ impl PatchSource for Reading<'_> {
     }
     fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch> {
         self.0.read_patch(meta.id, layers)
+    }
+    fn not_carried(&self) -> Vec<NotCarried> {
+        self.0.not_carried()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::fingerprint::{fingerprint, RunIdentity};
 use super::progress::{thread_pool, FailedPatch, Progress, Summary};
-use super::{produce, survey, PatchSource, Stage};
+use super::{produce, survey, KeepGoing, PatchSource, Stage};
 use crate::formats::location::Location;
 use crate::formats::{registry, DatasetWriter, Driver, Format, WriteOptions};
 use crate::journal::Journal;
@@ -49,6 +49,9 @@ pub struct Job<'a> {
     pub jobs: usize,
     /// Skip patches that cannot be read or built (reported in [`Summary::failed`]).
     pub keep_going: bool,
+    /// Refuse a source holding content the output will not carry
+    /// ([`PatchSource::not_carried`]) instead of naming it in the warnings.
+    pub strict: bool,
     /// The whole run, one partition of it, or its finalization.
     pub stage: Stage,
 }
@@ -56,7 +59,8 @@ pub struct Job<'a> {
 /// Runs `job`, reporting to `progress`.
 ///
 /// # Errors
-/// Options the output format refuses or a stage it cannot do; the first patch that cannot be
+/// Options the output format refuses or a stage it cannot do; with `strict`, content of the
+/// source the output will not carry ([`Error::NotCarried`], before anything is written); the first patch that cannot be
 /// read, built or written (without `keep_going`); the output cannot be created or finished.
 /// A failed whole run on a local output leaves nothing behind, unless it was `resume`d.
 pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
@@ -64,6 +68,10 @@ pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
     let driver = job.to.driver();
     let location = Location::of(job.dst);
     check(&job, driver, &location)?;
+    let not_carried = job.source.not_carried();
+    if job.strict && !not_carried.is_empty() {
+        return Err(Error::NotCarried(not_carried));
+    }
     let pool = thread_pool(job.jobs)?;
     let (meta, failed) = if job.keep_going {
         let mut failed = pool.install(|| screen(job.source, &job.meta, &job.layers));
@@ -87,6 +95,10 @@ pub fn run(job: Job, progress: &(dyn Fn(Progress) + Sync)) -> Result<Summary> {
         (job.meta.clone(), Vec::new())
     };
     let report = Report::new(progress);
+    for item in not_carried {
+        report.warnings.push(format!("not carried: {item}"));
+    }
+    report.flush();
     // A panic is a bug, but it must not leave a staged output and its journal behind: it
     // becomes an error here, and the cleanup below runs.
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -278,7 +290,9 @@ impl GroupRun<'_> {
     fn write_group(&self, group: Range<usize>) -> Result<u64> {
         let mut bytes = 0;
         for index in group.clone() {
-            let patch_meta = &self.meta.patches[index];
+            let patch_meta = self.meta.patches.get(index).ok_or_else(|| {
+                Error::Usage(format!("group of patches past the last one ({index})"))
+            })?;
             let mut patch_bytes = 0;
             if !self.is_done(index) {
                 let patch = produce(self.job.source, patch_meta, &self.job.layers)?;
@@ -371,19 +385,16 @@ fn finalize(
 
 /// Builds every patch once (for `--keep-going`) and returns those that cannot be read or built.
 fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec<FailedPatch> {
-    meta.patches
-        .par_iter()
-        .filter_map(|p| {
-            let result = source
-                .specs(p)
-                .and_then(|specs| crate::model::check_specs(p.id, &specs))
-                .and_then(|()| produce(source, p, layers).map(drop));
-            result.err().map(|e| FailedPatch {
-                id: p.id,
-                error: e.report(),
-            })
-        })
-        .collect()
+    let keep = KeepGoing::new(true);
+    meta.patches.par_iter().for_each(|p| {
+        let result = source
+            .specs(p)
+            .and_then(|specs| crate::model::check_specs(p.id, &specs))
+            .and_then(|()| produce(source, p, layers).map(drop));
+        // Enabled: every error is recorded, none is returned.
+        let _ = keep.absorb(p.id, result);
+    });
+    keep.into_failed()
 }
 
 #[cfg(test)]

@@ -28,12 +28,14 @@ use crate::convert::Progress;
 use crate::formats::{self, DatasetReader};
 use crate::georef::{recover_grid, FootprintCrs, GeorefProblem, GridResult};
 use crate::model::{Layer, Patch};
-use crate::output::StagedPath;
+use crate::output::StagedFolder;
+use crate::pipeline::{FailedPatch, KeepGoing};
 use crate::{Error, Result};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ImageEncoder, RgbImage};
 use rayon::prelude::*;
 use std::io::BufWriter;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
 /// The layers a preview reads; the others are never loaded.
@@ -54,6 +56,9 @@ pub struct PreviewOptions {
     pub timeline: bool,
     /// Enlargement of the panels, 1..=16 (each patch pixel becomes `scale` x `scale`).
     pub scale: u32,
+    /// [`preview`]: skip a patch whose sheet cannot be drawn (named in
+    /// [`PreviewSummary::failed`]) instead of stopping.
+    pub keep_going: bool,
 }
 
 impl Default for PreviewOptions {
@@ -62,6 +67,7 @@ impl Default for PreviewOptions {
             date: None,
             timeline: false,
             scale: 4,
+            keep_going: false,
         }
     }
 }
@@ -125,6 +131,26 @@ pub struct PreviewOutput {
     pub georef: GridResult,
 }
 
+impl PreviewOutput {
+    /// The warning this preview raises: why its patch is not georeferenced, if it is not.
+    pub fn warning(&self) -> Option<String> {
+        let problem = self.georef.as_ref().err()?;
+        Some(format!(
+            "{problem} (the header of {} says \"Not georeferenced\")",
+            self.path.file_name().map_or_else(
+                || self.path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+        ))
+    }
+}
+
+/// The warnings of some previews, in order: why each patch that is not georeferenced is not
+/// (what [`preview`] also sends as [`Progress::Warning`]).
+pub fn warnings(outputs: &[PreviewOutput]) -> Vec<String> {
+    outputs.iter().filter_map(PreviewOutput::warning).collect()
+}
+
 /// Draws the sheet of a patch read with (at least) [`LAYERS`]; with `georef`, its header says
 /// how the patch is georeferenced (the grid) or why it is not (the problem).
 pub fn render_patch(
@@ -147,8 +173,27 @@ pub fn preview_path(outdir: &Path, id: i64) -> PathBuf {
     outdir.join(format!("preview_{id}.png"))
 }
 
+/// What [`preview`] did.
+#[derive(Clone, Debug, Default)]
+pub struct PreviewSummary {
+    /// The sheets written, in the order of the patches.
+    pub outputs: Vec<PreviewOutput>,
+    /// Patches whose sheet could not be drawn, skipped with `keep_going`.
+    pub failed: Vec<FailedPatch>,
+}
+
 /// Writes `OUTDIR/preview_{ID}.png` for each patch of `patches` (all if `None`) of the dataset
-/// at `src`, in parallel. Refuses existing previews unless `overwrite`, before drawing any.
+/// at `src`, in parallel. Refuses existing previews unless `overwrite`, before drawing any. The
+/// sheets are drawn in `OUTDIR.partial` and moved into OUTDIR (created if missing) once all are
+/// drawn, so a failed or interrupted run leaves no sheet in OUTDIR. With `keep_going`, a patch
+/// whose sheet cannot be drawn is skipped and named in [`PreviewSummary::failed`].
+///
+/// # Errors
+/// The dataset cannot be opened; an unknown patch; an existing preview without `overwrite`;
+/// the first patch that cannot be read or drawn (without `keep_going`); a sheet cannot be
+/// written. Nothing is left in OUTDIR then.
+/// A patch that cannot be georeferenced is drawn all the same (its header says why) and raises a
+/// [`Progress::Warning`] ([`PreviewOutput::warning`]).
 pub fn preview(
     src: &Path,
     outdir: &Path,
@@ -156,26 +201,55 @@ pub fn preview(
     options: &PreviewOptions,
     overwrite: bool,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Vec<PreviewOutput>> {
+) -> Result<PreviewSummary> {
     let reader = formats::open(src)?;
     let crs = FootprintCrs::from_declared(reader.metadata().crs.as_deref());
     let ids = chosen_ids(reader.as_ref(), src, patches)?;
-    let staged = ids
+    if let Some(existing) = ids
         .iter()
-        .map(|&id| StagedPath::new(&preview_path(outdir, id), overwrite))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|&id| preview_path(outdir, id))
+        .find(|path| path.exists() && !overwrite)
+    {
+        return Err(Error::Exists(existing));
+    }
+    let staged = StagedFolder::new(outdir, overwrite)?;
+    let keep = KeepGoing::new(options.keep_going);
     progress(Progress::Start { total: ids.len() });
-    let outputs = ids
-        .par_iter()
-        .zip(staged)
-        .map(|(&id, staged)| {
-            let out = write_one(reader.as_ref(), &crs, id, options, staged)?;
-            progress(Progress::Patch { id, bytes: 0 });
-            Ok(out)
+    // A panic is a bug, but it must not leave the staged sheets behind.
+    let drawn = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        ids.par_iter()
+            .map(|&id| {
+                let out = write_one(reader.as_ref(), &crs, id, options, staged.path());
+                progress(Progress::Patch { id, bytes: 0 });
+                keep.absorb(id, out)
+            })
+            .collect::<Result<Vec<_>>>()
+    }))
+    .unwrap_or_else(|payload| Err(Error::from_panic(payload.as_ref())));
+    let drawn = match drawn {
+        Ok(drawn) => drawn,
+        Err(e) => {
+            staged.discard();
+            return Err(e);
+        }
+    };
+    let outputs: Vec<PreviewOutput> = drawn
+        .into_iter()
+        .flatten()
+        .map(|out| PreviewOutput {
+            path: preview_path(outdir, out.id),
+            ..out
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
+    for warning in warnings(&outputs) {
+        progress(Progress::Warning(warning));
+    }
     progress(Progress::Finishing);
-    Ok(outputs)
+    staged.commit()?;
+    Ok(PreviewSummary {
+        outputs,
+        failed: keep.into_failed(),
+    })
 }
 
 fn chosen_ids(reader: &dyn DatasetReader, src: &Path, patches: Option<&[i64]>) -> Result<Vec<i64>> {
@@ -192,25 +266,24 @@ fn chosen_ids(reader: &dyn DatasetReader, src: &Path, patches: Option<&[i64]>) -
     }
 }
 
+/// Draws the sheet of patch `id` into the folder `dir`; its `path` is the file there.
 fn write_one(
     reader: &dyn DatasetReader,
     crs: &std::result::Result<FootprintCrs, GeorefProblem>,
     id: i64,
     options: &PreviewOptions,
-    staged: StagedPath,
+    dir: &Path,
 ) -> Result<PreviewOutput> {
     let patch = reader.read_patch(id, &LAYERS)?;
     let georef = patch_georef(crs, &patch);
     let sheet = render_patch(&patch, Some(&georef), options)?;
-    if let Err(e) = write_png(&sheet.image, staged.path()) {
-        let _ = std::fs::remove_file(staged.path());
-        return Err(e);
-    }
+    let path = preview_path(dir, id);
+    write_png(&sheet.image, &path)?;
     Ok(PreviewOutput {
         id,
         size: sheet.image.dimensions(),
         panels: sheet.panels,
-        path: staged.commit()?,
+        path,
         georef,
     })
 }

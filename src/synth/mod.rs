@@ -129,6 +129,7 @@ pub fn generate(
         },
         jobs: 0,
         keep_going: false,
+        strict: false,
         stage: Stage::Whole,
     };
     pipeline::run(job, progress)

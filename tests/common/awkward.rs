@@ -78,6 +78,29 @@ pub struct Writer {
     pub output: &'static str,
 }
 
+impl Writer {
+    /// The library's options for this writer: what [`Writer::args`] say on the command line.
+    pub fn options(&self) -> pastis_bridge::convert::ConvertOptions {
+        use pastis_bridge::formats::Format;
+        let mut args = self.args.iter();
+        let mut options = pastis_bridge::convert::ConvertOptions::new(Format::Pastis);
+        while let Some(arg) = args.next() {
+            let mut value = || args.next().copied().unwrap_or_default();
+            match *arg {
+                "--to" => options.to = value().parse().expect("a format name"),
+                "--zarr-version" => {
+                    options.write.creation.set("ZARR_VERSION", value());
+                }
+                "--no-georef" => {
+                    options.write.creation.set("GEOREF", "NO");
+                }
+                other => panic!("Writer::options does not know {other}"),
+            }
+        }
+        options
+    }
+}
+
 /// Every writer, each with its own options.
 pub const WRITERS: [Writer; 5] = [
     Writer {

@@ -90,6 +90,47 @@ pub fn files(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
+/// Where two PASTIS folders differ: files present in one only, `.npy` bytes (the first differing
+/// byte), JSON files value for value.
+pub fn differences(a: &Path, b: &Path) -> Vec<String> {
+    let (fa, fb) = (files(a), files(b));
+    let mut out = Vec::new();
+    for name in fa.keys().filter(|n| !fb.contains_key(*n)) {
+        out.push(format!("{} missing after the round trip", name.display()));
+    }
+    for name in fb.keys().filter(|n| !fa.contains_key(*n)) {
+        out.push(format!("{} appeared in the round trip", name.display()));
+    }
+    for (name, bytes) in &fa {
+        let Some(other) = fb.get(name) else { continue };
+        if name
+            .extension()
+            .is_some_and(|e| e == "json" || e == "geojson")
+        {
+            let (va, vb): (serde_json::Value, serde_json::Value) = (
+                serde_json::from_slice(bytes).expect("JSON"),
+                serde_json::from_slice(other).expect("JSON"),
+            );
+            if va != vb {
+                out.push(format!("{}: {va} became {vb}", name.display()));
+            }
+        } else if bytes != other {
+            let at = bytes
+                .iter()
+                .zip(other)
+                .position(|(x, y)| x != y)
+                .unwrap_or(bytes.len().min(other.len()));
+            out.push(format!(
+                "{}: differs from byte {at} ({} vs {} bytes)",
+                name.display(),
+                bytes.len(),
+                other.len()
+            ));
+        }
+    }
+    out
+}
+
 /// Writes `patches` with `meta` as a PASTIS folder at `root`, through the library's writer.
 pub fn write_pastis(
     root: &Path,

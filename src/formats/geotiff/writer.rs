@@ -7,7 +7,9 @@ use super::raster::{
 use super::style::{self, SeriesSummary};
 use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
-use crate::georef::{recover_grid, spatial_ref, FootprintCrs, PatchGrid};
+use crate::georef::{
+    not_georeferenced, recover_grid, spatial_ref, FootprintCrs, PatchGrid, PIXEL_GRID,
+};
 use crate::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta};
 use crate::output::StagedPath;
 use crate::warnings::Warnings;
@@ -87,8 +89,8 @@ impl GeoTiffWriter {
         let grid = FootprintCrs::from_declared(self.meta.crs.as_deref())
             .and_then(|crs| recover_grid(crs, meta, height, width));
         Ok(match (grid, self.no_georef) {
-            (Ok(_), true) => Err(NO_GEOREF.to_string()),
-            (Err(problem), true) => Err(format!("{NO_GEOREF}; {problem}")),
+            (Ok(_), true) => Err(not_georeferenced(None)),
+            (Err(problem), true) => Err(not_georeferenced(Some(&problem))),
             (Ok(grid), false) => Ok(grid),
             (Err(problem), false) => return Err(Error::Georef(problem)),
         })
@@ -262,18 +264,11 @@ impl GeoTiffWriter {
     }
 }
 
-/// Why a patch's TIFFs have no CRS when written with `no_georef`.
-const NO_GEOREF: &str = "written with --no-georef: no CRS, pixel grid [0, 1, 0, 0, 0, -1]";
-
 /// A patch's grid, or why its TIFFs are not georeferenced.
 type GridOrWhyNot = std::result::Result<PatchGrid, String>;
 
 /// Grids of a patch per raster size (layers almost always share one).
 type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
-
-/// The geotransform of TIFFs without CRS: pixel (column, row) at (x, y) = (column, -row), as
-/// GDAL and QGIS show a raster that is not georeferenced.
-pub const PIXEL_GRID: [f64; 6] = [0.0, 1.0, 0.0, 0.0, 0.0, -1.0];
 
 impl DatasetWriter for GeoTiffWriter {
     fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {

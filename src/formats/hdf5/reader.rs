@@ -1,6 +1,7 @@
 //! Reads a file written by the HDF5 writer, patch by patch: only the hyperslabs asked for. What
 //! the file holds is interpreted by [`stacked::read::interpret`], as for Zarr; this module only
 //! reaches the datasets.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::attrs::{read_string_attr, read_strings};
 use super::{dtype_of, h5err, patch_selection};
@@ -159,10 +160,9 @@ impl DatasetReader for Hdf5Reader {
                 }
             }
         }
-        Ok(Patch {
-            meta: self.meta.patches[row].clone(),
-            arrays,
-        })
+        let meta = self.meta.patches.get(row).cloned();
+        let meta = meta.ok_or_else(|| Error::patch(id, "not in the file's metadata"))?;
+        Ok(Patch { meta, arrays })
     }
 }
 
@@ -171,7 +171,7 @@ impl StoredLayer {
     fn spec(&self, row: usize) -> Option<ArraySpec> {
         Some(ArraySpec {
             dtype: self.index.dtype(row, self.dtype),
-            shape: self.index.per_patch[row].clone()?,
+            shape: self.index.per_patch.get(row)?.clone()?,
         })
     }
 

@@ -1,6 +1,8 @@
 //! The original PASTIS / PASTIS-R layout: one folder of `.npy` files per modality, metadata.geojson
 //! and NORM_*_patch.json.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
+pub mod content;
 mod driver;
 mod reader;
 mod writer;

@@ -1,11 +1,11 @@
 //! Reads a PASTIS folder patch by patch.
 
 use super::{array_path, file_present, METADATA_FILE};
-use crate::formats::{DatasetReader, Format};
+use crate::formats::{DatasetReader, Format, NotCarried};
 use crate::model::metadata_geojson::{parse_metadata, read_json};
 use crate::model::{ArraySpec, DatasetMeta, Layer, Patch, Series};
 use crate::{npy, Error, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// A PASTIS / PASTIS-R folder opened for reading. Only metadata is held in memory.
@@ -104,6 +104,20 @@ impl DatasetReader for PastisReader {
             }
         }
         Ok(Patch { meta, arrays })
+    }
+
+    /// The foreign entries of the folder's survey ([`super::content::survey_content`], the
+    /// one `inspect` reports).
+    fn not_carried(&self) -> Vec<NotCarried> {
+        let ids: HashSet<i64> = self.meta.patches.iter().map(|p| p.id).collect();
+        super::content::survey_content(&self.root, &ids)
+            .foreign
+            .into_iter()
+            .map(|foreign| NotCarried {
+                why: foreign.reason(),
+                path: foreign.path,
+            })
+            .collect()
     }
 }
 

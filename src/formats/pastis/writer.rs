@@ -31,7 +31,9 @@ impl DatasetWriter for PastisWriter {
     fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
         for (&layer, array) in &patch.arrays {
             let path = array_path(self.staged.path(), layer, patch.id());
-            let folder = path.parent().expect("array paths have a folder");
+            let folder = path
+                .parent()
+                .ok_or_else(|| Error::invalid(&path, "has no parent folder"))?;
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
             npy::write_npy(&path, array)?;
         }

@@ -2,6 +2,7 @@
 //! version, the metadata (from `feature` and the dataset attributes), `ID_PATCH`, and for each
 //! layer which patches have it and with what shape (presence, lengths), checked against the dates.
 //! Each format only says how to get at a named array ([`StackedSource`]).
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::{dataset_meta, dates_name, dtype_name, length_name, names, present_name};
 use super::{LAYOUT_V1, LAYOUT_V2, LAYOUT_VERSION};
@@ -191,14 +192,16 @@ fn layer_index(
             .map(|p| p != 0)
             .collect()
     } else {
-        // v1 Zarr stores: a series is present when it has dates.
-        lengths.iter().flatten().map(|&t| t > 0).collect()
+        // v1 Zarr stores: a series is present when it has dates, an annotation everywhere.
+        match &lengths {
+            Some(lengths) => lengths.iter().map(|&t| t > 0).collect(),
+            None => vec![true; n],
+        }
     };
-    let per_patch = (0..n)
-        .map(|row| {
-            let own = own_shape(path, layer, &shape, present[row], lengths.as_ref(), row)?;
-            Ok(own)
-        })
+    let per_patch = present
+        .iter()
+        .enumerate()
+        .map(|(row, &present)| own_shape(path, layer, &shape, present, lengths.as_ref(), row))
         .collect::<Result<Vec<_>>>()?;
     if let Some(lengths) = &lengths {
         check_dates(path, layer, meta, &present, lengths, source)?;
@@ -255,25 +258,26 @@ fn own_shape(
     lengths: Option<&Vec<i32>>,
     row: usize,
 ) -> Result<Option<Vec<usize>>> {
-    let mut own = shape[1..].to_vec();
+    let mut own = shape.get(1..).unwrap_or_default().to_vec();
     let Some(lengths) = lengths else {
         return Ok(present.then_some(own));
     };
-    let length = lengths[row];
+    // The longest series the stacked array holds (its time axis, after the patch axis).
+    let longest = own.first().copied().unwrap_or(0);
+    let length = lengths.get(row).copied().unwrap_or(-1);
     let fits = usize::try_from(length)
         .ok()
-        .filter(|&t| t <= shape[1] && (present || t == 0));
-    match fits {
-        Some(t) => {
-            own[0] = t;
+        .filter(|&t| t <= longest && (present || t == 0));
+    match (fits, own.first_mut()) {
+        (Some(t), Some(time)) => {
+            *time = t;
             Ok(present.then_some(own))
         }
-        None => Err(Error::invalid(
+        _ => Err(Error::invalid(
             path,
             format!(
-                "{} holds {length} at row {row}, outside 0..={}{}",
+                "{} holds {length} at row {row}, outside 0..={longest}{}",
                 length_name(layer),
-                shape[1],
                 if present {
                     ""
                 } else {
@@ -297,7 +301,8 @@ fn check_dates(
     let shape = source.shape(&name)?;
     let width = shape.get(1).copied().unwrap_or(0);
     let table = source.i32s(&name)?;
-    if shape.len() != 2 || shape[0] != meta.patches.len() || table.len() != shape[0] * width {
+    let n = meta.patches.len();
+    if shape.len() != 2 || shape.first() != Some(&n) || table.len() != n * width {
         return Err(Error::invalid(
             path,
             format!(
@@ -306,12 +311,15 @@ fn check_dates(
             ),
         ));
     }
-    for (row, p) in meta.patches.iter().enumerate() {
-        let length = usize::try_from(lengths[row]).unwrap_or(0).min(width);
-        if !present[row] {
+    let rows = meta.patches.iter().zip(lengths).zip(present).enumerate();
+    for (row, ((p, &length), &present)) in rows {
+        let length = usize::try_from(length).unwrap_or(0).min(width);
+        if !present {
             continue;
         }
-        let stored = &table[row * width..row * width + length];
+        let stored = table
+            .get(row * width..row * width + length)
+            .unwrap_or_default();
         let listed = p.dates.get(&layer).map(Vec::as_slice).unwrap_or_default();
         let agree = stored
             .iter()

@@ -1,6 +1,7 @@
 //! Reads a store written by the writer (v3 or v2), one patch at a time, touching only the chunks
 //! of the patch and layers asked for. What the store holds is interpreted by
 //! [`stacked::read::interpret`], as for HDF5; this module only reaches the arrays.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::arrays::{dtype_of, read_all, read_row, read_strings};
 use super::{store_at, zarr_error, zarr_error_in, Store, ZArray};
@@ -146,7 +147,7 @@ impl DatasetReader for ZarrReader {
             .layers
             .iter()
             .filter_map(|(&layer, stored)| {
-                let shape = stored.index.per_patch[row].clone()?;
+                let shape = stored.index.per_patch.get(row)?.clone()?;
                 Some((
                     layer,
                     ArraySpec {
@@ -165,7 +166,7 @@ impl DatasetReader for ZarrReader {
             let Some(stored) = self.layers.get(layer) else {
                 continue;
             };
-            let Some(shape) = &stored.index.per_patch[row] else {
+            let Some(Some(shape)) = stored.index.per_patch.get(row) else {
                 continue;
             };
             let array = if shape.contains(&0) {
@@ -176,7 +177,8 @@ impl DatasetReader for ZarrReader {
             };
             arrays.insert(*layer, array);
         }
-        let meta = self.meta.patches[row].clone();
+        let meta = self.meta.patches.get(row).cloned();
+        let meta = meta.ok_or_else(|| Error::patch(id, "not in the store's metadata"))?;
         Ok(Patch { meta, arrays })
     }
 }
