@@ -4,6 +4,7 @@
 //! (`parcels_32631`...). Parcels in pixel coordinates (`--no-georef`) go to one layer without
 //! CRS, `parcels_pixels`, with a `not_georeferenced` field. GeoPackage writes in one transaction;
 //! FlatGeobuf holds one layer only.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::geometry::{srs, transform};
 use super::{fields, Parcel, PatchResult};

@@ -6,6 +6,7 @@
 //! With [`RasterizeOptions::no_georef`] the polygons are in pixel coordinates
 //! ([`crate::georef::PIXEL_GRID`], as `parcels --no-georef` writes them) and the footprints are
 //! not used: the grid dataset only gives each patch's size and dtypes.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::fill::burn;
 use super::geometry::{inverse, GeoTransform};
@@ -17,7 +18,7 @@ use crate::model::{Array, ArraySpec, DType, Layer, Patch, PatchMeta};
 use crate::pipeline::{self, thread_pool, Job, PatchSource, Progress, Selection, Stage};
 use crate::{Error, Result};
 use geo::MapCoords;
-use ndarray::{Array2, Array3, ArrayD};
+use ndarray::{Array2, Array3, ArrayD, Axis};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -60,6 +61,8 @@ struct Target {
     /// Pixel corners to those coordinates.
     geotransform: GeoTransform,
     instances: ArraySpec,
+    /// INSTANCES' (rows, columns).
+    size: (usize, usize),
     target_dtype: DType,
 }
 
@@ -153,7 +156,7 @@ impl PatchSource for Rasterizer {
         let (t, _) = self.get(meta)?;
         let target = ArraySpec {
             dtype: t.target_dtype,
-            shape: vec![3, t.instances.shape[0], t.instances.shape[1]],
+            shape: vec![3, t.size.0, t.size.1],
         };
         Ok(BTreeMap::from([
             (Layer::Instances, t.instances.clone()),
@@ -175,17 +178,19 @@ fn target(
     no_georef: bool,
 ) -> Result<Target> {
     let specs = reader.specs(meta.id)?;
+    let no_instances = || Error::patch(meta.id, "has no 2-D INSTANCES to take the grid from");
     let instances = specs
         .get(&Layer::Instances)
-        .filter(|s| s.shape.len() == 2)
         .cloned()
-        .ok_or_else(|| Error::patch(meta.id, "has no 2-D INSTANCES to take the grid from"))?;
+        .ok_or_else(no_instances)?;
+    let &[h, w] = instances.shape.as_slice() else {
+        return Err(no_instances());
+    };
     let (place, geotransform) = if no_georef {
         (Place::Pixels, PIXEL_GRID)
     } else {
         let no_footprint = GeorefProblem::NoFootprint { patch: meta.id };
-        let grid = grid(meta, instances.shape[0], instances.shape[1])?
-            .ok_or(Error::Georef(no_footprint))?;
+        let grid = grid(meta, h, w)?.ok_or(Error::Georef(no_footprint))?;
         (Place::Epsg(grid.epsg), grid.geotransform)
     };
     let target_dtype = specs.get(&Layer::Target).map_or(DType::U8, |s| s.dtype);
@@ -193,6 +198,7 @@ fn target(
         place,
         geotransform,
         instances,
+        size: (h, w),
         target_dtype,
     })
 }
@@ -208,7 +214,7 @@ fn read_grouped(
     let index: HashMap<i64, usize> = patches.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
     let known: HashSet<i64> = reader.metadata().ids().into_iter().collect();
     let place = |id: i64| match index.get(&id) {
-        Some(&i) => Ok(Some(targets[i].place)),
+        Some(&i) => Ok(targets.get(i).map(|t| t.place)),
         None if known.contains(&id) => Ok(None),
         None => Err(Error::invalid(
             path,
@@ -217,8 +223,8 @@ fn read_grouped(
     };
     let mut groups: Vec<Vec<ReadParcel>> = patches.iter().map(|_| Vec::new()).collect();
     for parcel in ogr::read(path, &place)? {
-        if let Some(&i) = index.get(&parcel.patch) {
-            groups[i].push(parcel);
+        if let Some(group) = index.get(&parcel.patch).and_then(|&i| groups.get_mut(i)) {
+            group.push(parcel);
         }
     }
     Ok(groups)
@@ -226,7 +232,7 @@ fn read_grouped(
 
 /// Burns one patch's parcels into INSTANCES and TARGET.
 fn burn_patch(meta: &PatchMeta, t: &Target, parcels: &[ReadParcel]) -> Result<Patch> {
-    let (h, w) = (t.instances.shape[0], t.instances.shape[1]);
+    let (h, w) = t.size;
     let to_pixels = inverse(&t.geotransform)
         .ok_or_else(|| Error::patch(meta.id, "has a singular geotransform"))?;
     let mut instances = Array2::<i64>::zeros((h, w));
@@ -240,11 +246,14 @@ fn burn_patch(meta: &PatchMeta, t: &Target, parcels: &[ReadParcel]) -> Result<Pa
         classes.insert(p.instance, p.class_id.unwrap_or(0));
     }
     let mut target = Array3::<i64>::zeros((3, h, w));
-    for ((r, c), &i) in instances.indexed_iter() {
+    let classes_of = |class: &mut i64, &i: &i64| {
         if i != 0 {
-            target[[0, r, c]] = classes.get(&i).copied().unwrap_or(0);
+            *class = classes.get(&i).copied().unwrap_or(0);
         }
-    }
+    };
+    target
+        .index_axis_mut(Axis(0), 0)
+        .zip_mut_with(&instances, classes_of);
     let mut arrays = BTreeMap::new();
     let instances = instances.into_dyn();
     arrays.insert(

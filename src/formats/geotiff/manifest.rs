@@ -1,5 +1,6 @@
 //! `pastis-geotiff.json`: the dataset metadata, NORM statistics and original dtypes and shapes,
 //! everything the TIFFs cannot carry exactly.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::MANIFEST;
 use crate::georef::PatchGrid;

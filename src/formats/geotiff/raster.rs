@@ -1,5 +1,6 @@
 //! Arrays to and from GDAL bands: `(..., H, W)` arrays as `prod(...)` bands of `W` x `H` pixels,
 //! band index (1-based) = flat index over the leading axes + 1 (`t * C + c + 1` for a series).
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use crate::model::{Array, DType};
 use gdal::raster::{Buffer, GdalType, RasterCreationOptions};

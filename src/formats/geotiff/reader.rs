@@ -1,5 +1,6 @@
 //! Reads an export folder back: metadata from the manifest, arrays from the TIFFs, restored to
 //! their original dtype and shape.
+#![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::gdal_error;
 use super::manifest::{LayerEntry, Manifest};
