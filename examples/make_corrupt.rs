@@ -81,6 +81,7 @@ fn write_base(src: &Path, dst: &Path) -> Res {
             Patch {
                 meta: p.clone(),
                 arrays,
+                spot: None,
             },
         )?;
     }
@@ -315,8 +316,9 @@ fn npy_cases(base: &Path, out: &Path) -> Res {
         "a directory where a .npy file should be\n",
     )?;
 
-    // What a conversion does not carry (#16 item 7): PASTIS-HD's DATA_SPOT/ tree, a file
-    // beside the layout, a file of a patch metadata does not list.
+    // What a conversion does not carry (#16 item 7): a stray in PASTIS-HD's DATA_SPOT/ (not its
+    // SPOT images' folder, which is carried since #20), a file beside the layout, a file of a
+    // patch metadata does not list.
     let dir = case(base, out, "not-carried")?;
     std::fs::create_dir_all(dir.join("DATA_SPOT"))?;
     std::fs::copy(s2(&dir), dir.join("DATA_SPOT/SPOT_20000.npy"))?;

@@ -84,7 +84,7 @@ pub enum Error {
     #[error(transparent)]
     Georef(crate::georef::GeorefProblem),
     /// The source holds content the output will not carry (files beside the PASTIS layout,
-    /// PASTIS-HD's `DATA_SPOT/`...), and `--strict` was asked for: nothing was written.
+    /// strays in PASTIS-HD's `DATA_SPOT/`...), and `--strict` was asked for: nothing was written.
     #[error("{} of the source would not be carried by the output (--strict):{}",
         count(.0.len(), "item"),
         .0.iter().map(|i| format!("\n  {i}")).collect::<String>())]

@@ -2,8 +2,9 @@
 //! bit) and metadata field by field, and say precisely what differs.
 
 use crate::formats::{self, DatasetReader};
-use crate::model::{Array, DatasetMeta, Layer, PatchMeta};
+use crate::model::{Array, DatasetMeta, Layer, PatchMeta, SpotGeoref};
 use crate::Result;
+use gdal::spatial_ref::SpatialRef;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -28,6 +29,9 @@ pub enum DiffKind {
     Metadata,
     /// A patch could not be read.
     Unreadable,
+    /// The georeferencing of a SPOT image differs: CRS, geotransform, band descriptions or
+    /// no-data values.
+    Georef,
 }
 
 /// One difference between A and B.
@@ -284,7 +288,69 @@ fn compare_patch(
             (None, None) => {}
         }
     }
+    if let (Some(x), Some(y)) = (&pa.spot, &pb.spot) {
+        diffs.extend(
+            compare_spot_georef(x, y)
+                .into_iter()
+                .map(|d| d.in_patch(id).in_layer(Layer::Spot)),
+        );
+    }
     (compared, diffs)
+}
+
+/// Compares the georeferencing of two SPOT images, one difference per member that differs (the
+/// CRS by meaning, through GDAL, when the texts differ; numbers bit for bit).
+fn compare_spot_georef(a: &SpotGeoref, b: &SpotGeoref) -> Vec<Difference> {
+    let mut d = Vec::new();
+    let mut differs = |what: &str, x: String, y: String| {
+        d.push(Difference::new(
+            DiffKind::Georef,
+            format!("SPOT {what} differs: A is {x}, B is {y}"),
+        ));
+    };
+    if a.crs_wkt != b.crs_wkt && !same_crs(&a.crs_wkt, &b.crs_wkt) {
+        differs("CRS", crs_label(a), crs_label(b));
+    }
+    if a.geotransform.map(f64::to_bits) != b.geotransform.map(f64::to_bits) {
+        differs(
+            "geotransform",
+            format!("{:?}", a.geotransform),
+            format!("{:?}", b.geotransform),
+        );
+    }
+    if a.descriptions != b.descriptions {
+        differs(
+            "band descriptions",
+            format!("{:?}", a.descriptions),
+            format!("{:?}", b.descriptions),
+        );
+    }
+    let bits = |v: &[Option<f64>]| v.iter().map(|n| n.map(f64::to_bits)).collect::<Vec<_>>();
+    if bits(&a.nodata) != bits(&b.nodata) {
+        differs(
+            "no-data",
+            format!("{:?}", a.nodata),
+            format!("{:?}", b.nodata),
+        );
+    }
+    d
+}
+
+/// True if two WKT texts are the same CRS for GDAL (`OSRIsSame`).
+fn same_crs(a: &str, b: &str) -> bool {
+    match (SpatialRef::from_wkt(a), SpatialRef::from_wkt(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A CRS in a message: its EPSG code, else the start of its WKT.
+fn crs_label(g: &SpotGeoref) -> String {
+    match g.epsg {
+        Some(code) => format!("EPSG:{code}"),
+        None if g.crs_wkt.is_empty() => "none".into(),
+        None => g.crs_wkt.chars().take(60).collect(),
+    }
 }
 
 /// Compares two arrays: dtype, then shape, then values bit for bit. `None` when identical.

@@ -556,14 +556,14 @@ fn content_not_carried_is_named_and_refused_with_strict() {
         "not-carried",
         1,
         &[
-            "DATA_SPOT: PASTIS-HD's SPOT-6/7 images: no layer of pastis-bridge holds them",
+            "DATA_SPOT/SPOT_20000.npy: unexpected name in DATA_SPOT/ (expected PASTIS_SPOT6_RVB_1M00_2019/)",
             "README.txt: not part of the PASTIS layout",
             "S2_30000.npy: patch 30000 is not listed in metadata.geojson",
         ],
     );
     let src = fixture("corrupt/not-carried");
     let items = [
-        "DATA_SPOT: PASTIS-HD's SPOT-6/7 images",
+        "DATA_SPOT/SPOT_20000.npy: unexpected name in DATA_SPOT/",
         "README.txt: not part of the PASTIS layout",
         "DATA_S2/S2_30000.npy: patch 30000 is not listed",
     ];

@@ -126,7 +126,11 @@ fn edge_patch(id: i64, s2: Option<usize>, point: bool) -> Patch {
     let target: Vec<u8> = (0..3 * SIZE * SIZE).map(|k| (k % 20) as u8).collect();
     let target = Array::from_le_bytes(DType::U8, &[3, SIZE, SIZE], &target).unwrap();
     arrays.insert(Layer::Target, target);
-    Patch { meta, arrays }
+    Patch {
+        meta,
+        arrays,
+        spot: None,
+    }
 }
 
 /// Patches 1 (3 dates), 2 (S2 with 0 dates), 3 (no S2), 4 (a Point footprint).

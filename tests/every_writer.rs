@@ -47,7 +47,7 @@ struct ArrayPlan {
 }
 
 /// A random dataset: rows and columns shared by its arrays, bands or channels per layer, then
-/// per patch an optional array per layer (in `Layer::ALL` order).
+/// per patch an optional array per layer (in [`npy_layers`] order).
 #[derive(Clone, Debug)]
 struct Plan {
     h: usize,
@@ -76,8 +76,17 @@ fn pixels() -> impl Strategy<Value = usize> {
     prop_oneof![1 => Just(0usize), 6 => 1..4usize]
 }
 
+/// The layers of `.npy` files, in `Layer::ALL` order: SPOT, a GeoTIFF with its own
+/// georeferencing, has its own round trips (tests/spot.rs).
+fn npy_layers() -> Vec<Layer> {
+    Layer::ALL
+        .into_iter()
+        .filter(|l| !l.has_own_grid())
+        .collect()
+}
+
 fn plan() -> impl Strategy<Value = Plan> {
-    let patch = prop::collection::vec(array_plan(), Layer::ALL.len());
+    let patch = prop::collection::vec(array_plan(), npy_layers().len());
     (
         pixels(),
         pixels(),
@@ -111,7 +120,7 @@ fn patches(plan: &Plan) -> Vec<Patch> {
     let mut out = Vec::new();
     for (id, arrays) in (1..).zip(&plan.patches) {
         let mut patch = bare(id);
-        for (layer, array) in Layer::ALL.into_iter().zip(arrays) {
+        for (layer, array) in npy_layers().into_iter().zip(arrays) {
             let Some(array) = array else { continue };
             let shape = shape(layer, array, plan);
             if layer.is_series() {

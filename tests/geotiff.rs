@@ -88,7 +88,11 @@ fn patch(id: i64, tile: &str, epsg: u32, x0: f64, y0: f64) -> Patch {
         Layer::Zones,
         Array::I64(filled(&[s, s], |i| (i as i64) << 33)),
     );
-    Patch { meta, arrays }
+    Patch {
+        meta,
+        arrays,
+        spot: None,
+    }
 }
 
 /// A PASTIS folder of three patches: two side by side in t30uxv, one in t31tfj.

@@ -97,7 +97,11 @@ fn patch(id: i64, s2: usize, s1a: Option<usize>, lacking: &[Layer]) -> Patch {
             arrays.insert(layer, values(dtype, &shape, id as u64 * 7 + layer as u64));
         }
     }
-    Patch { meta, arrays }
+    Patch {
+        meta,
+        arrays,
+        spot: None,
+    }
 }
 
 /// A small PASTIS-R folder: ragged S2, one patch without S1A, one without HEATMAP.

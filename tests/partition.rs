@@ -24,6 +24,7 @@ fn synth(dir: &Path) -> PathBuf {
         radar: true,
         size: 8,
         date_scale: 0.1,
+        spot: false,
     };
     pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
     src

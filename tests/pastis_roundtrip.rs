@@ -58,6 +58,7 @@ fn a_fresh_synthetic_dataset_converts_to_itself() {
         radar: true,
         size: 24,
         date_scale: 0.1,
+        spot: false,
     };
     generate(&src, &options, false, &|_| {}).expect("generate");
     let dst = dir.path().join("dst");

@@ -68,6 +68,7 @@ fn source(dir: &Path) -> PathBuf {
         radar: false,
         size: 64,
         date_scale: 0.3,
+        spot: false,
     };
     generate(&src, &options, false, &|_| {}).unwrap();
     src

@@ -21,6 +21,7 @@ fn options(seed: u64) -> SynthOptions {
         radar: true,
         size: 32,
         date_scale: 0.1,
+        spot: false,
     }
 }
 

@@ -84,7 +84,11 @@ fn patch(i: usize, size: usize) -> Patch {
     );
     arrays.insert(Layer::Instances, values(&plane, i, |v| (v % 5) as i64));
     arrays.insert(Layer::Zones, values(&plane, i, |v| (v % 6) as i64));
-    Patch { meta, arrays }
+    Patch {
+        meta,
+        arrays,
+        spot: None,
+    }
 }
 
 fn values<T: Element>(shape: &[usize], seed: usize, f: impl Fn(usize) -> T) -> Array {
@@ -171,6 +175,7 @@ fn synth_dataset_with_radar_round_trips() {
         radar: true,
         size: 16,
         date_scale: 0.2,
+        spot: false,
     };
     pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
     assert_round_trip(&src, &["--jobs", "2"]);

@@ -138,7 +138,8 @@ pub struct ConvertArgs {
     /// it does not understand.
     #[arg(long = "co", value_name = "KEY=VALUE")]
     pub creation_options: Vec<String>,
-    /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES; comma-separated).
+    /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES, SPOT;
+    /// comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "LAYER,...")]
     pub modalities: Option<Vec<Layer>>,
     /// Skip patches that cannot be read, convert the others, and exit 1 naming every failed
@@ -147,7 +148,7 @@ pub struct ConvertArgs {
     pub keep_going: bool,
     /// Refuse (exit 2, naming each item, nothing written) a source holding content the output
     /// will not carry: files beside the PASTIS layout, files of patches metadata.geojson does
-    /// not list, PASTIS-HD's DATA_SPOT/. Without it they are named as warnings.
+    /// not list, strays in PASTIS-HD's DATA_SPOT/. Without it they are named as warnings.
     #[arg(long)]
     pub strict: bool,
     /// Continue an interrupted conversion (DST.partial and its journal) with the same source and
@@ -254,6 +255,10 @@ pub struct SynthArgs {
     /// Also generate Sentinel-1 (S1A, S1D), like PASTIS-R.
     #[arg(long)]
     pub radar: bool,
+    /// Also generate a SPOT-6 image per patch (1 m true colour, 3 bands, uint8, on the patch's
+    /// UTM grid), like PASTIS-HD: DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/.
+    #[arg(long)]
+    pub spot: bool,
     /// Patch size in pixels (PASTIS: 128).
     #[arg(long, default_value_t = 128)]
     pub size: usize,

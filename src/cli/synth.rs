@@ -11,6 +11,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
         patches,
         seed,
         radar,
+        spot,
         size,
         date_scale,
         overwrite,
@@ -22,6 +23,7 @@ pub fn run(args: SynthArgs) -> anyhow::Result<Outcome> {
         radar,
         size,
         date_scale,
+        spot,
     };
     options.validate()?;
     let bar = progress::bar(quiet);

@@ -25,6 +25,10 @@ pub struct Capabilities {
     /// in every axis but a series' time, and one dtype must hold all theirs; with
     /// `--keep-going` the patches that cannot be stacked are skipped.
     pub stacked: bool,
+    /// PASTIS-HD's SPOT images ([`Layer::Spot`](crate::model::Layer::Spot)) are carried, with
+    /// their own georeferencing; a dataset that has them is refused by a format that does not
+    /// (issue #20), never written without them.
+    pub spot: bool,
 }
 
 /// One format: how to recognise, open and create its datasets, and what it can do.

@@ -11,6 +11,7 @@ pub mod location;
 mod options;
 pub mod pastis;
 pub mod registry;
+pub mod spot;
 pub mod stacked;
 pub mod zarr;
 
@@ -97,7 +98,7 @@ pub trait DatasetReader: Send + Sync {
     /// ([`pipeline::produce`](crate::pipeline::produce)), whatever the format.
     fn read_patch(&self, id: i64, layers: &[Layer]) -> Result<Patch>;
     /// What the dataset holds beside what the model carries (for a PASTIS folder: hidden and
-    /// stray files, files of patches metadata does not list, PASTIS-HD's `DATA_SPOT/`), which a
+    /// stray files, files of patches metadata does not list, strays in PASTIS-HD's `DATA_SPOT/`), which a
     /// conversion therefore leaves out; `convert` names it in its summary, and refuses it with
     /// `--strict`. Default: nothing.
     fn not_carried(&self) -> Vec<NotCarried> {

@@ -1,10 +1,11 @@
 //! File-level checks of a PASTIS folder: what is missing, what does not belong, what cannot be read.
 
-use super::{check_patch, specs_of, Problem, ProblemKind};
+use super::{check_patch, specs_of, PatchFindings, Problem, ProblemKind};
 use crate::formats::pastis::content::{survey_content, Foreign, ForeignKind};
 use crate::formats::pastis::{array_path, PastisReader};
+use crate::formats::spot::read_spot;
 use crate::formats::DatasetReader;
-use crate::model::{ArraySpec, Layer, Patch, PatchMeta};
+use crate::model::{Array, Layer, Patch, PatchMeta, SpotGeoref};
 use crate::npy;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -67,25 +68,24 @@ fn foreign_problem(foreign: &Foreign) -> Problem {
 }
 
 /// Reads every file of one patch, reporting unreadable ones, then checks the arrays read.
-pub fn check_patch_files(
-    root: &Path,
-    meta: &PatchMeta,
-) -> (BTreeMap<Layer, ArraySpec>, Vec<Problem>) {
+pub fn check_patch_files(root: &Path, meta: &PatchMeta) -> PatchFindings {
     let mut problems = Vec::new();
     let mut patch = Patch {
         meta: meta.clone(),
         arrays: BTreeMap::new(),
+        spot: None,
     };
     for layer in Layer::ALL {
         let path = array_path(root, layer, meta.id);
         // A directory, a broken link or a FIFO where the file should be is a problem, not an
         // absent layer.
         match crate::formats::pastis::file_present(&path)
-            .and_then(|present| present.then(|| npy::read_npy(&path)).transpose())
+            .and_then(|present| present.then(|| read_file(layer, &path)).transpose())
         {
             Ok(None) => {}
-            Ok(Some(array)) => {
+            Ok(Some((array, spot))) => {
                 patch.arrays.insert(layer, array);
+                patch.spot = spot.or(patch.spot.take());
             }
             Err(e) => problems.push(Problem {
                 kind: ProblemKind::Unreadable,
@@ -102,7 +102,15 @@ pub fn check_patch_files(
         }
         p
     }));
-    (specs_of(&patch), problems)
+    (specs_of(&patch), problems, patch.spot)
+}
+
+/// Reads one file of a patch: a `.npy`, or the SPOT GeoTIFF with its georeferencing.
+fn read_file(layer: Layer, path: &Path) -> crate::Result<(Array, Option<SpotGeoref>)> {
+    match layer {
+        Layer::Spot => read_spot(path).map(|(image, georef)| (image, Some(georef))),
+        _ => npy::read_npy(path).map(|array| (array, None)),
+    }
 }
 
 /// A dataset-level file that cannot be read (a NORM file), as a problem naming it.

@@ -14,7 +14,7 @@ pub use patch_checks::check_patch;
 
 use crate::formats::{self, pastis::PastisReader, DatasetReader, Format};
 use crate::georef::FootprintCrs;
-use crate::model::{ArraySpec, DType, Layer, Patch};
+use crate::model::{ArraySpec, DType, Layer, Patch, SpotGeoref};
 use crate::Result;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -132,7 +132,7 @@ pub fn inspect(path: &Path) -> Result<Report> {
         .patches
         .par_iter()
         .map(|p| {
-            let (specs, mut found) = match format {
+            let (specs, mut found, spot) = match format {
                 Format::Pastis => files::check_patch_files(path, p),
                 _ => check_read_patch(reader.as_ref(), p.id),
             };
@@ -141,6 +141,16 @@ pub fn inspect(path: &Path) -> Result<Report> {
                 p,
                 &specs,
             ));
+            if let Some(spot) = &spot {
+                let problem =
+                    georef_checks::check_spot_footprint(crs.as_ref().copied(), p, &specs, spot);
+                found.extend(problem.map(|mut problem| {
+                    if format == Format::Pastis {
+                        problem.path = Some(formats::pastis::array_path(path, Layer::Spot, p.id));
+                    }
+                    problem
+                }));
+            }
             (specs, found)
         })
         .collect();
@@ -164,12 +174,12 @@ pub fn inspect(path: &Path) -> Result<Report> {
     })
 }
 
-fn check_read_patch(
-    reader: &dyn DatasetReader,
-    id: i64,
-) -> (BTreeMap<Layer, ArraySpec>, Vec<Problem>) {
+/// What inspect learns of one patch: its arrays' specs, its problems, its SPOT georeferencing.
+pub(crate) type PatchFindings = (BTreeMap<Layer, ArraySpec>, Vec<Problem>, Option<SpotGeoref>);
+
+fn check_read_patch(reader: &dyn DatasetReader, id: i64) -> PatchFindings {
     match reader.read_patch(id, &Layer::ALL) {
-        Ok(patch) => (specs_of(&patch), check_patch(&patch)),
+        Ok(patch) => (specs_of(&patch), check_patch(&patch), patch.spot),
         Err(e) => (
             BTreeMap::new(),
             vec![Problem {
@@ -179,6 +189,7 @@ fn check_read_patch(
                 layer: None,
                 message: e.report(),
             }],
+            None,
         ),
     }
 }

@@ -15,15 +15,17 @@ fn problem(kind: ProblemKind, patch: &Patch, layer: Option<Layer>, message: Stri
     }
 }
 
-/// The dtype of each layer in the official release.
-pub fn official_dtype(layer: Layer) -> DType {
+/// The dtype of each layer in the official release; `None` for SPOT, whose dtype is the GeoTIFF's
+/// own (read from the file, never assumed).
+pub fn official_dtype(layer: Layer) -> Option<DType> {
     match layer {
-        Layer::S2 => DType::I16,
-        Layer::S1A | Layer::S1D => DType::F16,
-        Layer::Target => DType::U8,
-        Layer::ParcelIds => DType::I32,
-        Layer::Heatmap => DType::F64,
-        Layer::Instances | Layer::Zones => DType::I64,
+        Layer::S2 => Some(DType::I16),
+        Layer::S1A | Layer::S1D => Some(DType::F16),
+        Layer::Target => Some(DType::U8),
+        Layer::ParcelIds => Some(DType::I32),
+        Layer::Heatmap => Some(DType::F64),
+        Layer::Instances | Layer::Zones => Some(DType::I64),
+        Layer::Spot => None,
     }
 }
 
@@ -33,6 +35,7 @@ fn expected_axes(layer: Layer) -> &'static [Option<usize>] {
         Layer::S2 => &[None, Some(10), None, None],
         Layer::S1A | Layer::S1D => &[None, Some(3), None, None],
         Layer::Target => &[Some(3), None, None],
+        Layer::Spot => &[None, None, None],
         _ => &[None, None],
     }
 }
@@ -50,8 +53,7 @@ pub fn check_patch(patch: &Patch) -> Vec<Problem> {
 }
 
 fn check_array(patch: &Patch, layer: Layer, array: &Array, problems: &mut Vec<Problem>) {
-    let official = official_dtype(layer);
-    if array.dtype() != official {
+    if let Some(official) = official_dtype(layer).filter(|d| *d != array.dtype()) {
         problems.push(problem(
             ProblemKind::Dtype,
             patch,
@@ -101,6 +103,7 @@ fn check_spatial_agreement(patch: &Patch, problems: &mut Vec<Problem>) {
     let sizes: Vec<(Layer, &[usize])> = patch
         .arrays
         .iter()
+        .filter(|(l, _)| !l.has_own_grid())
         .filter_map(|(l, a)| {
             let shape = a.shape();
             Some((*l, shape.get(shape.len().checked_sub(2)?..)?))
@@ -261,7 +264,8 @@ fn check_classes_and_instances(patch: &Patch, problems: &mut Vec<Problem>) {
 pub fn check_dataset_shapes(layers: &BTreeMap<Layer, LayerSummary>) -> Vec<Problem> {
     layers
         .iter()
-        .filter(|(_, s)| s.shapes.len() > 1)
+        // SPOT images have their own size each (their own grid and CRS: #20).
+        .filter(|(layer, s)| s.shapes.len() > 1 && !layer.has_own_grid())
         .map(|(layer, s)| Problem {
             kind: ProblemKind::Shape,
             path: None,
@@ -295,6 +299,7 @@ mod tests {
         let mut p = Patch {
             meta,
             arrays: BTreeMap::new(),
+            spot: None,
         };
         p.arrays
             .insert(Layer::S2, Array::zeros(DType::I16, &[2, 10, 2, 2]));

@@ -28,11 +28,16 @@ pub enum Layer {
     /// Instance zones `(H, W)`.
     #[serde(rename = "ZONES")]
     Zones,
+    /// PASTIS-HD's SPOT-6 image `(band, H, W)`: about 1 m, its own size, band count, dtype, CRS and
+    /// geotransform, read from the file (never assumed 1280 x 1280 or 3 bands); its
+    /// georeferencing travels beside it in [`Patch::spot`](crate::model::Patch::spot).
+    #[serde(rename = "SPOT")]
+    Spot,
 }
 
 impl Layer {
     /// Every layer, in the canonical order.
-    pub const ALL: [Layer; 8] = [
+    pub const ALL: [Layer; 9] = [
         Layer::S2,
         Layer::S1A,
         Layer::S1D,
@@ -41,6 +46,7 @@ impl Layer {
         Layer::Heatmap,
         Layer::Instances,
         Layer::Zones,
+        Layer::Spot,
     ];
 
     /// The time-series layers (satellite modalities).
@@ -57,6 +63,7 @@ impl Layer {
             Layer::Heatmap => "HEATMAP",
             Layer::Instances => "INSTANCES",
             Layer::Zones => "ZONES",
+            Layer::Spot => "SPOT",
         }
     }
 
@@ -68,7 +75,14 @@ impl Layer {
             Layer::S1D => "DATA_S1D",
             Layer::Target | Layer::ParcelIds => "ANNOTATIONS",
             Layer::Heatmap | Layer::Instances | Layer::Zones => "INSTANCE_ANNOTATIONS",
+            Layer::Spot => "DATA_SPOT",
         }
+    }
+
+    /// True for a layer on its own pixel grid (SPOT, about 1 m), not the patch's 10 m grid: its
+    /// spatial size need not match the other layers', and its georeferencing is its own.
+    pub fn has_own_grid(self) -> bool {
+        self == Layer::Spot
     }
 
     /// True for the satellite time series, whose first axis is time.
@@ -82,13 +96,16 @@ impl Layer {
     pub fn rank(self) -> usize {
         match self {
             Layer::S2 | Layer::S1A | Layer::S1D => 4,
-            Layer::Target => 3,
+            Layer::Target | Layer::Spot => 3,
             _ => 2,
         }
     }
 
     /// The axes of [`Layer::rank`], as the docs write them: `(T, C, H, W)`.
     pub fn axes(self) -> &'static str {
+        if self == Layer::Spot {
+            return "(band, H, W)";
+        }
         match self.rank() {
             4 => "(T, C, H, W)",
             3 => "(C, H, W)",
@@ -116,6 +133,7 @@ impl Layer {
         let names: &[&str] = match self {
             Layer::S2 | Layer::S1A | Layer::S1D => &["time", "band", "y", "x"],
             Layer::Target => &["channel", "y", "x"],
+            Layer::Spot => &["SPOT_band", "SPOT_y", "SPOT_x"],
             _ => &["y", "x"],
         };
         if names.len() == ndim {

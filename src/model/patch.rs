@@ -1,6 +1,6 @@
 //! One patch in memory, and the shapes of a whole dataset's layers.
 
-use super::{Array, DType, Layer, PatchMeta};
+use super::{Array, DType, Layer, PatchMeta, SpotGeoref};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -11,6 +11,9 @@ pub struct Patch {
     pub meta: PatchMeta,
     /// The arrays present, by layer.
     pub arrays: BTreeMap<Layer, Array>,
+    /// The georeferencing of the SPOT image, present with [`Layer::Spot`]'s array (readers of
+    /// formats that carry SPOT set both, or neither).
+    pub spot: Option<SpotGeoref>,
 }
 
 impl Patch {

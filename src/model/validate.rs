@@ -60,15 +60,19 @@ pub fn validate_patch(patch: &Patch) -> Result<()> {
             }
         }
     }
-    let mut sizes = patch.arrays.iter().map(|(l, a)| {
-        let shape = a.shape();
-        (
-            l,
-            shape
-                .get(shape.len().saturating_sub(2)..)
-                .unwrap_or_default(),
-        )
-    });
+    let mut sizes = patch
+        .arrays
+        .iter()
+        .filter(|(l, _)| !l.has_own_grid())
+        .map(|(l, a)| {
+            let shape = a.shape();
+            (
+                l,
+                shape
+                    .get(shape.len().saturating_sub(2)..)
+                    .unwrap_or_default(),
+            )
+        });
     if let Some((first_layer, first)) = sizes.next() {
         if let Some((layer, size)) = sizes.find(|(_, s)| s != &first) {
             return Err(Error::patch(
@@ -77,7 +81,29 @@ pub fn validate_patch(patch: &Patch) -> Result<()> {
             ));
         }
     }
-    Ok(())
+    check_spot(patch)
+}
+
+/// The SPOT image and its georeferencing come together, one description and no-data per band.
+fn check_spot(patch: &Patch) -> Result<()> {
+    let id = patch.id();
+    let spot = |m: String| Err(Error::patch_layer(id, Layer::Spot, None, m));
+    match (patch.arrays.get(&Layer::Spot), &patch.spot) {
+        (None, None) => Ok(()),
+        (Some(_), None) => spot("the image has no georeferencing".into()),
+        (None, Some(_)) => spot("georeferencing without an image".into()),
+        (Some(image), Some(g)) => {
+            let bands = image.shape().first().copied().unwrap_or(0);
+            if g.descriptions.len() != bands || g.nodata.len() != bands {
+                return spot(format!(
+                    "{bands} bands but {} descriptions and {} no-data values",
+                    g.descriptions.len(),
+                    g.nodata.len()
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +117,7 @@ mod tests {
         let mut p = Patch {
             meta,
             arrays: Default::default(),
+            spot: None,
         };
         p.arrays
             .insert(Layer::S2, Array::zeros(DType::I16, &[2, 10, 4, 4]));

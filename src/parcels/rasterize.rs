@@ -267,6 +267,7 @@ fn burn_patch(meta: &PatchMeta, t: &Target, parcels: &[ReadParcel]) -> Result<Pa
     Ok(Patch {
         meta: meta.clone(),
         arrays,
+        spot: None,
     })
 }
 

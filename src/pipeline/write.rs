@@ -8,7 +8,7 @@ use super::{produce, survey, KeepGoing, PatchSource, Stage};
 use crate::formats::location::Location;
 use crate::formats::{registry, DatasetWriter, Driver, Format, WriteOptions};
 use crate::journal::Journal;
-use crate::model::{DatasetMeta, Layer};
+use crate::model::{DatasetLayout, DatasetMeta, Layer};
 use crate::output::{remove_any, staging_path};
 use crate::warnings::Warnings;
 use crate::{Error, Result};
@@ -215,6 +215,7 @@ fn write_all(
     report: &Report,
 ) -> Result<(usize, u64)> {
     let layout = survey(job.source, meta, &job.layers)?;
+    check_spot(driver, &layout)?;
     let resume = job.write.resume && driver.capabilities().resume;
     if job.write.resume && job.dst.exists() && !job.write.overwrite {
         return Err(Error::Exists(job.dst.to_path_buf()));
@@ -366,6 +367,23 @@ fn own_groups(n: usize, size: usize, stage: Stage) -> Vec<Range<usize>> {
         })
         .map(|(_, range)| range)
         .collect()
+}
+
+/// Refuses a dataset with SPOT images for a format that does not carry them: never dropped
+/// silently.
+fn check_spot(driver: &dyn Driver, layout: &DatasetLayout) -> Result<()> {
+    let Some(spot) = layout.layers.get(&Layer::Spot) else {
+        return Ok(());
+    };
+    if driver.capabilities().spot {
+        return Ok(());
+    }
+    let count = spot.per_patch.iter().flatten().count();
+    Err(driver.unsupported(format!(
+        "cannot carry PASTIS-HD's SPOT images ({count} patches have one); only {} can. \
+         Leave them out with --modalities (every layer but SPOT)",
+        registry::titles_with(|c| c.spot)
+    )))
 }
 
 /// Finalizes a split run through the driver; reads only array headers.

@@ -9,6 +9,7 @@ pub mod instances;
 pub mod parcels;
 pub mod plan;
 pub mod series;
+pub mod spot;
 mod stats;
 
 use crate::formats::{Format, WriteOptions};
@@ -38,6 +39,8 @@ pub struct SynthOptions {
     pub size: usize,
     /// Scale of the number of dates, in (0, 1] (1 = PASTIS: 38..61 S2 dates).
     pub date_scale: f64,
+    /// Also generate a SPOT-6 image per patch, like PASTIS-HD ([`spot::spot_image`]).
+    pub spot: bool,
 }
 
 impl Default for SynthOptions {
@@ -48,6 +51,7 @@ impl Default for SynthOptions {
             radar: false,
             size: 128,
             date_scale: 1.0,
+            spot: false,
         }
     }
 }
@@ -88,6 +92,8 @@ pub(crate) fn rng(seed: u64, index: usize, component: u64) -> ChaCha8Rng {
 }
 
 const PARCELS: u64 = 0;
+/// The random stream of the SPOT image's texture (after the series' 1..=3).
+const SPOT: u64 = 8;
 
 /// Bands of the generated Sentinel-2 and Sentinel-1 series.
 const S2_BANDS: usize = 10;
@@ -157,8 +163,13 @@ impl PatchSource for Generator<'_> {
     fn describe(&self) -> String {
         let o = self.options;
         format!(
-            "synth seed {} patches {} size {} radar {} date_scale {}",
-            o.seed, o.patches, o.size, o.radar, o.date_scale
+            "synth seed {} patches {} size {} radar {} date_scale {}{}",
+            o.seed,
+            o.patches,
+            o.size,
+            o.radar,
+            o.date_scale,
+            if o.spot { " spot" } else { "" }
         )
     }
 
@@ -184,6 +195,13 @@ impl PatchSource for Generator<'_> {
             };
             specs.insert(layer, spec(dtype, &[t, bands, s, s]));
         }
+        if self.options.spot {
+            let side = s * spot::SPOT_SCALE;
+            specs.insert(
+                Layer::Spot,
+                spec(DType::U8, &[spot::BANDS.len(), side, side]),
+            );
+        }
         Ok(specs)
     }
 
@@ -195,6 +213,9 @@ impl PatchSource for Generator<'_> {
             .unwrap_or_else(|e| e.into_inner())
             .push((index, stats::PatchStats::of(&patch)));
         patch.arrays.retain(|layer, _| layers.contains(layer));
+        if !patch.arrays.contains_key(&Layer::Spot) {
+            patch.spot = None;
+        }
         Ok(patch)
     }
 
@@ -265,7 +286,32 @@ pub fn build_patch(options: &SynthOptions, index: usize, meta: PatchMeta) -> Pat
         };
         arrays.insert(layer, array);
     }
-    Patch { meta, arrays }
+    let spot = options
+        .spot
+        .then(|| synth_spot(options, index, &map, arrays.get(&Layer::S2)))
+        .flatten();
+    if let Some((image, _)) = &spot {
+        arrays.insert(Layer::Spot, image.clone());
+    }
+    Patch {
+        meta,
+        arrays,
+        spot: spot.map(|(_, georef)| georef),
+    }
+}
+
+/// The SPOT image of the patch at `index`, on its 10 m grid's upper-left corner at 1 m.
+fn synth_spot(
+    options: &SynthOptions,
+    index: usize,
+    map: &ParcelMap,
+    s2: Option<&Array>,
+) -> Option<(Array, crate::model::SpotGeoref)> {
+    let s2 = s2?.as_ndarray::<i16>()?;
+    let (_, tile) = plan::tile_of(index);
+    let (x0, y0) = plan::utm_origin(options, index);
+    let mut r = rng(options.seed, index, SPOT);
+    spot::spot_image(&mut r, s2, map, (tile.epsg, x0, y0))
 }
 
 fn plane<T>(size: usize, values: Vec<T>) -> ArrayD<T> {

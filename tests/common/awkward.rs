@@ -300,6 +300,7 @@ pub fn bare(id: i64) -> Patch {
     Patch {
         meta,
         arrays: BTreeMap::new(),
+        spot: None,
     }
 }
 

@@ -87,6 +87,7 @@ impl Driver for GeoTiffDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             resume: true,
+            spot: true,
             ..Capabilities::default()
         }
     }

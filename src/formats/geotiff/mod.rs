@@ -9,7 +9,7 @@ mod bands;
 mod driver;
 mod manifest;
 mod mosaic;
-mod raster;
+pub(crate) mod raster;
 mod reader;
 mod style;
 mod writer;

@@ -144,7 +144,10 @@ fn groups(
             continue;
         };
         for (&layer, le) in &entry.layers {
-            let Some(file) = &le.file else { continue };
+            // SPOT is on its own grid and CRS: no mosaic of the 10 m layers' kind.
+            let Some(file) = le.file.as_ref().filter(|_| !layer.has_own_grid()) else {
+                continue;
+            };
             let sig = Signature {
                 epsg,
                 dtype: le.dtype,

@@ -5,8 +5,9 @@
 use super::gdal_error;
 use super::manifest::{LayerEntry, Manifest};
 use super::raster::{from_stored, raster_size, read_array};
+use crate::formats::spot::read_spot;
 use crate::formats::{DatasetReader, Format};
-use crate::model::{Array, ArraySpec, DatasetMeta, Layer, Patch};
+use crate::model::{Array, ArraySpec, DatasetMeta, Layer, Patch, SpotGeoref};
 use crate::{Error, Result};
 use gdal::Dataset;
 use std::collections::BTreeMap;
@@ -60,6 +61,31 @@ impl GeoTiffReader {
     }
 }
 
+impl GeoTiffReader {
+    /// Reads the SPOT copy with its own georeferencing; fails unless its type and shape are
+    /// those the manifest records.
+    fn read_spot_layer(&self, id: i64, entry: &LayerEntry) -> Result<(Array, SpotGeoref)> {
+        let file = entry.file.as_deref().unwrap_or_default();
+        let path = self.root.join(file);
+        if file.is_empty() || !path.is_file() {
+            let what = format!("missing: the manifest lists it for SPOT of patch {id}");
+            return Err(Error::invalid(&path, what));
+        }
+        let (image, georef) = read_spot(&path)?;
+        if image.dtype() != entry.dtype || image.shape() != entry.shape.as_slice() {
+            let what = format!(
+                "{} {:?}, the manifest expects {} {:?}",
+                image.dtype(),
+                image.shape(),
+                entry.dtype,
+                entry.shape
+            );
+            return Err(Error::invalid(&path, what));
+        }
+        Ok((image, georef))
+    }
+}
+
 /// Fails unless the TIFF has the bands and size the manifest records.
 fn check_size(ds: &Dataset, path: &Path, shape: &[usize]) -> Result<()> {
     let (h, w, bands) = raster_size(shape).unwrap_or_default();
@@ -96,13 +122,23 @@ impl DatasetReader for GeoTiffReader {
             .ok_or_else(|| Error::patch(id, "not listed in the manifest"))?
             .clone();
         let mut arrays = BTreeMap::new();
+        let mut spot = None;
         if let Some(entry) = self.manifest.patches.get(&id) {
             for &layer in layers {
-                if let Some(le) = entry.layers.get(&layer) {
-                    arrays.insert(layer, self.read_layer(id, layer, le)?);
-                }
+                let Some(le) = entry.layers.get(&layer) else {
+                    continue;
+                };
+                let array = match layer {
+                    Layer::Spot => {
+                        let (image, georef) = self.read_spot_layer(id, le)?;
+                        spot = Some(georef);
+                        image
+                    }
+                    _ => self.read_layer(id, layer, le)?,
+                };
+                arrays.insert(layer, array);
             }
         }
-        Ok(Patch { meta, arrays })
+        Ok(Patch { meta, arrays, spot })
     }
 }

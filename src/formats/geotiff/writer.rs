@@ -6,6 +6,7 @@ use super::raster::{
 };
 use super::style::{self, SeriesSummary};
 use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
+use crate::formats::spot::write_spot;
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
 use crate::georef::{
     not_georeferenced, recover_grid, spatial_ref, FootprintCrs, PatchGrid, PIXEL_GRID,
@@ -93,6 +94,32 @@ impl GeoTiffWriter {
             (Err(problem), true) => Err(not_georeferenced(Some(&problem))),
             (Ok(grid), false) => Ok(grid),
             (Err(problem), false) => return Err(Error::Georef(problem)),
+        })
+    }
+
+    /// The SPOT image as a copy of the original GeoTIFF: its own type, CRS, geotransform, band
+    /// descriptions and no-data (not the patch's 10 m grid), `SPOT/SPOT_10000.tif`.
+    fn write_spot_layer(&self, patch: &Patch, image: &Array) -> Result<LayerEntry> {
+        let name = tif_name(Layer::Spot, patch.id());
+        let path = self.staged.path().join(&name);
+        let georef = patch.spot.as_ref().ok_or_else(|| {
+            Error::patch_layer(
+                patch.id(),
+                Layer::Spot,
+                None,
+                "the image has no georeferencing",
+            )
+        })?;
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
+        }
+        write_spot(&path, image, georef)?;
+        Ok(LayerEntry {
+            file: Some(name),
+            dtype: image.dtype(),
+            stored_as: image.dtype(),
+            shape: image.shape().to_vec(),
+            classes: None,
         })
     }
 
@@ -275,9 +302,11 @@ impl DatasetWriter for GeoTiffWriter {
         let mut grids = Grids::new();
         let mut entry = PatchEntry::default();
         for (&layer, array) in &patch.arrays {
-            entry
-                .layers
-                .insert(layer, self.write_layer(&patch, layer, array, &mut grids)?);
+            let written = match layer {
+                Layer::Spot => self.write_spot_layer(&patch, array)?,
+                _ => self.write_layer(&patch, layer, array, &mut grids)?,
+            };
+            entry.layers.insert(layer, written);
         }
         entry.grid = grids.values().flatten().next().map(GridEntry::from);
         entry.not_georeferenced = grids.values().find_map(|g| g.as_ref().err().cloned());

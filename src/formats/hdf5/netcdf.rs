@@ -132,6 +132,8 @@ pub fn description(layer: Layer) -> (String, Option<&'static str>) {
             "instance whose Gaussian dominates the pixel (Voronoi-like zones)".into(),
             None,
         ),
+        // Not carried by HDF5 yet (`Capabilities::spot`); named for when it is.
+        Layer::Spot => ("SPOT-6 image at 1 m (PASTIS-HD)".into(), None),
     }
 }
 

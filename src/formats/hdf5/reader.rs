@@ -162,7 +162,11 @@ impl DatasetReader for Hdf5Reader {
         }
         let meta = self.meta.patches.get(row).cloned();
         let meta = meta.ok_or_else(|| Error::patch(id, "not in the file's metadata"))?;
-        Ok(Patch { meta, arrays })
+        Ok(Patch {
+            meta,
+            arrays,
+            spot: None,
+        })
     }
 }
 

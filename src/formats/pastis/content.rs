@@ -4,14 +4,15 @@
 //! the output will not carry ([`crate::formats::NotCarried`]). One survey, one list, for both.
 
 use super::{parse_file_name, FOLDERS, METADATA_FILE};
+use crate::formats::spot::{parse_spot_file_name, spot_file_pattern, SPOT_FOLDER};
 use crate::model::{Layer, Series};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Known parts of variants of the dataset that no layer of pastis-bridge holds, with what they
-/// are, by their name in the dataset root. Remove an entry when a layer comes to hold it (issue
-/// #20 would carry PASTIS-HD's SPOT images).
-pub const UNSUPPORTED_PARTS: [(&str, &str); 1] = [("DATA_SPOT", "PASTIS-HD's SPOT-6/7 images")];
+/// are, by their name in the dataset root. Remove an entry when a layer comes to hold it:
+/// PASTIS-HD's `DATA_SPOT` is carried since issue #20 ([`Layer::Spot`]), none is left.
+pub const UNSUPPORTED_PARTS: [(&str, &str); 0] = [];
 
 /// What a PASTIS folder holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,6 +63,19 @@ impl Foreign {
             ForeignKind::Stray { folder: None } => "not part of the PASTIS layout".into(),
             ForeignKind::Stray {
                 folder: Some(folder),
+            } if folder == SPOT_FOLDER => {
+                format!(
+                    "unexpected name in {folder}/ (expected {})",
+                    spot_file_pattern()
+                )
+            }
+            ForeignKind::Stray {
+                folder: Some(folder),
+            } if folder == Layer::Spot.folder() => {
+                format!("unexpected name in {folder}/ (expected PASTIS_SPOT6_RVB_1M00_2019/)")
+            }
+            ForeignKind::Stray {
+                folder: Some(folder),
             } => format!("unexpected name in {folder}/ (expected {{LAYER}}_{{ID_PATCH}}.npy)"),
             ForeignKind::UnknownPatch { id, .. } => {
                 format!("patch {id} is not listed in metadata.geojson")
@@ -98,7 +112,44 @@ pub fn survey_content(root: &Path, ids: &HashSet<i64>) -> Content {
             content.foreign.push(Foreign { path, kind });
         }
     }
+    survey_spot(root, ids, &mut content);
     content
+}
+
+/// PASTIS-HD's SPOT images (`DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/SPOT6_RVB_1M00_2019_<ID>.tif`):
+/// the images found, and the hidden and stray entries of both folders.
+fn survey_spot(root: &Path, ids: &HashSet<i64>, content: &mut Content) {
+    let images = root.join(SPOT_FOLDER);
+    for (path, name) in list(&root.join(Layer::Spot.folder())) {
+        if path != images || !path.is_dir() {
+            let kind = match name.starts_with('.') {
+                true => ForeignKind::Hidden,
+                false => ForeignKind::Stray {
+                    folder: Some(Layer::Spot.folder()),
+                },
+            };
+            content.foreign.push(Foreign { path, kind });
+        }
+    }
+    for (path, name) in list(&images) {
+        let kind = match parse_spot_file_name(&name) {
+            _ if name.starts_with('.') => ForeignKind::Hidden,
+            Some(id) => {
+                content.found.entry(Layer::Spot).or_default().insert(id);
+                if ids.contains(&id) {
+                    continue;
+                }
+                ForeignKind::UnknownPatch {
+                    layer: Layer::Spot,
+                    id,
+                }
+            }
+            None => ForeignKind::Stray {
+                folder: Some(SPOT_FOLDER),
+            },
+        };
+        content.foreign.push(Foreign { path, kind });
+    }
 }
 
 /// The foreign entries of the root: all but metadata, NORM files and the data folders.
@@ -108,7 +159,8 @@ fn root_foreign(root: &Path) -> Vec<Foreign> {
         .filter(|(path, name)| {
             let known = name == METADATA_FILE
                 || Series::ALL.iter().any(|s| s.norm_file() == name.as_str())
-                || (FOLDERS.contains(&name.as_str()) && path.is_dir());
+                || ((FOLDERS.contains(&name.as_str()) || name == Layer::Spot.folder())
+                    && path.is_dir());
             !known
         })
         .map(|(path, name)| {
@@ -143,7 +195,12 @@ mod tests {
     fn foreign_entries_are_named_with_their_reason() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for folder in ["DATA_S2", "DATA_SPOT/SPOT_10000", "ANNOTATIONS"] {
+        for folder in [
+            "DATA_S2",
+            "DATA_SPOT/SPOT_10000",
+            "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019",
+            "ANNOTATIONS",
+        ] {
             std::fs::create_dir_all(root.join(folder)).unwrap();
         }
         for file in [
@@ -155,6 +212,9 @@ mod tests {
             "DATA_S2/S2_2.npy",
             "DATA_S2/S2_1 (copy).npy",
             "ANNOTATIONS/TARGET_1.npy",
+            "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/SPOT6_RVB_1M00_2019_1.tif",
+            "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/SPOT6_RVB_1M00_2019_3.tif",
+            "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/notes.txt",
         ] {
             std::fs::write(root.join(file), b"").unwrap();
         }
@@ -169,10 +229,6 @@ mod tests {
             .collect();
         let expected = [
             (".DS_Store", "hidden file; not part of the dataset"),
-            (
-                "DATA_SPOT",
-                "PASTIS-HD's SPOT-6/7 images: no layer of pastis-bridge holds them",
-            ),
             ("README.txt", "not part of the PASTIS layout"),
             (
                 "DATA_S2/S2_1 (copy).npy",
@@ -182,6 +238,18 @@ mod tests {
                 "DATA_S2/S2_2.npy",
                 "patch 2 is not listed in metadata.geojson",
             ),
+            (
+                "DATA_SPOT/SPOT_10000",
+                "unexpected name in DATA_SPOT/ (expected PASTIS_SPOT6_RVB_1M00_2019/)",
+            ),
+            (
+                "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/SPOT6_RVB_1M00_2019_3.tif",
+                "patch 3 is not listed in metadata.geojson",
+            ),
+            (
+                "DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/notes.txt",
+                "unexpected name in DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/ (expected SPOT6_RVB_1M00_2019_{ID_PATCH}.tif)",
+            ),
         ];
         let expected: Vec<(String, String)> = expected
             .iter()
@@ -190,5 +258,6 @@ mod tests {
         assert_eq!(found, expected);
         assert_eq!(content.found[&Layer::S2], BTreeSet::from([1, 2]));
         assert_eq!(content.found[&Layer::Target], BTreeSet::from([1]));
+        assert_eq!(content.found[&Layer::Spot], BTreeSet::from([1, 3]));
     }
 }

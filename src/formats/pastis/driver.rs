@@ -33,6 +33,7 @@ impl Driver for PastisDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             resume: true,
+            spot: true,
             ..Capabilities::default()
         }
     }

@@ -15,6 +15,7 @@ pub use driver::{PastisDriver, DRIVER};
 pub use reader::PastisReader;
 pub use writer::PastisWriter;
 
+use crate::formats::spot::{spot_file_name, spot_path};
 use crate::model::Layer;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -36,14 +37,21 @@ pub fn is_pastis_folder(path: &Path) -> bool {
     path.join(METADATA_FILE).is_file() || FOLDERS.iter().any(|f| path.join(f).is_dir())
 }
 
-/// `ROOT/DATA_S2/S2_10000.npy` and the like.
+/// `ROOT/DATA_S2/S2_10000.npy` and the like; SPOT:
+/// `ROOT/DATA_SPOT/PASTIS_SPOT6_RVB_1M00_2019/SPOT6_RVB_1M00_2019_10000.tif`.
 pub fn array_path(root: &Path, layer: Layer, id: i64) -> PathBuf {
-    root.join(layer.folder()).join(file_name(layer, id))
+    match layer {
+        Layer::Spot => spot_path(root, id),
+        _ => root.join(layer.folder()).join(file_name(layer, id)),
+    }
 }
 
-/// `S2_10000.npy` and the like.
+/// `S2_10000.npy` and the like; SPOT: `SPOT6_RVB_1M00_2019_10000.tif`.
 pub fn file_name(layer: Layer, id: i64) -> String {
-    format!("{}_{id}.npy", layer.name())
+    match layer {
+        Layer::Spot => spot_file_name(id),
+        _ => format!("{}_{id}.npy", layer.name()),
+    }
 }
 
 /// Parses a file name of the layout (`TARGET_10000.npy`) into its layer and id, checking that the

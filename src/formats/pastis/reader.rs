@@ -1,6 +1,7 @@
 //! Reads a PASTIS folder patch by patch.
 
 use super::{array_path, file_present, METADATA_FILE};
+use crate::formats::spot::{read_spot, read_spot_spec};
 use crate::formats::{DatasetReader, Format, NotCarried};
 use crate::model::metadata_geojson::{parse_metadata, read_json};
 use crate::model::{ArraySpec, DatasetMeta, Layer, Patch, Series};
@@ -83,9 +84,14 @@ impl DatasetReader for PastisReader {
         let mut specs = BTreeMap::new();
         for layer in Layer::ALL {
             let path = array_path(&self.root, layer, id);
-            if file_present(&path)? {
-                specs.insert(layer, npy::read_header(&path)?.spec);
+            if !file_present(&path)? {
+                continue;
             }
+            let spec = match layer {
+                Layer::Spot => read_spot_spec(&path)?,
+                _ => npy::read_header(&path)?.spec,
+            };
+            specs.insert(layer, spec);
         }
         Ok(specs)
     }
@@ -97,13 +103,23 @@ impl DatasetReader for PastisReader {
             .ok_or_else(|| Error::patch(id, "not listed in metadata.geojson"))?
             .clone();
         let mut arrays = BTreeMap::new();
+        let mut spot = None;
         for &layer in layers {
             let path = array_path(&self.root, layer, id);
-            if file_present(&path)? {
-                arrays.insert(layer, npy::read_npy(&path)?);
+            if !file_present(&path)? {
+                continue;
             }
+            let array = match layer {
+                Layer::Spot => {
+                    let (image, georef) = read_spot(&path)?;
+                    spot = Some(georef);
+                    image
+                }
+                _ => npy::read_npy(&path)?,
+            };
+            arrays.insert(layer, array);
         }
-        Ok(Patch { meta, arrays })
+        Ok(Patch { meta, arrays, spot })
     }
 
     /// The foreign entries of the folder's survey ([`super::content::survey_content`], the

@@ -1,9 +1,10 @@
 //! Writes the original layout back: `.npy` files as numpy writes them, metadata.geojson, NORM files.
 
 use super::{array_path, METADATA_FILE};
+use crate::formats::spot::write_spot;
 use crate::formats::{DatasetWriter, WriteOptions};
 use crate::model::metadata_geojson::{metadata_document, write_json};
-use crate::model::{DatasetMeta, Patch};
+use crate::model::{DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
 use crate::{npy, Error, Result};
 use std::path::Path;
@@ -35,7 +36,18 @@ impl DatasetWriter for PastisWriter {
                 .parent()
                 .ok_or_else(|| Error::invalid(&path, "has no parent folder"))?;
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
-            npy::write_npy(&path, array)?;
+            match (layer, &patch.spot) {
+                (Layer::Spot, Some(georef)) => write_spot(&path, array, georef)?,
+                (Layer::Spot, None) => {
+                    return Err(Error::patch_layer(
+                        patch.id(),
+                        layer,
+                        None,
+                        "the SPOT image has no georeferencing to write",
+                    ))
+                }
+                _ => npy::write_npy(&path, array)?,
+            }
         }
         Ok(())
     }

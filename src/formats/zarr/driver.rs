@@ -70,6 +70,7 @@ impl Driver for ZarrDriver {
             partitions: true,
             object_store: true,
             stacked: true,
+            spot: false,
         }
     }
     fn creation_options(&self) -> &'static [CreationOption] {

@@ -179,7 +179,11 @@ impl DatasetReader for ZarrReader {
         }
         let meta = self.meta.patches.get(row).cloned();
         let meta = meta.ok_or_else(|| Error::patch(id, "not in the store's metadata"))?;
-        Ok(Patch { meta, arrays })
+        Ok(Patch {
+            meta,
+            arrays,
+            spot: None,
+        })
     }
 }
 
