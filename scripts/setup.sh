@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what pastis-bridge needs on a Debian machine with a Rust toolchain (run as root):
-# the system libraries (GDAL, HDF5), their command-line tools, QGIS with its Python bindings (the
-# tests open every export in real QGIS, headless, with the system python3), and a Python venv
-# (.venv) with the reference readers (numpy, zarr, xarray, h5py, rasterio, pyogrio) the
+# the system libraries (GDAL, HDF5), their command-line tools (and ncdump, netcdf-bin), QGIS with
+# its Python bindings (the tests open every export in real QGIS, headless, with the system
+# python3), and a Python venv (.venv) with the reference readers (numpy, zarr, xarray, h5py,
+# h5netcdf, netCDF4, rasterio, pyogrio) the
 # interoperability tests use, plus the Python loader of python/ (installed editable, with fsspec
 # and s3fs).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools zstd pigz qgis python3-qgis qgis-providers
+apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools netcdf-bin zstd pigz qgis python3-qgis qgis-providers
   slurm-wlm munge) # slurm-wlm, munge: tests/slurm.rs starts a single-node Slurm cluster
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -329,3 +329,182 @@ fn committed_fixture_round_trips_and_h5py_agrees() {
     let out = run_python("check_hdf5.py", &[&src, &h5]);
     assert!(out.contains("ok: 4 patches"), "{out}");
 }
+
+/// Runs a command-line tool of GDAL or netCDF; fails loudly if it is missing, exits non-zero or
+/// prints an ERROR or Warning line. Returns its standard output.
+fn tool(name: &str, args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} cannot run ({e}): run `bash scripts/setup.sh`"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{name} {args:?} failed:\n{stderr}");
+    let noisy: Vec<&str> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| l.starts_with("ERROR") || l.starts_with("Warning"))
+        .collect();
+    assert!(noisy.is_empty(), "{name} {args:?}:\n{}", noisy.join("\n"));
+    stdout
+}
+
+#[test]
+fn committed_fixture_is_a_netcdf4_file_for_xarray_ncdump_and_gdal() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let h5 = dir.path().join("pastis-r.h5");
+    bin()
+        .arg("convert")
+        .arg(&src)
+        .arg(&h5)
+        .arg("--quiet")
+        .assert()
+        .success();
+    // xarray, engines h5netcdf and netcdf4: every data variable equals the .npy values.
+    let out = run_python("check_netcdf.py", &[&src, &h5]);
+    assert!(out.contains("ok: 4 patches"), "{out}");
+    // netCDF-C's ncdump: the documented dimensions and every variable with its dimensions
+    // (`-s`: with the special attributes, `_NCProperties` among them).
+    let header = tool("ncdump", &["-hs".as_ref(), h5.as_os_str()]);
+    for line in [
+        "patch = 4 ;",
+        "S2_time = 9 ;",
+        "S2_band = 10 ;",
+        "TARGET_channel = 3 ;",
+        "short S2(patch, S2_time, S2_band, y, x) ;",
+        "float S1A(patch, S1A_time, S1A_band, y, x) ;",
+        "ubyte TARGET(patch, TARGET_channel, y, x) ;",
+        "int ParcelIDs(patch, y, x) ;",
+        "double HEATMAP(patch, y, x) ;",
+        "int64 INSTANCES(patch, y, x) ;",
+        "int64 ZONES(patch, y, x) ;",
+        "int64 patch(patch) ;",
+        "string S2_band(S2_band) ;",
+        "int S2_dates(patch, S2_time) ;",
+        "string TILE(patch) ;",
+        "string S1A_dtype(patch) ;",
+        "double grid_transform(patch, geotransform) ;",
+        ":_NCProperties = \"version=2,pastis-bridge=",
+    ] {
+        assert!(
+            header.contains(line),
+            "ncdump -hs lacks {line:?}:\n{header}"
+        );
+    }
+    // GDAL's netCDF driver, multidimensional and raster, with no ERROR or Warning line.
+    let netcdf = format!("NETCDF:{}", h5.display());
+    let info: serde_json::Value =
+        serde_json::from_str(&tool("gdalmdiminfo", &[netcdf.as_ref()])).unwrap();
+    assert_eq!(info["driver"], "netCDF", "{info}");
+    let arrays = info["arrays"].as_object().unwrap();
+    for name in [
+        "S2",
+        "S1A",
+        "S1D",
+        "TARGET",
+        "ParcelIDs",
+        "HEATMAP",
+        "INSTANCES",
+        "ZONES",
+    ] {
+        assert!(
+            arrays.contains_key(name),
+            "gdalmdiminfo lacks {name}: {info}"
+        );
+    }
+    assert_eq!(
+        arrays["S2"]["dimensions"],
+        json!(["/patch", "/S2_time", "/S2_band", "/y", "/x"])
+    );
+    for layer in ["S2", "S1A", "TARGET", "HEATMAP"] {
+        let raster = format!("NETCDF:{}:{layer}", h5.display());
+        let info = tool("gdalinfo", &[raster.as_ref()]);
+        assert!(info.contains("Size is 64, 64"), "{layer}: {info}");
+    }
+}
+
+#[test]
+fn every_awkward_dataset_hdf5_carries_is_a_netcdf4_file() {
+    // T = 0 everywhere, every dtype (bool is an HDF5 enum, float16 is stored as float32),
+    // mixed dtypes, missing layers, Point footprints: xarray's two engines read each.
+    let dir = tempfile::tempdir().unwrap();
+    let mut pairs: Vec<PathBuf> = vec![];
+    for (i, case) in common::awkward::cases().iter().enumerate() {
+        if case.is_refused_by("hdf5") {
+            continue;
+        }
+        let src = dir.path().join(format!("case{i}"));
+        case.write(&src);
+        let h5 = dir.path().join(format!("case{i}.h5"));
+        convert(&src, &h5, &ConvertOptions::new(Format::Hdf5), &|_| {})
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        pairs.extend([src, h5]);
+    }
+    let args: Vec<&Path> = pairs.iter().map(PathBuf::as_path).collect();
+    let out = run_python("check_netcdf.py", &args);
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("ok: ")).count(),
+        pairs.len() / 2,
+        "{out}"
+    );
+}
+
+#[test]
+fn float16_is_stored_as_float32_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = small_dataset(dir.path());
+    let source = formats::open(&src).unwrap();
+    // h5py: the stored dtype of S1A and its `S1A_dtype` column, or "none".
+    let stored = |h5: &Path| {
+        let script = "import sys, h5py\n\
+            f = h5py.File(sys.argv[1], 'r')\n\
+            own = [t.decode() for t in f['S1A_dtype'][:]] if 'S1A_dtype' in f else 'none'\n\
+            print(f['S1A'].dtype, own)";
+        let out = common::python()
+            .args(["-c", script])
+            .arg(h5)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    for (co, expected) in [
+        (None, "float32 ['<f2', '', '<f2']"),
+        (Some("FLOAT16=float32"), "float32 ['<f2', '', '<f2']"),
+        (Some("FLOAT16=KEEP"), "float16 none"),
+    ] {
+        let h5 = dir.path().join(format!("{}.h5", co.unwrap_or("default")));
+        let mut cmd = bin();
+        cmd.arg("convert").arg(&src).arg(&h5).arg("--quiet");
+        if let Some(co) = co {
+            cmd.args(["--co", co]);
+        }
+        cmd.assert().success();
+        assert_eq!(stored(&h5), expected, "{co:?}");
+        let read = formats::open(&h5).unwrap();
+        for id in [10, 20, 30] {
+            assert_eq!(
+                read.read_patch(id, &Layer::ALL).unwrap(),
+                source.read_patch(id, &Layer::ALL).unwrap(),
+                "patch {id} with {co:?}"
+            );
+        }
+    }
+    bin()
+        .arg("convert")
+        .arg(&src)
+        .arg(dir.path().join("bad.h5"))
+        .args(["--co", "FLOAT16=half", "--quiet"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "FLOAT16=half: expected FLOAT32 or KEEP",
+        ));
+}

@@ -134,7 +134,8 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub no_georef: bool,
     /// A format-specific creation option, KEY=VALUE (repeatable): ZARR_VERSION=2|3 (zarr),
-    /// COG=YES|NO, GEOREF=YES|NO (geotiff). A format refuses keys it does not understand.
+    /// COG=YES|NO, GEOREF=YES|NO (geotiff), FLOAT16=FLOAT32|KEEP (hdf5). A format refuses keys
+    /// it does not understand.
     #[arg(long = "co", value_name = "KEY=VALUE")]
     pub creation_options: Vec<String>,
     /// Only these layers (S2, S1A, S1D, TARGET, ParcelIDs, HEATMAP, INSTANCES, ZONES, SPOT;

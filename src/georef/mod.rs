@@ -104,9 +104,25 @@ pub struct PatchGrid {
 impl PatchGrid {
     /// The four raster corners (UL, UR, LR, LL) of a `height` x `width` grid, in the grid's CRS.
     pub fn corners(&self, height: usize, width: usize) -> [(f64, f64); 4] {
-        let (w, h) = (width as f64, height as f64);
-        [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)].map(|(p, l)| apply(&self.geotransform, p, l))
+        corners(&self.geotransform, height, width)
     }
+}
+
+/// The four corners (UL, UR, LR, LL) of a `height` x `width` raster with GDAL geotransform
+/// `geotransform`, in the raster's CRS.
+pub fn corners(geotransform: &[f64; 6], height: usize, width: usize) -> [(f64, f64); 4] {
+    let (w, h) = (width as f64, height as f64);
+    [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)].map(|(p, l)| apply(geotransform, p, l))
+}
+
+/// Points of the CRS `epsg` (easting, northing) as WGS84 (longitude, latitude) degrees, through
+/// GDAL's OSR transform (PROJ). Used for the STAC footprints, which GeoJSON wants in WGS84.
+///
+/// Errors: GDAL's, for a code it does not know or a failed transform.
+pub fn to_lonlat(epsg: u32, points: &[(f64, f64)]) -> gdal::errors::Result<Vec<(f64, f64)>> {
+    let to_lonlat =
+        gdal::spatial_ref::CoordTransform::new(&spatial_ref(epsg)?, &spatial_ref(4326)?)?;
+    grid::transform(&to_lonlat, points)
 }
 
 /// The grid of a `height` x `width` patch of a dataset whose metadata declares `crs`

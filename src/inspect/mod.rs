@@ -12,7 +12,7 @@ mod patch_checks;
 
 pub use patch_checks::check_patch;
 
-use crate::formats::{self, pastis::PastisReader, DatasetReader, Format};
+use crate::formats::{self, geotiff, pastis::PastisReader, DatasetReader, Format};
 use crate::georef::FootprintCrs;
 use crate::model::{ArraySpec, DType, Layer, Patch, SpotGeoref};
 use crate::Result;
@@ -53,6 +53,10 @@ pub enum ProblemKind {
     /// in its UTM zone, outside its tile's zone or its declared CRS's area of use), or a declared
     /// CRS that is not understood: see [`crate::georef::GeorefProblem`].
     Georef,
+    /// A STAC catalog of a GeoTIFF export that disagrees with its TIFFs (a patch without its
+    /// Item, an asset href to a missing file, `proj:*` fields other than the TIFF's grid): see
+    /// [`crate::formats::geotiff::stac::check_catalog`].
+    Catalog,
 }
 
 /// One problem found.
@@ -162,6 +166,9 @@ pub fn inspect(path: &Path) -> Result<Report> {
         problems.extend(patch_problems);
     }
     problems.extend(patch_checks::check_dataset_shapes(&layers));
+    if format == Format::GeoTiff {
+        problems.extend(catalog_problems(path)?);
+    }
     problems.sort_by(|a, b| {
         (a.kind, a.patch, a.layer, &a.path).cmp(&(b.kind, b.patch, b.layer, &b.path))
     });
@@ -172,6 +179,22 @@ pub fn inspect(path: &Path) -> Result<Report> {
         layers,
         problems,
     })
+}
+
+/// The problems of a GeoTIFF export's STAC catalog.
+fn catalog_problems(path: &Path) -> Result<Vec<Problem>> {
+    let manifest = geotiff::Manifest::read(path)?;
+    let found = geotiff::stac::check_catalog(path, &manifest);
+    Ok(found
+        .into_iter()
+        .map(|p| Problem {
+            kind: ProblemKind::Catalog,
+            path: Some(p.path),
+            patch: p.patch,
+            layer: None,
+            message: p.message,
+        })
+        .collect())
 }
 
 /// What inspect learns of one patch: its arrays' specs, its problems, its SPOT georeferencing.

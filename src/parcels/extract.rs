@@ -6,7 +6,7 @@ use super::{
     json, ogr, GridFn, OutputCrs, Parcel, ParcelOptions, ParcelSummary, PatchParcels, PatchResult,
     VectorFormat,
 };
-use crate::formats::{self, DatasetReader};
+use crate::formats::{self, geotiff, DatasetReader};
 use crate::georef::{not_georeferenced, patch_grid, GeorefProblem, PatchGrid, GRID_M, PIXEL_GRID};
 use crate::model::{Layer, Patch, PatchMeta};
 use crate::output::{remove_any, StagedPath};
@@ -82,6 +82,8 @@ pub fn write_parcels_with(
     })?;
     progress(Progress::Finishing);
     staged.commit()?;
+    // Written into a GeoTIFF export: the catalog lists it (docs/geotiff.md, "STAC catalog").
+    geotiff::stac::add_parcels_asset(out, format.media_type())?;
     let failed = keep.into_failed();
     Ok(ParcelSummary {
         patches: meta.patches.len() - failed.len(),

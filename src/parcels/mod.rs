@@ -73,6 +73,16 @@ impl VectorFormat {
             ))),
         }
     }
+
+    /// The file's media type, for its STAC asset: GeoJSON's and GeoPackage's are registered with
+    /// IANA; FlatGeobuf has no registered one, `application/vnd.flatgeobuf` is a vendor-tree name.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            VectorFormat::GeoJson => "application/geo+json",
+            VectorFormat::GeoPackage => "application/geopackage+sqlite3",
+            VectorFormat::FlatGeobuf => "application/vnd.flatgeobuf",
+        }
+    }
 }
 
 /// One parcel: the polygons of one instance of one patch, with its attributes.

@@ -262,10 +262,7 @@ fn write_all(
         share,
         stop: TestStop::from_env(),
     };
-    let bytes_in = groups
-        .par_iter()
-        .map(|group| groups_run.write_group(group.clone()))
-        .try_reduce(|| 0, |a, b| Ok(a + b))?;
+    let bytes_in = write_groups(&groups, |group| groups_run.write_group(group))?;
     for warning in writer.warnings() {
         report.warnings.push(warning);
     }
@@ -284,6 +281,32 @@ fn write_all(
         journal.remove()?;
     }
     Ok((patches, bytes_in))
+}
+
+/// Runs `write` on every group in parallel and sums the bytes read; on failure, the error of the
+/// first failing group in dataset order, whichever thread met its error first (so that the
+/// patch an error names does not depend on timing). Groups after a failed one are skipped; the
+/// ones before it still run, as one of them may fail too.
+fn write_groups(
+    groups: &[Range<usize>],
+    write: impl Fn(Range<usize>) -> Result<u64> + Sync,
+) -> Result<u64> {
+    let first_failed = AtomicUsize::new(usize::MAX);
+    let results: Vec<Option<Result<u64>>> = groups
+        .par_iter()
+        .enumerate()
+        .map(|(i, group)| {
+            if i > first_failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            let result = write(group.clone());
+            if result.is_err() {
+                first_failed.fetch_min(i, Ordering::Relaxed);
+            }
+            Some(result)
+        })
+        .collect();
+    results.into_iter().flatten().sum()
 }
 
 /// What the workers share while writing groups.
@@ -494,6 +517,30 @@ fn screen(source: &dyn PatchSource, meta: &DatasetMeta, layers: &[Layer]) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_error_of_the_first_failing_group_wins_whatever_the_timing() {
+        // Group 0 fails late, group 1 at once, group 3 would too: group 0's error is reported.
+        let groups: Vec<Range<usize>> = (0..4).map(|i| i..i + 1).collect();
+        let write = |g: Range<usize>| -> Result<u64> {
+            match g.start {
+                0 => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    Err(Error::patch(1, "late"))
+                }
+                1 | 3 => Err(Error::patch(2, "early")),
+                _ => Ok(10),
+            }
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let error = pool.install(|| write_groups(&groups, write)).unwrap_err();
+        assert!(error.to_string().contains("late"), "{error}");
+        let fine = |g: Range<usize>| -> Result<u64> { Ok(g.start as u64) };
+        assert_eq!(write_groups(&groups, fine).unwrap(), 6);
+    }
 
     #[test]
     fn groups_cover_the_patches_and_partitions_share_them_out() {

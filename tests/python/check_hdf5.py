@@ -94,7 +94,8 @@ def check_attributes(f, src):
     a = f.attrs
     assert text(a["pastis_bridge_layout"]) == LAYOUT, text(a["pastis_bridge_layout"])
     assert [text(c) for c in a["class_names"]][:2] == ["Background", "Meadow"]
-    assert a["class_colors"].shape == (20, 3)
+    # netCDF attributes are 1-D: the (20, 3) colours are stored row by row.
+    assert a["class_colors"].shape == (60,) and a["class_colors"][3:6].tolist() == [174, 199, 232]
     doc = json.loads((src / "metadata.geojson").read_text())
     if "crs" in doc:
         assert text(a["crs"]) == doc["crs"]["properties"]["name"]

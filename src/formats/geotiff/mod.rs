@@ -2,7 +2,8 @@
 //!
 //! Layout: `ROOT/S2/S2_10000.tif`, `ROOT/TARGET/TARGET_10000.tif`... (one folder per layer, the
 //! dataset's own names), `ROOT/TARGET/TARGET_t30uxv.vrt` (one mosaic per tile and layer) and
-//! `ROOT/pastis-geotiff.json`, the [manifest](MANIFEST) that carries what TIFFs cannot.
+//! `ROOT/pastis-geotiff.json`, the [manifest](MANIFEST) that carries what TIFFs cannot, and a
+//! static [STAC catalog](stac) of it all (`ROOT/collection.json`, `ROOT/items/`).
 //! See docs/geotiff.md.
 
 mod bands;
@@ -11,6 +12,7 @@ mod manifest;
 mod mosaic;
 pub(crate) mod raster;
 mod reader;
+pub mod stac;
 mod style;
 mod writer;
 

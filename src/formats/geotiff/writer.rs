@@ -5,7 +5,7 @@ use super::raster::{
     create_dataset, qgis_readable, raster_size, stored_dtype, to_stored, write_array,
 };
 use super::style::{self, SeriesSummary};
-use super::{bands, classes_name, gdal_error, mosaic, tif_name, GeoTiffOptions, FORMAT};
+use super::{bands, classes_name, gdal_error, mosaic, stac, tif_name, GeoTiffOptions, FORMAT};
 use crate::formats::spot::write_spot;
 use crate::formats::{Compression, DatasetWriter, WriteOptions};
 use crate::georef::{
@@ -333,10 +333,24 @@ impl DatasetWriter for GeoTiffWriter {
         }
         manifest.mosaics = mosaics;
         manifest.warnings.extend(warnings);
+        let id = collection_id(self.staged.target());
+        if let Some(w) = stac::write_catalog(root, &id, &self.meta, &manifest, self.cog)? {
+            self.report.push(w.clone());
+            manifest.warnings.push(w);
+        }
         manifest.write(root)?;
         self.staged.commit()?;
         Ok(())
     }
+}
+
+/// The STAC Collection's id: the export folder's name (`pastis-tif`), `pastis` without one.
+fn collection_id(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "pastis".into())
 }
 
 /// Georeferences, describes and fills a new dataset.

@@ -1,8 +1,9 @@
 //! Strings and JSON values as HDF5 attributes and string datasets.
 //!
 //! Attribute values become native HDF5 types where one fits (a string, a list of strings, a
-//! vector or matrix of integers) so h5py users read them directly; anything nested (objects,
-//! mixed lists) is stored as its JSON text.
+//! vector of integers; a matrix of integers row by row, as one vector, since netCDF attributes
+//! are 1-D) so h5py users read them directly; anything nested (objects, mixed lists) is stored
+//! as its JSON text.
 
 use super::h5err;
 use crate::{Error, Result};
@@ -31,12 +32,15 @@ fn write_json_attr(path: &Path, loc: &Location, name: &str, value: &Value) -> Re
         return write_string_list_attr(path, loc, name, &strings);
     }
     if let Some(ints) = int_matrix(value) {
-        let builder = loc.new_attr_builder();
-        let created = match value.as_array().map(|a| a.iter().all(Value::is_number)) {
-            Some(true) => builder.with_data(ints.row(0)).create(name),
-            _ => builder.with_data(&ints).create(name),
-        };
-        return created.map(drop).map_err(h5err(path));
+        // netCDF attributes are 1-D (netCDF-C refuses to open a file with a 2-D one), so a
+        // matrix is stored row by row: `class_colors` (20, 3) is 60 integers.
+        let flat: Vec<i64> = ints.iter().copied().collect();
+        return loc
+            .new_attr_builder()
+            .with_data(flat.as_slice())
+            .create(name)
+            .map(drop)
+            .map_err(h5err(path));
     }
     let text = match value {
         Value::String(s) => s.clone(),

@@ -1,8 +1,11 @@
 //! HDF5 as a [`Driver`]: one file, written again from the start when a run is resumed (a file
 //! killed mid-write may be corrupt as a whole).
 
+use super::netcdf::{widen_float16, FLOAT16_OPTION};
 use super::{filters, is_hdf5_file, Hdf5Reader, Hdf5Writer};
-use crate::formats::{Capabilities, DatasetReader, DatasetWriter, Driver, Format, WriteOptions};
+use crate::formats::{
+    Capabilities, CreationOption, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
+};
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::warnings::Warnings;
 use crate::Result;
@@ -38,17 +41,22 @@ impl Driver for Hdf5Driver {
             ..Capabilities::default()
         }
     }
+    /// `FLOAT16=FLOAT32|KEEP` ([`FLOAT16_OPTION`]).
+    fn creation_options(&self) -> &'static [CreationOption] {
+        &[FLOAT16_OPTION]
+    }
     fn detect(&self, path: &Path) -> Result<bool> {
         Ok(path.is_file() && is_hdf5_file(path))
     }
     fn open(&self, path: &Path) -> Result<Box<dyn DatasetReader>> {
         Ok(Box::new(Hdf5Reader::open(path)?))
     }
-    /// The compression must map to an HDF5 filter pipeline ([`filters`]).
+    /// The compression must map to an HDF5 filter pipeline ([`filters`]); `FLOAT16` to a choice.
     fn check_options(&self, options: &WriteOptions) -> Result<()> {
         options
             .creation
             .check_keys(self.name(), self.creation_options())?;
+        widen_float16(options)?;
         filters(options.compression).map(drop)
     }
     fn create(

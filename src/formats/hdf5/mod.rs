@@ -1,5 +1,6 @@
 //! One HDF5 file holding the whole dataset, stacked like the Zarr store (the layout of
-//! [`stacked`](super::stacked)). See docs/hdf5-layout.md.
+//! [`stacked`](super::stacked)), which is also a netCDF-4 file (modules `dims`, `netcdf`). See
+//! docs/hdf5-layout.md.
 //!
 //! HDF5 is not thread-safe: the `hdf5` crate serialises every call behind one global lock, and
 //! the writer keeps its file behind a `Mutex`, so patches are stored one at a time. They are read,
@@ -9,6 +10,7 @@ mod attrs;
 mod chunks;
 mod dims;
 mod driver;
+mod netcdf;
 mod reader;
 mod writer;
 

@@ -52,6 +52,14 @@ impl Hdf5Writer {
         options: &WriteOptions,
     ) -> Result<Hdf5Writer> {
         layout.require_stackable("hdf5")?;
+        let widened;
+        let layout = match super::netcdf::widen_float16(options)? {
+            true => {
+                widened = super::netcdf::storable_layout(layout);
+                &widened
+            }
+            false => layout,
+        };
         let filters = filters(options.compression)?;
         let staged = StagedPath::new(path, options.overwrite)?;
         let file = super::file_options()
@@ -59,6 +67,7 @@ impl Hdf5Writer {
             .map_err(h5err(staged.path()))?;
         let out = staged.path().to_path_buf();
         write_json_attrs(&out, &file, &stacked::dataset_attributes(meta, SOURCE))?;
+        super::netcdf::write_root(&out, &file)?;
         let columns = stacked::columns::build(meta, layout);
         for column in &columns.columns {
             write_column(&out, &file, column)?;
@@ -215,6 +224,7 @@ fn data_dataset(
         .map_err(h5err(path))?;
     let names: Vec<&str> = spec.dimension_names.iter().map(String::as_str).collect();
     write_string_list_attr(path, &data, "dimension_names", &names)?;
+    super::netcdf::write_data_attributes(path, &data, spec)?;
     Ok(data)
 }
 
