@@ -1,5 +1,6 @@
-//! Warnings raised deep inside a writer (a GeoTIFF without georeferencing, a mosaic left out)
-//! that must reach the user without the library printing: the writer pushes them here, the
+//! Warnings raised deep inside a writer (a GeoTIFF without georeferencing, a mosaic left out, a
+//! Zarr/HDF5 patch whose pixel grid is unknown) that must reach the user without the library
+//! printing: every writer pushes them here (the one path; `Driver::create` hands it over), the
 //! [`pipeline`](crate::pipeline) drains them into `Progress::Warning` and the run's summary.
 
 use std::sync::{Arc, Mutex};

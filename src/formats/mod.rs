@@ -137,12 +137,6 @@ pub trait DatasetWriter: Send + Sync {
     fn group_size(&self) -> usize {
         1
     }
-
-    /// Warnings about the output met so far (e.g. a patch whose pixel grid is unknown), one line
-    /// each naming the patch, for the caller to report: the library never prints. Default none.
-    fn warnings(&self) -> Vec<String> {
-        Vec::new()
-    }
 }
 
 /// Opens an existing dataset of any format, recognised from what it is.

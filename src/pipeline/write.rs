@@ -263,9 +263,6 @@ fn write_all(
         stop: TestStop::from_env(),
     };
     let bytes_in = write_groups(&groups, |group| groups_run.write_group(group))?;
-    for warning in writer.warnings() {
-        report.warnings.push(warning);
-    }
     report.flush();
     if job.stage == Stage::Whole {
         let writing = match location {

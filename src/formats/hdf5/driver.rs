@@ -65,8 +65,9 @@ impl Driver for Hdf5Driver {
         meta: &DatasetMeta,
         layout: &DatasetLayout,
         options: &WriteOptions,
-        _warnings: &Warnings,
+        warnings: &Warnings,
     ) -> Result<Box<dyn DatasetWriter>> {
-        Ok(Box::new(Hdf5Writer::create(path, meta, layout, options)?))
+        let writer = Hdf5Writer::create(path, meta, layout, options, warnings)?;
+        Ok(Box::new(writer))
     }
 }

@@ -18,8 +18,8 @@ pub use driver::{Hdf5Driver, DRIVER};
 pub use reader::Hdf5Reader;
 pub use writer::Hdf5Writer;
 
-use super::{Compression, DatasetReader, DatasetWriter, WriteOptions};
-use crate::model::{DType, DatasetLayout, DatasetMeta};
+use super::{Compression, DatasetReader};
+use crate::model::DType;
 use crate::{Error, Result};
 use hdf5::filters::{BloscShuffle, Filter};
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
@@ -48,16 +48,6 @@ pub fn is_hdf5_file(path: &Path) -> bool {
 /// Opens a file written by [`create`].
 pub fn open(path: &Path) -> Result<Box<dyn DatasetReader>> {
     Ok(Box::new(Hdf5Reader::open(path)?))
-}
-
-/// Creates a file at `path` (written as `path.partial`, moved into place on finish).
-pub fn create(
-    path: &Path,
-    meta: &DatasetMeta,
-    layout: &DatasetLayout,
-    options: &WriteOptions,
-) -> Result<Box<dyn DatasetWriter>> {
-    Ok(Box::new(Hdf5Writer::create(path, meta, layout, options)?))
 }
 
 /// The filter pipeline of the data arrays for a compression choice (`None` = the default,

@@ -9,6 +9,7 @@ use crate::formats::stacked::{self, Column, ColumnValues, StackedArray};
 use crate::formats::{DatasetWriter, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
+use crate::warnings::Warnings;
 use crate::{with_array, with_dtype, Error, Result};
 use hdf5::filters::Filter;
 use hdf5::{Dataset, File, Group};
@@ -31,8 +32,6 @@ pub struct Hdf5Writer {
     specs: BTreeMap<Layer, StackedArray>,
     codec: ChunkCodec,
     state: Mutex<State>,
-    /// Patches whose pixel grid is unknown (see [`stacked::columns::Columns::warnings`]).
-    warnings: Vec<String>,
 }
 
 /// What only one thread at a time may touch.
@@ -44,12 +43,14 @@ struct State {
 }
 
 impl Hdf5Writer {
-    /// Creates the file for the patches of `meta` with the shapes of `layout`.
+    /// Creates the file for the patches of `meta` with the shapes of `layout`; patches whose
+    /// pixel grid is unknown are named in `warnings`.
     pub fn create(
         path: &Path,
         meta: &DatasetMeta,
         layout: &DatasetLayout,
         options: &WriteOptions,
+        warnings: &Warnings,
     ) -> Result<Hdf5Writer> {
         layout.require_stackable("hdf5")?;
         let widened;
@@ -78,13 +79,15 @@ impl Hdf5Writer {
             layers.insert(spec.layer, data_dataset(&out, &file, spec, &filters)?);
         }
         super::dims::label_layout(&out, &file, &meta.ids(), &specs, &columns.columns)?;
+        for warning in columns.warnings {
+            warnings.push(warning);
+        }
         Ok(Hdf5Writer {
             staged,
             ids: meta.ids(),
             specs: specs.into_iter().map(|s| (s.layer, s)).collect(),
             codec: ChunkCodec::for_compression(options.compression),
             state: Mutex::new(State { file, layers }),
-            warnings: columns.warnings,
         })
     }
 
@@ -184,10 +187,6 @@ impl DatasetWriter for Hdf5Writer {
             }
         }
         Ok(())
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
     }
 
     fn finish(self: Box<Self>) -> Result<()> {

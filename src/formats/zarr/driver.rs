@@ -99,9 +99,10 @@ impl Driver for ZarrDriver {
         meta: &DatasetMeta,
         layout: &DatasetLayout,
         options: &WriteOptions,
-        _warnings: &Warnings,
+        warnings: &Warnings,
     ) -> Result<Box<dyn DatasetWriter>> {
-        Ok(Box::new(ZarrWriter::create(path, meta, layout, options)?))
+        let writer = ZarrWriter::create(path, meta, layout, options, warnings)?;
+        Ok(Box::new(writer))
     }
     fn create_partition(
         &self,

@@ -15,6 +15,7 @@ use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
+use crate::warnings::Warnings;
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -83,8 +84,6 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
-    /// Patches whose pixel grid is unknown (see [`crate::formats::stacked::Columns::warnings`]).
-    warnings: Vec<String>,
 }
 
 /// The Zarr version asked for.
@@ -181,24 +180,28 @@ fn resume_unsupported(path: &Path) -> Error {
 
 impl ZarrWriter {
     /// Starts a store at `path` (local or URL): every array's metadata and the per-patch arrays;
-    /// the root metadata is written last, by [`finish`](DatasetWriter::finish).
+    /// the root metadata is written last, by [`finish`](DatasetWriter::finish). Patches whose
+    /// pixel grid is unknown are named in `warnings`.
     pub fn create(
         path: &Path,
         meta: &DatasetMeta,
         layout: &DatasetLayout,
         options: &WriteOptions,
+        warnings: &Warnings,
     ) -> Result<ZarrWriter> {
         let (target, store) = open_whole(path, options)?;
         let attributes = dataset_attributes(meta, "PASTIS");
         let role = Role::Whole { attributes };
-        let mut writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
+        let writer = ZarrWriter::start(target, store, meta, layout, options, role)?;
         let sink = ColumnSink {
             root: writer.root(),
             store: &writer.store,
             version: writer.version,
             compression: compression_of(options)?,
         };
-        writer.warnings = write_columns(&sink, meta, layout)?;
+        for warning in write_columns(&sink, meta, layout)? {
+            warnings.push(warning);
+        }
         Ok(writer)
     }
 
@@ -254,7 +257,6 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
-            warnings: Vec::new(),
         })
     }
 
@@ -398,10 +400,6 @@ impl DatasetWriter for ZarrWriter {
     /// A v3 annotation shard holds a group of patches: one worker writes a whole group.
     fn group_size(&self) -> usize {
         self.patches_per_group
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
     }
 
     fn finish(self: Box<Self>) -> Result<()> {
