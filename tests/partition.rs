@@ -9,27 +9,12 @@
 mod common;
 mod moto;
 
-use common::bin;
+use common::{bin, synth_groups};
 use moto::Moto;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// A synthetic PASTIS-R of 70 small patches: 3 annotation groups (32 + 32 + 6) in v3.
-fn synth(dir: &Path) -> PathBuf {
-    let src = dir.join("synth");
-    let options = pastis_bridge::synth::SynthOptions {
-        patches: 70,
-        seed: 3,
-        radar: true,
-        size: 8,
-        date_scale: 0.1,
-        spot: false,
-    };
-    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
-    src
-}
 
 /// Spawns every partition at once, then waits for all.
 fn run_concurrently(
@@ -105,7 +90,7 @@ fn assert_same_tree(a: &Path, b: &Path) {
 #[test]
 fn local_partitions_equal_a_single_run() {
     let dir = tempfile::tempdir().unwrap();
-    let src = synth(dir.path());
+    let src = synth_groups(dir.path());
     let single = dir.path().join("single.zarr");
     bin()
         .args(["convert", "--quiet"])
@@ -203,7 +188,7 @@ fn s3_partitions_equal_a_single_run() {
     let moto = Moto::start("pastis");
     let env = moto.env();
     let dir = tempfile::tempdir().unwrap();
-    let src = synth(dir.path());
+    let src = synth_groups(dir.path());
     let single = dir.path().join("single.zarr");
     bin()
         .args(["convert", "--quiet"])

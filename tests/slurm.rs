@@ -17,7 +17,7 @@
 mod common;
 mod moto;
 
-use common::bin;
+use common::{bin, file_names, synth_groups};
 use moto::Moto;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -411,48 +411,9 @@ fn path_with_binary() -> String {
         .into_owned()
 }
 
-/// A synthetic PASTIS-R of 70 small patches: 3 annotation groups (32 + 32 + 6) in Zarr v3, and
-/// 24 + 23 + 23 patches for 3 tasks.
-fn synth(dir: &Path) -> PathBuf {
-    let src = dir.join("synth");
-    let options = pastis_bridge::synth::SynthOptions {
-        patches: 70,
-        seed: 3,
-        radar: true,
-        size: 8,
-        date_scale: 0.1,
-        spot: false,
-    };
-    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
-    src
-}
-
-/// Every file under `root`, relative, sorted.
-fn files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(
-                    path.strip_prefix(root)
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Every file under `root` with its size, by relative path.
 fn sizes(root: &Path) -> Vec<(String, u64)> {
-    files(root)
+    file_names(root)
         .into_iter()
         .map(|f| {
             let size = std::fs::metadata(root.join(&f)).unwrap().len();
@@ -487,7 +448,7 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
     let cluster = Cluster::start();
     let cluster_seconds = start.elapsed().as_secs_f64();
     let dir = tempfile::tempdir().unwrap();
-    let src = synth(dir.path());
+    let src = synth_groups(dir.path());
     let single = dir.path().join("single.zarr");
     bin()
         .args(["convert", "--quiet"])
@@ -521,7 +482,7 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
         let out = cluster.job_output(&format!("pastis-convert-{convert}_{i}.out"));
         assert!(out.contains(&format!("wrote partition {i}/3")), "{out}");
     }
-    assert_eq!(files(&local), files(&single));
+    assert_eq!(file_names(&local), file_names(&single));
     assert_identical(&single, local.to_str().unwrap(), &[]);
 
     // 2. The same on S3 (moto): credentials and endpoint travel in the exported environment.
@@ -545,7 +506,7 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
     keys.sort();
     assert_eq!(
         keys,
-        files(&single),
+        file_names(&single),
         "the objects differ from the single run's files"
     );
     assert_identical(&single, &url, &moto.env());
@@ -621,7 +582,7 @@ fn slurm_array_job_converts_and_recovers_from_a_cancelled_task() {
     let recovery_seconds = start.elapsed().as_secs_f64();
     assert_completed(&cluster.states(&again), &cluster);
     assert_completed(&cluster.states(&finalize), &cluster);
-    assert_eq!(files(&failing), files(&single));
+    assert_eq!(file_names(&failing), file_names(&single));
     assert_identical(&single, failing.to_str().unwrap(), &[]);
 
     // The numbers docs/scale-out.md quotes.

@@ -74,20 +74,13 @@ fn copy_dir(src: &Path, dst: &Path) {
 
 /// Every file under `root`, by relative path, with its bytes.
 pub fn files(root: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = std::collections::BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(root).expect("under root").to_path_buf();
-                out.insert(rel, std::fs::read(&path).expect("read file"));
-            }
-        }
-    }
-    out
+    file_names(root)
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(root.join(&rel)).expect("read file");
+            (PathBuf::from(rel), bytes)
+        })
+        .collect()
 }
 
 /// Where two PASTIS folders differ: files present in one only, `.npy` bytes (the first differing
@@ -154,3 +147,43 @@ pub fn write_pastis(
 }
 
 pub mod awkward;
+
+/// Every file under `root`, as relative paths with `/` separators (like object-store keys),
+/// sorted.
+pub fn file_names(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(
+                    path.strip_prefix(root)
+                        .expect("under root")
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A synthetic PASTIS-R of 70 small (8 px) patches at `dir/synth`: 3 annotation groups
+/// (32 + 32 + 6) in Zarr v3, so partitions and array tasks have groups to share.
+pub fn synth_groups(dir: &Path) -> PathBuf {
+    let src = dir.join("synth");
+    let options = pastis_bridge::synth::SynthOptions {
+        patches: 70,
+        seed: 3,
+        radar: true,
+        size: 8,
+        date_scale: 0.1,
+        spot: false,
+    };
+    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).expect("synth");
+    src
+}
