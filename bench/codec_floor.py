@@ -3,7 +3,7 @@ writer stores, and compress them with pastis-bridge's default codec on JOBS thre
 
     python bench/codec_floor.py SRC OUT [--jobs N]
 
-Chunks: one date of a series, one patch of an annotation. Codec: numcodecs' Blosc (the c-blosc
+Chunks: 8 dates of a series (the last chunk zero-padded to 8), one patch of an annotation. Codec: numcodecs' Blosc (the c-blosc
 1.x zarrs links), zstd level 1, bit shuffle, 256 KiB blocks, Blosc's own threads off; the chunks
 of a file are compressed concurrently on a thread pool (numcodecs releases the GIL). The
 compressed bytes are concatenated into OUT, so its size is the codec's output without any
@@ -22,9 +22,20 @@ from numcodecs import Blosc
 CODEC = Blosc(cname="zstd", clevel=1, shuffle=Blosc.BITSHUFFLE, blocksize=256 * 1024)
 
 
+SERIES_CHUNK_DATES = 8  # pastis-bridge's Zarr series chunk (stacked::SERIES_CHUNK_DATES)
+
+
 def chunks(path):
     a = np.load(path)
-    return [np.ascontiguousarray(a[t]) for t in range(a.shape[0])] if a.ndim == 4 else [a]
+    if a.ndim != 4:
+        return [a]
+    out = []
+    for t in range(0, a.shape[0], SERIES_CHUNK_DATES):
+        chunk = np.zeros((SERIES_CHUNK_DATES, *a.shape[1:]), a.dtype)
+        part = a[t : t + SERIES_CHUNK_DATES]
+        chunk[: len(part)] = part
+        out.append(chunk)
+    return out
 
 
 def main():

@@ -46,6 +46,7 @@ CLASS_NAMES = [
     "Mixed cereal", "Sorghum", "Void label",
 ]
 ANNOTATION_PATCHES_PER_SHARD = 32
+SERIES_CHUNK_DATES = 8  # pastis-bridge's series chunk (Zarr and HDF5): 8 dates of one patch (stacked::SERIES_CHUNK_DATES)
 # pastis-bridge's Zarr default (src/formats/zarr/writer.rs DEFAULT_COMPRESSION, arrays.rs
 # BLOSC_BLOCKSIZE); typesize is the element size, which zarr-python fills in from the dtype.
 BLOSC = {"cname": "zstd", "clevel": 1, "shuffle": "bitshuffle", "blocksize": 256 * 1024}
@@ -133,14 +134,17 @@ def to_zarr(src_dir, dst, same_codec=True):
     arrays = {}
     for layer, (dtype, shape) in layout.items():
         full = (n, *shape)
-        chunk = (1, 1, *shape[1:]) if layer in SERIES else (1, *shape)
+        dates = max(1, min(SERIES_CHUNK_DATES, shape[0])) if layer in SERIES else 0
+        chunk = (1, dates, *shape[1:]) if layer in SERIES else (1, *shape)
         per_shard = 1 if layer in SERIES else min(ANNOTATION_PATCHES_PER_SHARD, n)
+        # A shard holds whole chunks: a series' time axis rounded up to the chunk's dates.
+        shard = (1, -(-shape[0] // dates) * dates, *shape[1:]) if layer in SERIES else (per_shard, *shape)
         arrays[layer] = root.create_array(
             layer,
             shape=full,
             dtype=dtype,
             chunks=chunk,
-            shards=(per_shard, *shape),
+            shards=shard,
             compressors=BloscCodec(**BLOSC) if same_codec else "auto",
             fill_value=0,
             dimension_names=dim_names(layer, shape),
@@ -205,7 +209,8 @@ def to_hdf5(src_dir, dst):
     with h5py.File(dst, "w") as f:
         sets = {}
         for layer, (dtype, shape) in layout.items():
-            chunk = (1, 1, *shape[1:]) if layer in SERIES else (1, *shape)
+            dates = max(1, min(SERIES_CHUNK_DATES, shape[0])) if layer in SERIES else 0
+            chunk = (1, dates, *shape[1:]) if layer in SERIES else (1, *shape)
             ds = f.create_dataset(
                 layer,
                 shape=(n, *shape),

@@ -110,3 +110,50 @@ fn a_store_on_s3_gives_the_reference_items() {
     convert(&src, &url, &[], &moto.env());
     check_loader(&src, &url, &["--s3", "--strength=2"], &moto.env());
 }
+
+/// Issue #21: a store whose layers mix dtypes across patches (`<LAYER>_dtype`, docs/stacked-layout.md)
+/// gives the reference items: one patch's TARGET saved as int16 (the others uint8), S2 as int32
+/// (int16), S1A as float32 (float16), ZONES as int32 (int64) and HEATMAP as float32 (float64),
+/// as a redistribution might have saved them. The reference loads each file in its own dtype;
+/// the loader casts each patch back from the stacked dtype through `<LAYER>_dtype`.
+#[test]
+fn a_store_mixing_dtypes_gives_the_reference_items() {
+    let (_keep, src) = copy_fixture("PASTIS-R");
+    let recast = [
+        ("ANNOTATIONS/TARGET_20000.npy", "<i2"),
+        ("DATA_S2/S2_30000.npy", "<i4"),
+        ("DATA_S1A/S1A_10000.npy", "<f4"),
+        ("INSTANCE_ANNOTATIONS/ZONES_20000.npy", "<i4"),
+        ("INSTANCE_ANNOTATIONS/HEATMAP_40000.npy", "<f4"),
+    ];
+    for (file, dtype) in recast {
+        let status = python()
+            .args(["-c", "import sys, numpy as np; p = sys.argv[1]; np.save(p, np.load(p).astype(sys.argv[2]))"])
+            .arg(src.join(file))
+            .arg(dtype)
+            .status()
+            .unwrap();
+        assert!(status.success(), "recasting {file}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mixed.zarr");
+    convert(&src, store.to_str().unwrap(), &[], &[]);
+    for (layer, stacked) in [
+        ("TARGET", "int16"),
+        ("S2", "int32"),
+        ("S1A", "float32"),
+        ("ZONES", "int64"),
+        ("HEATMAP", "float64"),
+    ] {
+        assert!(
+            store.join(format!("{layer}_dtype/zarr.json")).is_file(),
+            "{layer}_dtype"
+        );
+        let meta: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(store.join(format!("{layer}/zarr.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["data_type"], stacked, "{layer}");
+    }
+    check_loader(&src, store.to_str().unwrap(), &["--strength=2"], &[]);
+}

@@ -208,13 +208,15 @@ fn v3_padding_is_not_stored() {
     let dir = tempfile::tempdir().unwrap();
     let src = build_dataset(dir.path(), 4, 8);
     let store = dir.path().join("out.zarr");
-    convert(&src, &store, &[]);
-    // S2 lengths are 3, 4, 5, 6: one shard per patch, one inner chunk per date, 6 dates.
+    convert(&src, &store, &["--co", "SERIES_CHUNK_DATES=4"]);
+    // S2 lengths are 3, 4, 5, 6 (Tmax 6): one shard per patch of 2 inner chunks of 4 dates (the
+    // shard rounds the 6 dates up to 8). A series stores only the chunks holding its own dates:
+    // 1 chunk for 3 or 4 dates, 2 for 5 or 6, the last one zero-padded past the series.
     for (i, t) in [3usize, 4, 5, 6].into_iter().enumerate() {
-        let index = shard_index(&store.join(format!("S2/c/{i}/0/0/0/0")), 6);
+        let index = shard_index(&store.join(format!("S2/c/{i}/0/0/0/0")), 2);
         for (k, (offset, nbytes)) in index.into_iter().enumerate() {
             let absent = offset == u64::MAX && nbytes == u64::MAX;
-            assert_eq!(absent, k >= t, "patch {i} date {k}");
+            assert_eq!(absent, k >= t.div_ceil(4), "patch {i} chunk {k}");
         }
     }
     // Patch 1 has no S1D: no shard at all. All annotations of the 4 patches: one shard.
@@ -230,6 +232,91 @@ fn v3_padding_is_not_stored() {
         json!(["patch", "S2_time", "S2_band", "y", "x"])
     );
     assert!(s2["attributes"].get("_zarrs").is_none());
+    let sharding = &s2["codecs"][0]["configuration"];
+    assert_eq!(
+        s2["chunk_grid"]["configuration"]["chunk_shape"],
+        json!([1, 8, 10, 8, 8])
+    );
+    assert_eq!(sharding["chunk_shape"], json!([1, 4, 10, 8, 8]));
+    // Padding never reads back as anything but zeros, and the series as themselves.
+    let report = pastis_bridge::verify::verify(&src, &store).unwrap();
+    assert!(
+        report.identical(),
+        "{}",
+        pastis_bridge::verify::render_text(&report)
+    );
+}
+
+/// The default series chunk is `stacked::SERIES_CHUNK_DATES` (8) dates of one patch, in both
+/// versions, and a series shorter than that is one chunk; `ALL` makes the whole series one
+/// chunk; a number of dates that is not >= 1 is refused before anything is written.
+#[test]
+fn series_chunk_dates_default_all_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("synth");
+    let options = pastis_bridge::synth::SynthOptions {
+        patches: 2,
+        seed: 3,
+        radar: true,
+        size: 8,
+        date_scale: 0.5,
+        spot: false,
+    };
+    pastis_bridge::synth::generate(&src, &options, false, &|_| {}).unwrap();
+    let tmax = |store: &Path, name: &str| -> usize {
+        let meta = json_file(&store.join(format!("{name}/zarr.json")));
+        meta["shape"][1].as_u64().unwrap() as usize
+    };
+    let v3 = dir.path().join("v3.zarr");
+    convert(&src, &v3, &[]);
+    for name in ["S2", "S1A", "S1D"] {
+        let t = tmax(&v3, name);
+        assert!(t > 8, "{name}: {t} dates, too few to test the default");
+        let meta = json_file(&v3.join(format!("{name}/zarr.json")));
+        let inner = &meta["codecs"][0]["configuration"]["chunk_shape"];
+        assert_eq!(inner[1], json!(8), "{name}");
+        assert_eq!(
+            meta["chunk_grid"]["configuration"]["chunk_shape"][1],
+            json!(t.div_ceil(8) * 8)
+        );
+    }
+    let v2 = dir.path().join("v2.zarr");
+    convert(&src, &v2, &["--zarr-version", "2"]);
+    let zarray = json_file(&v2.join("S2/.zarray"));
+    assert_eq!(zarray["chunks"][1], json!(8));
+    let all = dir.path().join("all.zarr");
+    convert(&src, &all, &["--co", "SERIES_CHUNK_DATES=all"]);
+    let meta = json_file(&all.join("S2/zarr.json"));
+    let t = tmax(&all, "S2");
+    assert_eq!(
+        meta["codecs"][0]["configuration"]["chunk_shape"][1],
+        json!(t)
+    );
+    assert_eq!(
+        meta["chunk_grid"]["configuration"]["chunk_shape"][1],
+        json!(t)
+    );
+    for store in [&v3, &v2, &all] {
+        let report = pastis_bridge::verify::verify(&src, store).unwrap();
+        assert!(
+            report.identical(),
+            "{}",
+            pastis_bridge::verify::render_text(&report)
+        );
+    }
+    for bad in ["0", "-1", "eight"] {
+        let out = dir.path().join(format!("bad{bad}.zarr"));
+        bin()
+            .args(["convert", "--co", &format!("SERIES_CHUNK_DATES={bad}")])
+            .arg(&src)
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "SERIES_CHUNK_DATES={bad}"
+            )));
+        assert!(!out.exists() && !dir.path().join(format!("bad{bad}.zarr.partial")).exists());
+    }
 }
 
 #[test]
@@ -237,13 +324,24 @@ fn v2_padding_is_not_stored() {
     let dir = tempfile::tempdir().unwrap();
     let src = build_dataset(dir.path(), 4, 8);
     let store = dir.path().join("out.zarr");
-    convert(&src, &store, &["--zarr-version", "2"]);
+    convert(
+        &src,
+        &store,
+        &["--zarr-version", "2", "--co", "SERIES_CHUNK_DATES=4"],
+    );
+    // Chunks of 4 dates of one patch: 1 file for 3 or 4 dates, 2 for 5 or 6.
     for (i, t) in [3usize, 4, 5, 6].into_iter().enumerate() {
-        for k in 0..6 {
+        for k in 0..2 {
             let chunk = store.join(format!("S2/{i}.{k}.0.0.0"));
-            assert_eq!(chunk.exists(), k < t, "patch {i} date {k}");
+            assert_eq!(chunk.exists(), k < t.div_ceil(4), "patch {i} chunk {k}");
         }
     }
+    let report = pastis_bridge::verify::verify(&src, &store).unwrap();
+    assert!(
+        report.identical(),
+        "{}",
+        pastis_bridge::verify::render_text(&report)
+    );
     assert!(store.join(".zmetadata").is_file());
     let zarray = json_file(&store.join("S2/.zarray"));
     assert_eq!(zarray["fill_value"], Value::Null);

@@ -133,6 +133,10 @@ class PASTISZarrDataset(_Base):
     def __getitem__(self, item):
         row = self._rows[item]
         id_patch = int(self.id_patches[item])
+        if self.mono_date is not None and not self.cache:
+            one = self._one_date_item(row, id_patch)
+            if one is not None:
+                return _as_torch(one, self.target, self.class_mapping)
         if not self.cache or item not in self.memory:
             data = {s: self._series(s, row, id_patch) for s in self.sats}
             target = self._target(row, id_patch)
@@ -163,13 +167,32 @@ class PASTISZarrDataset(_Base):
             raise KeyError(id_patch)
         return self._dates[sat][self._rows[rows[0]]].copy()
 
-    def _series(self, sat, row, id_patch):
-        """float32 (T, C, H, W) series of one patch, standardised when ``norm``: only the chunks
-        of its ``T`` real dates are read."""
+    def _one_date_item(self, row, id_patch):
+        """The ``mono_date`` item reading only the chosen date of each series (the chunk holding
+        it), or None where a position falls outside a series: the full read then raises as the
+        reference does. Without ``cache`` only: the cache keeps whole series."""
+        dates = {s: self._dates[s][row] for s in self.sats}
+        lengths = {s: int(self._lengths[s][row]) for s in self.sats}
+        if any(not self._present[s][row] or min(lengths[s], len(dates[s])) == 0 for s in self.sats):
+            return None
+        index = self._mono_index(dates)
+        for s in self.sats:
+            span = min(len(dates[s]), lengths[s])
+            if not -span <= index[s] < span:
+                return None
+        data = {s: self._series(s, row, id_patch, index[s] % lengths[s]) for s in self.sats}
+        dates = {s: np.asarray(dates[s][index[s]]) for s in self.sats}
+        return (data, dates), self._target(row, id_patch)
+
+    def _series(self, sat, row, id_patch, date=None):
+        """float32 (T, C, H, W) series of one patch (or (1, C, H, W): the date at position
+        ``date``), standardised when ``norm``: only the chunks of its ``T`` real dates (of that
+        date) are read."""
         if not self._present[sat][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {sat}")
         length = int(self._lengths[sat][row])
-        series = self._own_dtype(sat, row, self._root.array(sat)[row, :length]).astype(np.float32)
+        where = np.s_[row, :length] if date is None else np.s_[row, date : date + 1]
+        series = self._own_dtype(sat, row, self._root.array(sat)[where]).astype(np.float32)
         if self.norm is not None:
             mean, std = self.norm[sat]
             series -= mean[None, :, None, None]
@@ -199,12 +222,16 @@ class PASTISZarrDataset(_Base):
             self.class_mapping,
         )
 
-    def _one_date(self, data, dates):
+    def _mono_index(self, dates):
+        """Per satellite, the position of the ``mono_date`` date: the given position, or the
+        closest date (the earlier on a tie)."""
         if isinstance(self.mono_date, int):
-            index = {s: self.mono_date for s in self.sats}
-        else:
-            delta = int((self.mono_date - self.reference_date).astype(np.int64))
-            index = {s: int(np.abs(dates[s] - delta).argmin()) for s in self.sats}
+            return {s: self.mono_date for s in self.sats}
+        delta = int((self.mono_date - self.reference_date).astype(np.int64))
+        return {s: int(np.abs(dates[s] - delta).argmin()) for s in self.sats}
+
+    def _one_date(self, data, dates):
+        index = self._mono_index(dates)
         data = {s: data[s][index[s]][None] for s in self.sats}
         dates = {s: np.asarray(dates[s][index[s]]) for s in self.sats}
         return data, dates

@@ -111,7 +111,9 @@ pub struct StackedArray {
     pub shape: Vec<usize>,
     /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
     pub dimension_names: Vec<String>,
-    /// The smallest unit read: one patch and, for series, one date.
+    /// The smallest unit read: one patch and, for series, a run of dates (`series_chunk_dates`
+    /// of [`data_arrays`], at most the time axis, at least 1): `(1, k, C, H, W)`; `(1, ...)` for
+    /// annotations.
     pub chunk: Vec<usize>,
     /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
     /// of patches for annotations.
@@ -119,6 +121,22 @@ pub struct StackedArray {
 }
 
 impl StackedArray {
+    /// The Zarr v3 shard: [`patches_per_shard`](Self::patches_per_shard) rows of every other
+    /// axis, a series' time axis rounded up to whole chunks (a shard holds whole inner chunks;
+    /// the rounding past Tmax is never stored). Every extent at least 1.
+    pub fn shard(&self) -> Vec<usize> {
+        let mut shard = self.shape.clone();
+        if let Some(first) = shard.first_mut() {
+            *first = self.patches_per_shard;
+        }
+        if let (Some(time), Some(&dates)) = (shard.get_mut(1), self.chunk.get(1)) {
+            if self.layer.is_series() {
+                *time = time.div_ceil(dates.max(1)) * dates.max(1);
+            }
+        }
+        shard.iter().map(|&c| c.max(1)).collect()
+    }
+
     /// Checks that `array`, the layer of patch `id` at `row`, fits this stacked array (its own
     /// dtype as surveyed; every axis but a series' time equal, the time no longer) and returns
     /// it in the stacked dtype, widened exactly where the patch's own dtype is narrower.
@@ -153,8 +171,21 @@ impl StackedArray {
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
 pub const ANNOTATION_PATCHES_PER_SHARD: usize = 32;
 
-/// The data arrays of a dataset of `n_patches` patches with `layout`.
-pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray> {
+/// Dates per series chunk in a Zarr store (`--co SERIES_CHUNK_DATES`, default): 8 dates of
+/// one patch, (1, 8, 10, 128, 128) int16 = 2.6 MB raw for S2. zarr-python pays about 1 ms per
+/// chunk, so one chunk per date made a loader item (S2 + S1A + S1D, ~180 dates) 2-3x slower than
+/// `np.load`; 8 dates per chunk cut the chunks 8-fold while a single date (`mono_date`) or a
+/// short sub-series still decodes only 8 dates (bench/RESULTS.md, "Series chunks").
+pub const SERIES_CHUNK_DATES: usize = 8;
+
+/// The data arrays of a dataset of `n_patches` patches with `layout`, series chunked by
+/// `series_chunk_dates` dates (clamped to 1..=Tmax; HDF5 passes 1, Zarr
+/// [`SERIES_CHUNK_DATES`] or the user's choice).
+pub fn data_arrays(
+    layout: &DatasetLayout,
+    n_patches: usize,
+    series_chunk_dates: usize,
+) -> Vec<StackedArray> {
     layout
         .layers
         .iter()
@@ -165,7 +196,7 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
             let mut chunk = shape.clone();
             chunk[0] = 1;
             if layer.is_series() && chunk.len() > 1 {
-                chunk[1] = 1;
+                chunk[1] = series_chunk_dates.clamp(1, chunk[1].max(1));
             }
             StackedArray {
                 layer,
@@ -270,7 +301,7 @@ mod tests {
     use crate::model::{LayerLayout, PatchMeta};
 
     #[test]
-    fn series_chunk_per_date_annotations_per_patch() {
+    fn series_chunks_of_k_dates_annotations_per_patch() {
         let mut layout = DatasetLayout::default();
         layout.layers.insert(
             Layer::S2,
@@ -292,9 +323,11 @@ mod tests {
                 conflict: None,
             },
         );
-        let arrays = data_arrays(&layout, 4);
+        let arrays = data_arrays(&layout, 4, 2);
         assert_eq!(arrays[0].shape, vec![4, 5, 10, 8, 8]);
-        assert_eq!(arrays[0].chunk, vec![1, 1, 10, 8, 8]);
+        assert_eq!(arrays[0].chunk, vec![1, 2, 10, 8, 8]);
+        // 5 dates in chunks of 2: the shard holds 3 whole chunks.
+        assert_eq!(arrays[0].shard(), vec![1, 6, 10, 8, 8]);
         assert_eq!(
             arrays[0].dimension_names,
             ["patch", "S2_time", "S2_band", "y", "x"]
@@ -306,6 +339,17 @@ mod tests {
             ["patch", "TARGET_channel", "y", "x"]
         );
         assert_eq!(arrays[1].patches_per_shard, 4);
+        assert_eq!(arrays[1].shard(), vec![4, 3, 8, 8]);
+        // One date per chunk, and more dates than the series has: the whole series.
+        assert_eq!(data_arrays(&layout, 4, 1)[0].chunk, vec![1, 1, 10, 8, 8]);
+        let whole = &data_arrays(&layout, 4, usize::MAX)[0];
+        assert_eq!(whole.chunk, vec![1, 5, 10, 8, 8]);
+        assert_eq!(whole.shard(), vec![1, 5, 10, 8, 8]);
+        // A layer whose every series has 0 dates: chunk and shard extents stay at least 1.
+        layout.layers.get_mut(&Layer::S2).unwrap().shape[0] = 0;
+        let empty = &data_arrays(&layout, 4, 8)[0];
+        assert_eq!(empty.chunk, vec![1, 1, 10, 8, 8]);
+        assert_eq!(empty.shard(), vec![1, 1, 10, 8, 8]);
     }
 
     #[test]

@@ -16,6 +16,7 @@ options occur together at least once (N=3: 3-wise, N=2: pairwise).
 Prints "ok ..." and exits 0, or raises.
 """
 
+import asyncio
 import datetime
 import itertools
 import json
@@ -262,14 +263,18 @@ def check_processes(src, store, storage_options):
 
 def check_chunks_read(store):
     """An S2 + semantic item of a v3 store reads one S2 shard (its own) and one TARGET shard,
-    and no metadata document (the consolidated root is read at opening)."""
+    and no metadata document (the consolidated root is read at opening); a ``mono_date`` item
+    reads of its S2 shard only the index and the one inner chunk holding the date."""
+    from zarr.core.buffer import default_buffer_prototype
     from zarr.storage import LocalStore, WrapperStore
 
     class Recording(WrapperStore):
         keys = []
+        ranges = []
 
         async def get(self, key, prototype, byte_range=None):
             Recording.keys.append(key)
+            Recording.ranges.append((key, byte_range))
             return await self._store.get(key, prototype, byte_range)
 
     import zarr
@@ -284,6 +289,20 @@ def check_chunks_read(store):
         ds[index]
         read = set(Recording.keys)
         assert read == {f"S2/c/{row}/0/0/0/0", f"TARGET/c/{row // 32}/0/0/0"}, f"item {index} read {read}"
+
+    from zarr.abc.store import RangeByteRequest, SuffixByteRequest
+
+    ds = PASTISZarrDataset(recording, mono_date=-1)
+    ds[0]
+    for index in range(len(ds)):
+        row = rows[int(ds.id_patches[index])]
+        shard = f"S2/c/{row}/0/0/0/0"
+        Recording.ranges.clear()
+        ds[index]
+        s2 = [r for key, r in Recording.ranges if key == shard]
+        assert [type(r) for r in s2] == [SuffixByteRequest, RangeByteRequest], f"mono item {index}: {s2}"
+        size = len(asyncio.run(LocalStore(store, read_only=True).get(shard, default_buffer_prototype())))
+        assert s2[1].end - s2[1].start < size, f"mono item {index} read its whole S2 shard"
 
 
 def check_errors(store, storage_options):

@@ -111,37 +111,44 @@ pub struct EncodedChunk {
     pub bytes: Vec<u8>,
 }
 
-/// The chunks of one patch at `row` of a stacked array: one per date for series (chunk
-/// `(1, 1, ...)`, dates past the series' length left to the fill value), the whole patch
-/// otherwise (chunk `(1, ...)`). The array must already fit the stacked shape.
+/// The chunks of one patch at `row` of a stacked array: for a series, one per `dates` dates
+/// (chunk `(1, dates, ...)`; the last one zero-padded up to the chunk boundary, never further:
+/// chunks past the series' length are left to the fill value), the whole patch otherwise (chunk
+/// `(1, ...)`, `dates` = None). The array must already fit the stacked shape.
 pub fn encode_patch(
     codec: ChunkCodec,
     array: &Array,
     row: usize,
-    series: bool,
+    dates: Option<usize>,
 ) -> Vec<EncodedChunk> {
     let raw = array.le_bytes();
     let shape = array.shape();
     let element_size = array.dtype().size();
-    let (count, per_chunk) = match series {
-        true => {
-            let t = shape.first().copied().unwrap_or(0);
-            (t, raw.len().checked_div(t).unwrap_or(0))
-        }
-        false => (1, raw.len()),
+    let Some(dates) = dates.map(|d| d.max(1)) else {
+        let mut offset = vec![0 as hsize_t; shape.len() + 1];
+        offset[0] = row as hsize_t;
+        let bytes = codec.encode(&raw, element_size);
+        return vec![EncodedChunk { offset, bytes }];
     };
-    (0..count)
+    let t = shape.first().copied().unwrap_or(0);
+    let per_date = raw.len().checked_div(t).unwrap_or(0);
+    (0..t.div_ceil(dates))
         .map(|i| {
             let mut offset = vec![0 as hsize_t; shape.len() + 1];
             offset[0] = row as hsize_t;
-            if series {
-                offset[1] = i as hsize_t;
-            }
-            let part = &raw[i * per_chunk..(i + 1) * per_chunk];
-            EncodedChunk {
-                offset,
-                bytes: codec.encode(part, element_size),
-            }
+            offset[1] = (i * dates) as hsize_t;
+            let start = i * dates * per_date;
+            let end = ((i + 1) * dates).min(t) * per_date;
+            let part = &raw[start..end];
+            let bytes = match part.len() == dates * per_date {
+                true => codec.encode(part, element_size),
+                false => {
+                    let mut padded = part.to_vec();
+                    padded.resize(dates * per_date, 0);
+                    codec.encode(&padded, element_size)
+                }
+            };
+            EncodedChunk { offset, bytes }
         })
         .collect()
 }
@@ -204,8 +211,9 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         let file = hdf5::File::create(dir.path().join("t.h5")).unwrap();
+        // Series in chunks of 3 dates over 4: the second chunk reaches past the extent.
         let (stacked, chunk): (Vec<usize>, Vec<usize>) = match series {
-            true => (vec![3, 4, 2, 5, 6], vec![1, 1, 2, 5, 6]),
+            true => (vec![3, 4, 2, 5, 6], vec![1, 3, 2, 5, 6]),
             false => (vec![3, 2, 5, 6], vec![1, 2, 5, 6]),
         };
         let ds = file
@@ -225,7 +233,11 @@ mod tests {
                 shape[0] = len;
             }
             let array = random_array(dtype, &shape, seed);
-            for c in encode_patch(codec, &array, row, series) {
+            let chunks = encode_patch(codec, &array, row, series.then_some(3));
+            // A full series of 4 dates is 2 chunks, the short one (2 dates) 1 padded chunk.
+            let expected = if series { len.div_ceil(3) } else { 1 };
+            assert_eq!(chunks.len(), expected, "row {row}");
+            for c in chunks {
                 write_chunk(&ds, &c).unwrap();
             }
             written.push((row, array));

@@ -4,7 +4,7 @@
 
 use super::attrs::{write_json_attrs, write_string_list_attr, write_strings};
 use super::chunks::{encode_patch, write_chunk, ChunkCodec, EncodedChunk};
-use super::{filters, h5err, patch_selection, type_descriptor};
+use super::{filters, h5err, patch_selection, type_descriptor, SERIES_CHUNK_DATES};
 use crate::formats::stacked::{self, Column, ColumnValues, StackedArray};
 use crate::formats::{DatasetWriter, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
@@ -73,7 +73,7 @@ impl Hdf5Writer {
         for column in &columns.columns {
             write_column(&out, &file, column)?;
         }
-        let specs = stacked::data_arrays(layout, meta.patches.len());
+        let specs = stacked::data_arrays(layout, meta.patches.len(), SERIES_CHUNK_DATES);
         let mut layers = BTreeMap::new();
         for spec in &specs {
             layers.insert(spec.layer, data_dataset(&out, &file, spec, &filters)?);
@@ -118,7 +118,8 @@ impl Hdf5Writer {
         let data = match self.codec {
             _ if array.is_empty() => Data::Nothing,
             ChunkCodec::Direct { .. } if chunked => {
-                Data::Chunks(encode_patch(self.codec, &array, row, layer.is_series()))
+                let dates = spec.chunk.get(1).copied().filter(|_| layer.is_series());
+                Data::Chunks(encode_patch(self.codec, &array, row, dates))
             }
             _ => Data::Slice(array),
         };

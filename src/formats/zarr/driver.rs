@@ -1,9 +1,10 @@
 //! Zarr as a [`Driver`]: resumable, written by many workers at once, local or on object storage;
-//! and its creation option `ZARR_VERSION`.
+//! and its creation options `ZARR_VERSION` and `SERIES_CHUNK_DATES`.
 
 use super::writer::{compression_of, version_of};
 use super::{detect_url, finalize, is_zarr_store, ZarrReader, ZarrWriter};
 use crate::formats::location::is_url;
+use crate::formats::stacked::SERIES_CHUNK_DATES;
 use crate::formats::{
     Capabilities, CreationOption, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
 };
@@ -21,24 +22,37 @@ pub struct ZarrDriver;
 pub static DRIVER: ZarrDriver = ZarrDriver;
 
 /// The creation options of Zarr outputs.
-const CREATION_OPTIONS: [CreationOption; 1] = [CreationOption {
-    key: "ZARR_VERSION",
-    values: "2 or 3 (default 3)",
-    doc: "Zarr format version: 3 (sharded) or 2 (unsharded, for GDAL and QGIS)",
-}];
+const CREATION_OPTIONS: [CreationOption; 2] = [
+    CreationOption {
+        key: "ZARR_VERSION",
+        values: "2 or 3 (default 3)",
+        doc: "Zarr format version: 3 (sharded) or 2 (unsharded, for GDAL and QGIS)",
+    },
+    CreationOption {
+        key: "SERIES_CHUNK_DATES",
+        values: "a number of dates >= 1, or ALL (default 8)",
+        doc: "dates of one patch per series chunk (the smallest read); ALL: the whole series in one chunk",
+    },
+];
 
 /// Zarr-specific options, parsed from the creation options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZarrOptions {
     /// Zarr format version, 2 or 3.
     pub version: u8,
+    /// Dates per series chunk (`SERIES_CHUNK_DATES`, default
+    /// [`SERIES_CHUNK_DATES`](crate::formats::stacked::SERIES_CHUNK_DATES); `ALL` =
+    /// `usize::MAX`, clamped to the longest series by [`data_arrays`](crate::formats::stacked::data_arrays)).
+    pub series_chunk_dates: usize,
 }
 
 impl ZarrOptions {
-    /// The Zarr options in `options` (`ZARR_VERSION`, default 3).
+    /// The Zarr options in `options` (`ZARR_VERSION`, default 3; `SERIES_CHUNK_DATES`, default
+    /// [`SERIES_CHUNK_DATES`](crate::formats::stacked::SERIES_CHUNK_DATES)).
     ///
     /// # Errors
-    /// [`Error::Usage`] for a version other than 2 or 3.
+    /// [`Error::Usage`] for a version other than 2 or 3, or a number of dates that is not a
+    /// positive integer nor `ALL`.
     pub fn of(options: &WriteOptions) -> Result<ZarrOptions> {
         let version = match options.creation.get("ZARR_VERSION") {
             None => 3,
@@ -46,7 +60,22 @@ impl ZarrOptions {
             Some("3") => 3,
             Some(v) => return Err(Error::Usage(format!("zarr version {v}: expected 2 or 3"))),
         };
-        Ok(ZarrOptions { version })
+        let series_chunk_dates = match options.creation.get("SERIES_CHUNK_DATES") {
+            None => SERIES_CHUNK_DATES,
+            Some(v) if v.eq_ignore_ascii_case("all") => usize::MAX,
+            Some(v) => match v.parse::<usize>() {
+                Ok(dates) if dates >= 1 => dates,
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "SERIES_CHUNK_DATES={v}: expected a number of dates >= 1, or ALL"
+                    )))
+                }
+            },
+        };
+        Ok(ZarrOptions {
+            version,
+            series_chunk_dates,
+        })
     }
 }
 

@@ -5,7 +5,7 @@ use super::consistency::check_store;
 use super::consolidate::write_root;
 use super::partition::{check_finished, remove_markers};
 use super::store;
-use super::writer::{compression_of, patches_per_group, version_of, Target};
+use super::writer::{compression_of, patches_per_group, series_chunk_dates_of, version_of, Target};
 use crate::formats::stacked::{data_arrays, dataset_attributes};
 use crate::formats::WriteOptions;
 use crate::model::{DatasetLayout, DatasetMeta};
@@ -41,7 +41,7 @@ pub fn finalize(
     };
     let root = target.path().to_path_buf();
     let store = store::store_at(&root)?;
-    let specs = data_arrays(layout, meta.patches.len());
+    let specs = data_arrays(layout, meta.patches.len(), series_chunk_dates_of(options)?);
     let n_groups = meta
         .patches
         .len()

@@ -95,6 +95,12 @@ pub(super) fn version_of(options: &WriteOptions) -> Result<Version> {
     }
 }
 
+/// Dates per series chunk asked for (`--co SERIES_CHUNK_DATES`, default
+/// [`SERIES_CHUNK_DATES`](crate::formats::stacked::SERIES_CHUNK_DATES)).
+pub(super) fn series_chunk_dates_of(options: &WriteOptions) -> Result<usize> {
+    Ok(super::ZarrOptions::of(options)?.series_chunk_dates)
+}
+
 /// The Zarr default: Blosc with Zstandard level 1 after a bit shuffle, which on S2 reflectance
 /// and S1 backscatter stores about 15 % less than plain zstd:3 at the same speed, and which
 /// zarr-python, xarray and GDAL's Zarr driver all decode (bench/RESULTS.md, "Codec choice").
@@ -240,7 +246,7 @@ impl ZarrWriter {
         let compression = compression_of(options)?;
         layout.require_stackable("zarr")?;
         let n_patches = meta.patches.len();
-        let specs = data_arrays(layout, n_patches);
+        let specs = data_arrays(layout, n_patches, series_chunk_dates_of(options)?);
         let mut arrays = BTreeMap::new();
         for spec in specs.iter().cloned() {
             let def = data_def(&spec, version);
@@ -436,15 +442,13 @@ impl DatasetWriter for ZarrWriter {
 
 /// The array definition of a stacked data array.
 pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
-    let mut shard = spec.shape.clone();
-    shard[0] = spec.patches_per_shard;
     let chunk: Vec<usize> = spec.chunk.iter().map(|&c| c.max(1)).collect();
     ArrayDef {
         name: spec.layer.name().to_string(),
         kind: Kind::Number(spec.dtype),
         shape: spec.shape.clone(),
         chunk,
-        shard: (version == Version::V3).then(|| shard.iter().map(|&c| c.max(1)).collect()),
+        shard: (version == Version::V3).then(|| spec.shard()),
         dimension_names: spec.dimension_names.clone(),
         attributes: Map::new(),
     }
