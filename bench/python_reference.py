@@ -46,7 +46,7 @@ CLASS_NAMES = [
     "Mixed cereal", "Sorghum", "Void label",
 ]
 ANNOTATION_PATCHES_PER_SHARD = 32
-SERIES_CHUNK_DATES = 8  # pastis-bridge's series chunk (Zarr and HDF5): 8 dates of one patch (stacked::SERIES_CHUNK_DATES)
+SERIES_CHUNK_DATES = 8  # pastis-bridge's Zarr series chunk: 8 dates of one patch (stacked::SERIES_CHUNK_DATES)
 # pastis-bridge's Zarr default (src/formats/zarr/writer.rs DEFAULT_COMPRESSION, arrays.rs
 # BLOSC_BLOCKSIZE); typesize is the element size, which zarr-python fills in from the dtype.
 BLOSC = {"cname": "zstd", "clevel": 1, "shuffle": "bitshuffle", "blocksize": 256 * 1024}
@@ -209,8 +209,7 @@ def to_hdf5(src_dir, dst):
     with h5py.File(dst, "w") as f:
         sets = {}
         for layer, (dtype, shape) in layout.items():
-            dates = max(1, min(SERIES_CHUNK_DATES, shape[0])) if layer in SERIES else 0
-            chunk = (1, dates, *shape[1:]) if layer in SERIES else (1, *shape)
+            chunk = (1, 1, *shape[1:]) if layer in SERIES else (1, *shape)
             ds = f.create_dataset(
                 layer,
                 shape=(n, *shape),

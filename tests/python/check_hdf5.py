@@ -28,8 +28,7 @@ def check_layer(f, src, name, features):
     ds = f[name]
     present = f[f"{name}_present"][:]
     assert ds.shape[0] == len(features), (name, ds.shape)
-    # Series: 8 dates of one patch (fewer when the longest series is shorter), docs/hdf5-layout.md.
-    chunk = (1, max(1, min(8, ds.shape[1]))) + ds.shape[2:] if name in SERIES else (1,) + ds.shape[1:]
+    chunk = (1, 1) + ds.shape[2:] if name in SERIES else (1,) + ds.shape[1:]
     assert ds.chunks == chunk, (name, ds.chunks, chunk)
     assert ds.compression == "gzip" and ds.shuffle, (name, ds.compression, ds.shuffle)
     assert ds.fillvalue == 0, (name, ds.fillvalue)

@@ -33,11 +33,10 @@ const HDF5_SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\
 /// Deflate level of the default compression (shuffle + deflate, readable everywhere).
 pub const DEFAULT_DEFLATE_LEVEL: u8 = 5;
 
-/// Dates per series chunk: the Zarr store's, 8 dates of one patch, (1, 8, C, H, W). With plain
-/// h5py a whole series reads about 2x faster than in one-date chunks, a single date about 3x
-/// slower (bench/RESULTS.md, "Series chunks"); the chunks are encoded whole, the last one
-/// zero-padded up to the chunk boundary ([`chunks::encode_patch`]).
-pub const SERIES_CHUNK_DATES: usize = super::stacked::SERIES_CHUNK_DATES;
+/// Dates per series chunk: one patch-date, (1, 1, C, H, W), unlike the Zarr store's 8. h5py
+/// pays little per chunk: reading a whole series costs the same CPU in chunks of 1 or 8 dates,
+/// while one date costs ~9x more in chunks of 8 (bench/RESULTS.md, "Series chunks").
+pub const SERIES_CHUNK_DATES: usize = 1;
 
 /// The library name used in errors.
 const LIBRARY: &str = "HDF5";
