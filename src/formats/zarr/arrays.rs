@@ -323,8 +323,10 @@ pub fn read_all<T: zarrs::array::ElementOwned>(root: &Path, array: &ZArray) -> R
 
 /// A patch's array as one row of a stacked array: a leading row axis of 1, without copying.
 ///
-/// A series keeps its own `T` dates: [`write_block`] stores only `[row, 0..T, ..]`, and the
-/// dates past `T` stay unwritten chunks, read back as the fill value 0 (docs/zarr-layout.md).
+/// A series keeps its own `T` dates: [`write_block`] stores only `[row, 0..T, ..]`; zarrs
+/// completes the chunk holding date `T - 1` with the fill value up to its boundary (a chunk holds
+/// several dates, `stacked::SERIES_CHUNK_DATES`), and the chunks past it stay unwritten, read
+/// back as the fill value 0 (docs/zarr-layout.md).
 pub fn as_row(array: Array) -> Array {
     with_array!(array, a => Element::wrap(a.insert_axis(Axis(0))))
 }
