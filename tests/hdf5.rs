@@ -467,3 +467,17 @@ fn float16_is_stored_as_float32_unless_kept() {
             "FLOAT16=half: expected FLOAT32 or KEEP",
         ));
 }
+
+/// A `.nc` name selects HDF5 (the file is netCDF-4): netCDF-C calls it netCDF-4, `inspect`
+/// recognises it, and it reads back identical to the source.
+#[test]
+fn a_dot_nc_output_is_the_netcdf4_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let nc = dir.path().join("pastis-r.nc");
+    convert_ok(&src, &nc, &[]);
+    let kind = tool("ncdump", &["-k".as_ref(), nc.as_os_str()]);
+    assert_eq!(kind.trim(), "netCDF-4", "{kind}");
+    bin().arg("inspect").arg(&nc).assert().success();
+    bin().arg("verify").arg(&src).arg(&nc).assert().success();
+}
