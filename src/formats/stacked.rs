@@ -51,6 +51,25 @@ pub mod names {
     pub const GRID_EPSG: &str = "grid_epsg";
     /// GDAL geotransform of each patch's pixel grid (float64 (patch, 6), NaN where unknown).
     pub const GRID_TRANSFORM: &str = "grid_transform";
+    /// Band count of each patch's SPOT image (int32, 0 where absent): `SPOT[i, :SPOT_bands[i]]`.
+    pub const SPOT_BANDS: &str = "SPOT_bands";
+    /// Height in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_HEIGHT: &str = "SPOT_height";
+    /// Width in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_WIDTH: &str = "SPOT_width";
+    /// The CRS of each SPOT image as OGC WKT (string, "" where none or absent).
+    pub const SPOT_CRS_WKT: &str = "SPOT_crs_wkt";
+    /// The EPSG code of each SPOT image's CRS (int32, 0 where GDAL identifies none, or absent).
+    pub const SPOT_EPSG: &str = "SPOT_epsg";
+    /// GDAL geotransform of each SPOT image (float64 (patch, 6), NaN where absent).
+    pub const SPOT_GEOTRANSFORM: &str = "SPOT_geotransform";
+    /// Each SPOT band's description (string (patch, SPOT_band), "" where none).
+    pub const SPOT_BAND_DESCRIPTION: &str = "SPOT_band_description";
+    /// Each SPOT band's no-data value (float64 (patch, SPOT_band), valid where
+    /// `SPOT_nodata_present` is 1).
+    pub const SPOT_NODATA: &str = "SPOT_nodata";
+    /// 1 where the SPOT band has a no-data value (uint8 (patch, SPOT_band)).
+    pub const SPOT_NODATA_PRESENT: &str = "SPOT_nodata_present";
 }
 
 /// `S2_length`: the true number of dates of each patch's series (int32, 0 where absent).
@@ -82,9 +101,12 @@ pub fn dtype_name(layer: Layer) -> String {
 /// layers of different lengths never share an axis name (xarray and netCDF need one size per name).
 pub fn dimension_names(layer: Layer, ndim: usize) -> Vec<String> {
     let mut names = vec!["patch".to_string()];
+    let prefix = format!("{}_", layer.name());
     names.extend(layer.dimension_names(ndim).into_iter().map(|n| match n {
         "y" | "x" => n.to_string(),
-        _ => format!("{}_{n}", layer.name()),
+        // SPOT's axes are named for the layer already (`SPOT_band`, `SPOT_y`, `SPOT_x`).
+        _ if n.starts_with(&prefix) => n.to_string(),
+        _ => format!("{prefix}{n}"),
     }));
     names
 }
@@ -111,10 +133,11 @@ pub struct StackedArray {
     pub shape: Vec<usize>,
     /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
     pub dimension_names: Vec<String>,
-    /// The smallest unit read: one patch and, for series, one date.
+    /// The smallest unit read: one patch and, for series, one date; for SPOT, a window of
+    /// [`SPOT_CHUNK`] pixels.
     pub chunk: Vec<usize>,
-    /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
-    /// of patches for annotations.
+    /// Patches per shard (Zarr v3) for this layer: 1 for series and SPOT (one object per
+    /// sample), a group of patches for annotations.
     pub patches_per_shard: usize,
 }
 
@@ -126,9 +149,10 @@ impl StackedArray {
         let (layer, expected) = (self.layer, &self.shape[1..]);
         let shape = array.shape();
         let fits = shape.len() == expected.len()
-            && match layer.is_series() {
-                true => shape[1..] == expected[1..] && shape.first() <= expected.first(),
-                false => shape == expected,
+            && match (layer.is_series(), layer.has_own_grid()) {
+                (_, true) => shape.iter().zip(expected).all(|(a, b)| a <= b),
+                (true, _) => shape[1..] == expected[1..] && shape.first() <= expected.first(),
+                _ => shape == expected,
             };
         let own = self.own_dtypes.get(row).copied().flatten();
         if !fits || array.dtype() != own.unwrap_or(self.dtype) {
@@ -141,14 +165,27 @@ impl StackedArray {
                 ),
             ));
         }
-        if array.dtype() == self.dtype {
-            return Ok(Cow::Borrowed(array));
+        let widened = match array.dtype() == self.dtype {
+            true => Cow::Borrowed(array),
+            false => cast::widen(array, self.dtype)
+                .map(Cow::Owned)
+                .map_err(|e| Error::patch(id, format!("{layer}: {e}")))?,
+        };
+        if !layer.has_own_grid() || shape == expected {
+            return Ok(widened);
         }
-        cast::widen(array, self.dtype)
-            .map(Cow::Owned)
-            .map_err(|e| Error::patch(id, format!("{layer}: {e}")))
+        // SPOT: zero-padded to the largest image (checked to fit above).
+        widened.padded(expected).map(Cow::Owned).ok_or_else(|| {
+            Error::patch(
+                id,
+                format!("{layer} {shape:?} cannot be padded to {expected:?}"),
+            )
+        })
     }
 }
+
+/// The side of a SPOT chunk `(1, SPOT_band, 256, 256)`, in pixels (bench/RESULTS.md, "SPOT chunks").
+pub const SPOT_CHUNK: usize = 256;
 
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
 pub const ANNOTATION_PATCHES_PER_SHARD: usize = 32;
@@ -167,6 +204,14 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
             if layer.is_series() && chunk.len() > 1 {
                 chunk[1] = 1;
             }
+            if layer.has_own_grid() {
+                // SPOT: every band of a SPOT_CHUNK x SPOT_CHUNK window (a 1280 x 1280 image is
+                // 25 chunks in one shard), so a window reads without the whole image.
+                let n = chunk.len();
+                for axis in chunk.iter_mut().skip(n.saturating_sub(2)) {
+                    *axis = (*axis).min(SPOT_CHUNK);
+                }
+            }
             StackedArray {
                 layer,
                 dtype: l.dtype,
@@ -174,7 +219,7 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
                 shape,
                 dimension_names,
                 chunk,
-                patches_per_shard: if layer.is_series() {
+                patches_per_shard: if layer.stored_by_patch() {
                     1
                 } else {
                     ANNOTATION_PATCHES_PER_SHARD.min(n_patches.max(1))

@@ -38,6 +38,7 @@ impl Driver for Hdf5Driver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             stacked: true,
+            spot: true,
             ..Capabilities::default()
         }
     }

@@ -70,7 +70,7 @@ impl Driver for ZarrDriver {
             partitions: true,
             object_store: true,
             stacked: true,
-            spot: false,
+            spot: true,
         }
     }
     fn creation_options(&self) -> &'static [CreationOption] {

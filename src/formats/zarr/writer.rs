@@ -114,7 +114,7 @@ pub(super) fn patches_per_group(version: Version, specs: &[StackedArray]) -> usi
     match version {
         Version::V3 => specs
             .iter()
-            .find(|a| !a.layer.is_series())
+            .find(|a| !a.layer.stored_by_patch())
             .map_or(1, |a| a.patches_per_shard.max(1)),
         Version::V2 => 1,
     }
@@ -341,7 +341,7 @@ impl ZarrWriter {
     /// Writes one group's rows of every annotation array, zeros where a patch lacks a layer.
     fn write_group(&self, group: usize, mut buffer: GroupBuffer) -> Result<()> {
         let start = group * self.patches_per_group;
-        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.is_series()) {
+        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.stored_by_patch()) {
             // Rows are moved out of the buffer, so `stack` is their only copy.
             let rows: Vec<Array> = (start..start + self.group_len(group))
                 .map(|i| {
@@ -381,8 +381,9 @@ impl DatasetWriter for ZarrWriter {
                 Cow::Borrowed(_) => None,
             };
             let array = widened.unwrap_or(array);
-            if layer.is_series() {
-                // Only the series' own dates: padding chunks are never stored (fill value 0).
+            if layer.stored_by_patch() {
+                // Only the series' own dates: padding chunks are never stored (fill value 0);
+                // SPOT arrives padded to the stacked size, one shard per patch.
                 write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
