@@ -184,8 +184,16 @@ impl StackedArray {
     }
 }
 
-/// The side of a SPOT chunk `(1, SPOT_band, 256, 256)`, in pixels (bench/RESULTS.md, "SPOT chunks").
+/// The largest side of a SPOT chunk `(1, SPOT_band, <=256, <=256)`, in pixels (bench/RESULTS.md,
+/// "SPOT chunks").
 pub const SPOT_CHUNK: usize = 256;
+
+/// The side of SPOT's chunk window along an axis of `extent` pixels: `extent` cut into the fewest
+/// equal windows of at most [`SPOT_CHUNK`] (the last window may be a few pixels short).
+pub fn spot_window(extent: usize) -> usize {
+    let windows = extent.div_ceil(SPOT_CHUNK).max(1);
+    extent.div_ceil(windows)
+}
 
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
 pub const ANNOTATION_PATCHES_PER_SHARD: usize = 32;
@@ -205,11 +213,12 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
                 chunk[1] = 1;
             }
             if layer.has_own_grid() {
-                // SPOT: every band of a SPOT_CHUNK x SPOT_CHUNK window (a 1280 x 1280 image is
-                // 25 chunks in one shard), so a window reads without the whole image.
+                // SPOT: every band of a window of at most SPOT_CHUNK pixels a side, the windows
+                // of equal size (a 1280 x 1280 image is 5 x 5 chunks of 256, a 320 x 320 one
+                // 2 x 2 of 160), so a window reads without the whole image.
                 let n = chunk.len();
                 for axis in chunk.iter_mut().skip(n.saturating_sub(2)) {
-                    *axis = (*axis).min(SPOT_CHUNK);
+                    *axis = spot_window(*axis);
                 }
             }
             StackedArray {
@@ -351,6 +360,15 @@ mod tests {
             ["patch", "TARGET_channel", "y", "x"]
         );
         assert_eq!(arrays[1].patches_per_shard, 4);
+    }
+
+    #[test]
+    fn spot_windows_are_equal_and_at_most_256() {
+        assert_eq!(spot_window(1280), 256);
+        assert_eq!(spot_window(320), 160);
+        assert_eq!(spot_window(1001), 251);
+        assert_eq!(spot_window(100), 100);
+        assert_eq!(spot_window(0), 0);
     }
 
     #[test]

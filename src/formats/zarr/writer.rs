@@ -437,9 +437,12 @@ impl DatasetWriter for ZarrWriter {
 
 /// The array definition of a stacked data array.
 pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
-    let mut shard = spec.shape.clone();
-    shard[0] = spec.patches_per_shard;
     let chunk: Vec<usize> = spec.chunk.iter().map(|&c| c.max(1)).collect();
+    // A whole number of inner chunks (Zarr v3 sharding): SPOT's windows may overhang the image.
+    let mut shard: Vec<usize> = (spec.shape.iter().zip(&chunk))
+        .map(|(&s, &c)| s.div_ceil(c) * c)
+        .collect();
+    shard[0] = spec.patches_per_shard;
     ArrayDef {
         name: spec.layer.name().to_string(),
         kind: Kind::Number(spec.dtype),
