@@ -2,17 +2,17 @@
 it writes, (1, B, 256, 256) in a one-patch shard, against the same data rechunked by zarr-python
 (whole image, 128, 640), and h5py on the HDF5 file. Run in a folder holding `big.zarr` and
 `big.h5`, converted from `pastis-bridge synth hd128 --patches 6 --spot --size 128` (1280 x 1280 x 3
-uint8 SPOT images); rechunked copies are written to /tmp/ss/.
+uint8 SPOT images); rechunked copies are written beside them.
 """
 import time, zarr, numpy as np, h5py, sys
 src = zarr.open_group("big.zarr", mode="r")["SPOT"]
 print("written:", src.shape, src.chunks, src.shards, src.compressors)
 data = src[...]
 def make(name, chunks):
-    a = zarr.create_array(f"/tmp/ss/{name}", shape=data.shape, dtype=data.dtype, chunks=chunks,
+    a = zarr.create_array(name, shape=data.shape, dtype=data.dtype, chunks=chunks,
                           shards=(1,) + data.shape[1:], compressors=src.compressors, overwrite=True)
     a[...] = data
-    return zarr.open_array(f"/tmp/ss/{name}", mode="r")
+    return zarr.open_array(name, mode="r")
 variants = {"written (1,3,256,256)": src, "whole (1,3,1280,1280)": make("whole.zarr", (1,) + data.shape[1:]),
             "(1,3,128,128)": make("c128.zarr", (1, 3, 128, 128)), "(1,3,640,640)": make("c640.zarr", (1, 3, 640, 640))}
 def t(f, n=3):

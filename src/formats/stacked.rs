@@ -8,7 +8,9 @@
 
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
 use crate::model::metadata_geojson::{metadata_document, parse_metadata};
-use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Series};
+use crate::model::{
+    cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Patch, Series, SpotGeoref,
+};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -188,6 +190,25 @@ impl StackedArray {
 /// "SPOT chunks").
 pub const SPOT_CHUNK: usize = 256;
 
+/// Fails unless the SPOT georeferencing a patch arrives with (at `row`) is the one the survey
+/// found and the `SPOT_*` columns hold (`surveyed`, [`DatasetLayout::spot`]): the columns are
+/// written before the pixels, so a source whose headers and images disagree is refused rather
+/// than stored with the wrong georeferencing.
+pub fn check_spot(surveyed: &[Option<SpotGeoref>], row: usize, patch: &Patch) -> Result<()> {
+    let Some(own) = &patch.spot else {
+        return Ok(());
+    };
+    match surveyed.get(row).and_then(Option::as_ref) {
+        Some(found) if found.same_as(own) => Ok(()),
+        _ => Err(Error::patch_layer(
+            patch.id(),
+            Layer::Spot,
+            None,
+            "the image's georeferencing differs from its header's, read by the survey",
+        )),
+    }
+}
+
 /// The side of SPOT's chunk window along an axis of `extent` pixels: `extent` cut into the fewest
 /// equal windows of at most [`SPOT_CHUNK`] (the last window may be a few pixels short).
 pub fn spot_window(extent: usize) -> usize {
@@ -360,6 +381,60 @@ mod tests {
             ["patch", "TARGET_channel", "y", "x"]
         );
         assert_eq!(arrays[1].patches_per_shard, 4);
+    }
+
+    #[test]
+    fn spot_pads_to_the_stacked_shape_and_must_match_the_survey() {
+        let mut layout = DatasetLayout::default();
+        layout.layers.insert(
+            Layer::Spot,
+            LayerLayout {
+                dtype: DType::U16,
+                shape: vec![4, 600, 300],
+                per_patch: vec![Some(vec![3, 600, 300]), Some(vec![4, 20, 30])],
+                dtypes: vec![Some(DType::U8), Some(DType::U16)],
+                conflict: None,
+            },
+        );
+        let spot = &data_arrays(&layout, 2)[0];
+        assert_eq!(
+            spot.dimension_names,
+            ["patch", "SPOT_band", "SPOT_y", "SPOT_x"]
+        );
+        assert_eq!(spot.chunk, vec![1, 4, 200, 150]);
+        assert_eq!(spot.patches_per_shard, 1);
+        let small = Array::from_ndarray(ndarray::ArrayD::<u16>::from_elem(vec![4, 20, 30], 9));
+        let padded = spot.fit(2, 1, &small).unwrap();
+        assert_eq!(padded.shape(), &[4, 600, 300]);
+        let values = padded.to_f64();
+        assert_eq!(
+            (values[[3, 19, 29]], values[[3, 20, 29]], values[[0, 0, 30]]),
+            (9.0, 0.0, 0.0)
+        );
+        let too_big = Array::zeros(DType::U16, &[5, 20, 30]);
+        assert!(spot.fit(2, 1, &too_big).is_err());
+
+        let georef = SpotGeoref {
+            crs_wkt: String::new(),
+            epsg: None,
+            geotransform: [0.0, 1.0, 0.0, 0.0, 0.0, -1.0],
+            descriptions: vec![String::new(); 4],
+            nodata: vec![None; 4],
+        };
+        let mut patch = Patch {
+            meta: crate::model::PatchMeta::new(2),
+            arrays: Default::default(),
+            spot: Some(georef.clone()),
+        };
+        assert!(check_spot(&[None, Some(georef.clone())], 1, &patch).is_ok());
+        let mut moved = georef;
+        moved.geotransform[0] = 10.0;
+        let err = check_spot(&[None, Some(moved)], 1, &patch)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("patch 2") && err.contains("SPOT"), "{err}");
+        patch.spot = None;
+        assert!(check_spot(&[], 1, &patch).is_ok());
     }
 
     #[test]

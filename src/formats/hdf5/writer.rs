@@ -32,6 +32,8 @@ pub struct Hdf5Writer {
     specs: BTreeMap<Layer, StackedArray>,
     codec: ChunkCodec,
     state: Mutex<State>,
+    /// The SPOT georeferencing the survey found, per patch (its columns are written already).
+    spot: Vec<Option<crate::model::SpotGeoref>>,
 }
 
 /// What only one thread at a time may touch.
@@ -88,6 +90,7 @@ impl Hdf5Writer {
             specs: specs.into_iter().map(|s| (s.layer, s)).collect(),
             codec: ChunkCodec::for_compression(options.compression),
             state: Mutex::new(State { file, layers }),
+            spot: layout.spot.clone(),
         })
     }
 
@@ -174,6 +177,7 @@ impl DatasetWriter for Hdf5Writer {
                 format!("is not patch number {index} of the dataset being written"),
             ));
         }
+        stacked::check_spot(&self.spot, index, &patch)?;
         let path = self.path();
         let prepared = patch
             .arrays

@@ -11,7 +11,7 @@ use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
 use super::{store, Store, ZArray};
-use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
+use crate::formats::stacked::{self, data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
@@ -84,6 +84,8 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
+    /// The SPOT georeferencing the survey found, per patch (its columns are written already).
+    spot: Vec<Option<crate::model::SpotGeoref>>,
 }
 
 /// The Zarr version asked for.
@@ -257,6 +259,7 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
+            spot: layout.spot.clone(),
         })
     }
 
@@ -372,6 +375,7 @@ impl ZarrWriter {
 impl DatasetWriter for ZarrWriter {
     fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
         let id = patch.id();
+        stacked::check_spot(&self.spot, index, &patch)?;
         let mut annotations = BTreeMap::new();
         for (layer, array) in patch.arrays {
             let (data, stacked) = self.check(id, index, layer, &array)?;
