@@ -32,7 +32,7 @@ impl Driver for Hdf5Driver {
         &["h5"]
     }
     fn extensions(&self) -> &'static [&'static str] {
-        &["h5", "hdf5", "he5"]
+        &["h5", "hdf5", "he5", "nc"]
     }
     /// One file, written again from the start when resumed; the stacked layout.
     fn capabilities(&self) -> Capabilities {
