@@ -314,6 +314,12 @@ fn every_format_round_trips_the_pastis_hd_fixture() {
             "{}",
             out.display()
         );
+        assert!(
+            report.is_clean(),
+            "{}: {:?}",
+            out.display(),
+            report.problems
+        );
     }
     let mut args: Vec<&Path> = vec![&src];
     args.extend(stacked.iter().map(PathBuf::as_path));
@@ -485,6 +491,17 @@ fn verify_names_a_spot_georeferencing_difference() {
         off[0].message
     );
     assert_eq!(off[0].path.as_deref(), Some(shifted.as_path()));
+    // The same from a Zarr store and an HDF5 file: the SPOT_* columns carry the shift.
+    for name in ["copy.zarr", "copy.h5"] {
+        let stacked = dir.path().join(name);
+        convert_cli(&dst, &stacked, &[]);
+        let report = inspect(&stacked).expect("inspect");
+        let off: Vec<_> = (report.problems.iter())
+            .filter(|p| p.kind == ProblemKind::Georef)
+            .map(|p| (p.patch, p.layer))
+            .collect();
+        assert_eq!(off, [(Some(IDS[2]), Some(Layer::Spot))], "{name}");
+    }
 }
 
 #[test]
