@@ -329,6 +329,21 @@ fn every_format_round_trips_the_pastis_hd_fixture() {
     assert!(out.starts_with("ok: 3 patches"), "{out}");
 }
 
+#[test]
+fn a_zarr_conversion_split_in_partitions_carries_spot() {
+    let src = common::fixture(HD);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = dir.path().join("split.zarr");
+    // Each partition writes the SPOT shards of the patches it owns, like their series.
+    for stage in ["--partition=0/2", "--partition=1/2", "--finalize"] {
+        convert_cli(&src, &store, &[stage]);
+    }
+    let report = verify(&src, &store).expect("verify");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    let out = common::run_python("check_spot.py", &[&src, &store]);
+    assert!(out.contains("SPOT of 3 of 3 patches"), "{out}");
+}
+
 /// Rewrites a SPOT TIFF with `gdal_translate ARGS` (GDAL tools are required).
 fn translate(path: &Path, args: &[&str]) {
     let tmp = path.with_extension("tmp.tif");
