@@ -8,7 +8,9 @@
 
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
 use crate::model::metadata_geojson::{metadata_document, parse_metadata};
-use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Series};
+use crate::model::{
+    cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Patch, Series, SpotGeoref,
+};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
@@ -51,6 +53,25 @@ pub mod names {
     pub const GRID_EPSG: &str = "grid_epsg";
     /// GDAL geotransform of each patch's pixel grid (float64 (patch, 6), NaN where unknown).
     pub const GRID_TRANSFORM: &str = "grid_transform";
+    /// Band count of each patch's SPOT image (int32, 0 where absent): `SPOT[i, :SPOT_bands[i]]`.
+    pub const SPOT_BANDS: &str = "SPOT_bands";
+    /// Height in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_HEIGHT: &str = "SPOT_height";
+    /// Width in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_WIDTH: &str = "SPOT_width";
+    /// The CRS of each SPOT image as OGC WKT (string, "" where none or absent).
+    pub const SPOT_CRS_WKT: &str = "SPOT_crs_wkt";
+    /// The EPSG code of each SPOT image's CRS (int32, 0 where GDAL identifies none, or absent).
+    pub const SPOT_EPSG: &str = "SPOT_epsg";
+    /// GDAL geotransform of each SPOT image (float64 (patch, 6), NaN where absent).
+    pub const SPOT_GEOTRANSFORM: &str = "SPOT_geotransform";
+    /// Each SPOT band's description (string (patch, SPOT_band), "" where none).
+    pub const SPOT_BAND_DESCRIPTION: &str = "SPOT_band_description";
+    /// Each SPOT band's no-data value (float64 (patch, SPOT_band), valid where
+    /// `SPOT_nodata_present` is 1).
+    pub const SPOT_NODATA: &str = "SPOT_nodata";
+    /// 1 where the SPOT band has a no-data value (uint8 (patch, SPOT_band)).
+    pub const SPOT_NODATA_PRESENT: &str = "SPOT_nodata_present";
 }
 
 /// `S2_length`: the true number of dates of each patch's series (int32, 0 where absent).
@@ -82,9 +103,12 @@ pub fn dtype_name(layer: Layer) -> String {
 /// layers of different lengths never share an axis name (xarray and netCDF need one size per name).
 pub fn dimension_names(layer: Layer, ndim: usize) -> Vec<String> {
     let mut names = vec!["patch".to_string()];
+    let prefix = format!("{}_", layer.name());
     names.extend(layer.dimension_names(ndim).into_iter().map(|n| match n {
         "y" | "x" => n.to_string(),
-        _ => format!("{}_{n}", layer.name()),
+        // SPOT's axes are named for the layer already (`SPOT_band`, `SPOT_y`, `SPOT_x`).
+        _ if n.starts_with(&prefix) => n.to_string(),
+        _ => format!("{prefix}{n}"),
     }));
     names
 }
@@ -112,27 +136,25 @@ pub struct StackedArray {
     /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
     pub dimension_names: Vec<String>,
     /// The smallest unit read: one patch and, for series, a run of dates (`series_chunk_dates`
-    /// of [`data_arrays`], at most the time axis, at least 1): `(1, k, C, H, W)`; `(1, ...)` for
-    /// annotations.
+    /// of [`data_arrays`], at most the time axis, at least 1): `(1, k, C, H, W)`; for SPOT, a
+    /// window of [`SPOT_CHUNK`] pixels; `(1, ...)` for annotations.
     pub chunk: Vec<usize>,
-    /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
-    /// of patches for annotations.
+    /// Patches per shard (Zarr v3) for this layer: 1 for series and SPOT (one object per
+    /// sample), a group of patches for annotations.
     pub patches_per_shard: usize,
 }
 
 impl StackedArray {
-    /// The Zarr v3 shard: [`patches_per_shard`](Self::patches_per_shard) rows of every other
-    /// axis, a series' time axis rounded up to whole chunks (a shard holds whole inner chunks;
-    /// the rounding past Tmax is never stored). Every extent at least 1.
+    /// The Zarr v3 shard: [`patches_per_shard`](Self::patches_per_shard) rows, and every other
+    /// axis rounded up to a whole number of chunks (a shard holds whole inner chunks: a series'
+    /// time axis to a multiple of its chunk's dates, SPOT's windows may overhang the image; the
+    /// rounding is never stored). Every extent at least 1.
     pub fn shard(&self) -> Vec<usize> {
-        let mut shard = self.shape.clone();
+        let mut shard: Vec<usize> = (self.shape.iter().zip(&self.chunk))
+            .map(|(&s, &c)| s.div_ceil(c.max(1)) * c.max(1))
+            .collect();
         if let Some(first) = shard.first_mut() {
             *first = self.patches_per_shard;
-        }
-        if let (Some(time), Some(&dates)) = (shard.get_mut(1), self.chunk.get(1)) {
-            if self.layer.is_series() {
-                *time = time.div_ceil(dates.max(1)) * dates.max(1);
-            }
         }
         shard.iter().map(|&c| c.max(1)).collect()
     }
@@ -144,9 +166,10 @@ impl StackedArray {
         let (layer, expected) = (self.layer, &self.shape[1..]);
         let shape = array.shape();
         let fits = shape.len() == expected.len()
-            && match layer.is_series() {
-                true => shape[1..] == expected[1..] && shape.first() <= expected.first(),
-                false => shape == expected,
+            && match (layer.is_series(), layer.has_own_grid()) {
+                (_, true) => shape.iter().zip(expected).all(|(a, b)| a <= b),
+                (true, _) => shape[1..] == expected[1..] && shape.first() <= expected.first(),
+                _ => shape == expected,
             };
         let own = self.own_dtypes.get(row).copied().flatten();
         if !fits || array.dtype() != own.unwrap_or(self.dtype) {
@@ -159,13 +182,53 @@ impl StackedArray {
                 ),
             ));
         }
-        if array.dtype() == self.dtype {
-            return Ok(Cow::Borrowed(array));
+        let widened = match array.dtype() == self.dtype {
+            true => Cow::Borrowed(array),
+            false => cast::widen(array, self.dtype)
+                .map(Cow::Owned)
+                .map_err(|e| Error::patch(id, format!("{layer}: {e}")))?,
+        };
+        if !layer.has_own_grid() || shape == expected {
+            return Ok(widened);
         }
-        cast::widen(array, self.dtype)
-            .map(Cow::Owned)
-            .map_err(|e| Error::patch(id, format!("{layer}: {e}")))
+        // SPOT: zero-padded to the largest image (checked to fit above).
+        widened.padded(expected).map(Cow::Owned).ok_or_else(|| {
+            Error::patch(
+                id,
+                format!("{layer} {shape:?} cannot be padded to {expected:?}"),
+            )
+        })
     }
+}
+
+/// The largest side of a SPOT chunk `(1, SPOT_band, <=256, <=256)`, in pixels (bench/RESULTS.md,
+/// "SPOT chunks").
+pub const SPOT_CHUNK: usize = 256;
+
+/// Fails unless the SPOT georeferencing a patch arrives with (at `row`) is the one the survey
+/// found and the `SPOT_*` columns hold (`surveyed`, [`DatasetLayout::spot`]): the columns are
+/// written before the pixels, so a source whose headers and images disagree is refused rather
+/// than stored with the wrong georeferencing.
+pub fn check_spot(surveyed: &[Option<SpotGeoref>], row: usize, patch: &Patch) -> Result<()> {
+    let Some(own) = &patch.spot else {
+        return Ok(());
+    };
+    match surveyed.get(row).and_then(Option::as_ref) {
+        Some(found) if found.same_as(own) => Ok(()),
+        _ => Err(Error::patch_layer(
+            patch.id(),
+            Layer::Spot,
+            None,
+            "the image's georeferencing differs from its header's, read by the survey",
+        )),
+    }
+}
+
+/// The side of SPOT's chunk window along an axis of `extent` pixels: `extent` cut into the fewest
+/// equal windows of at most [`SPOT_CHUNK`] (the last window may be a few pixels short).
+pub fn spot_window(extent: usize) -> usize {
+    let windows = extent.div_ceil(SPOT_CHUNK).max(1);
+    extent.div_ceil(windows)
 }
 
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
@@ -198,6 +261,15 @@ pub fn data_arrays(
             if layer.is_series() && chunk.len() > 1 {
                 chunk[1] = series_chunk_dates.clamp(1, chunk[1].max(1));
             }
+            if layer.has_own_grid() {
+                // SPOT: every band of a window of at most SPOT_CHUNK pixels a side, the windows
+                // of equal size (a 1280 x 1280 image is 5 x 5 chunks of 256, a 320 x 320 one
+                // 2 x 2 of 160), so a window reads without the whole image.
+                let n = chunk.len();
+                for axis in chunk.iter_mut().skip(n.saturating_sub(2)) {
+                    *axis = spot_window(*axis);
+                }
+            }
             StackedArray {
                 layer,
                 dtype: l.dtype,
@@ -205,7 +277,7 @@ pub fn data_arrays(
                 shape,
                 dimension_names,
                 chunk,
-                patches_per_shard: if layer.is_series() {
+                patches_per_shard: if layer.stored_by_patch() {
                     1
                 } else {
                     ANNOTATION_PATCHES_PER_SHARD.min(n_patches.max(1))
@@ -350,6 +422,70 @@ mod tests {
         let empty = &data_arrays(&layout, 4, 8)[0];
         assert_eq!(empty.chunk, vec![1, 1, 10, 8, 8]);
         assert_eq!(empty.shard(), vec![1, 1, 10, 8, 8]);
+    }
+
+    #[test]
+    fn spot_pads_to_the_stacked_shape_and_must_match_the_survey() {
+        let mut layout = DatasetLayout::default();
+        layout.layers.insert(
+            Layer::Spot,
+            LayerLayout {
+                dtype: DType::U16,
+                shape: vec![4, 600, 300],
+                per_patch: vec![Some(vec![3, 600, 300]), Some(vec![4, 20, 30])],
+                dtypes: vec![Some(DType::U8), Some(DType::U16)],
+                conflict: None,
+            },
+        );
+        let spot = &data_arrays(&layout, 2, SERIES_CHUNK_DATES)[0];
+        assert_eq!(
+            spot.dimension_names,
+            ["patch", "SPOT_band", "SPOT_y", "SPOT_x"]
+        );
+        assert_eq!(spot.chunk, vec![1, 4, 200, 150]);
+        assert_eq!(spot.shard(), vec![1, 4, 600, 300]);
+        assert_eq!(spot.patches_per_shard, 1);
+        let small = Array::from_ndarray(ndarray::ArrayD::<u16>::from_elem(vec![4, 20, 30], 9));
+        let padded = spot.fit(2, 1, &small).unwrap();
+        assert_eq!(padded.shape(), &[4, 600, 300]);
+        let values = padded.to_f64();
+        assert_eq!(
+            (values[[3, 19, 29]], values[[3, 20, 29]], values[[0, 0, 30]]),
+            (9.0, 0.0, 0.0)
+        );
+        let too_big = Array::zeros(DType::U16, &[5, 20, 30]);
+        assert!(spot.fit(2, 1, &too_big).is_err());
+
+        let georef = SpotGeoref {
+            crs_wkt: String::new(),
+            epsg: None,
+            geotransform: [0.0, 1.0, 0.0, 0.0, 0.0, -1.0],
+            descriptions: vec![String::new(); 4],
+            nodata: vec![None; 4],
+        };
+        let mut patch = Patch {
+            meta: crate::model::PatchMeta::new(2),
+            arrays: Default::default(),
+            spot: Some(georef.clone()),
+        };
+        assert!(check_spot(&[None, Some(georef.clone())], 1, &patch).is_ok());
+        let mut moved = georef;
+        moved.geotransform[0] = 10.0;
+        let err = check_spot(&[None, Some(moved)], 1, &patch)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("patch 2") && err.contains("SPOT"), "{err}");
+        patch.spot = None;
+        assert!(check_spot(&[], 1, &patch).is_ok());
+    }
+
+    #[test]
+    fn spot_windows_are_equal_and_at_most_256() {
+        assert_eq!(spot_window(1280), 256);
+        assert_eq!(spot_window(320), 160);
+        assert_eq!(spot_window(1001), 251);
+        assert_eq!(spot_window(100), 100);
+        assert_eq!(spot_window(0), 0);
     }
 
     #[test]

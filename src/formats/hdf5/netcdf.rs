@@ -132,8 +132,12 @@ pub fn description(layer: Layer) -> (String, Option<&'static str>) {
             "instance whose Gaussian dominates the pixel (Voronoi-like zones)".into(),
             None,
         ),
-        // Not carried by HDF5 yet (`Capabilities::spot`); named for when it is.
-        Layer::Spot => ("SPOT-6 image at 1 m (PASTIS-HD)".into(), None),
+        Layer::Spot => (
+            "SPOT-6 image at 1 m (PASTIS-HD), zero-padded to the largest: the patch's own is \
+             SPOT[i, :SPOT_bands[i], :SPOT_height[i], :SPOT_width[i]]"
+                .into(),
+            None,
+        ),
     }
 }
 

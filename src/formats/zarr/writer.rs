@@ -11,7 +11,7 @@ use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
 use super::{store, Store, ZArray};
-use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
+use crate::formats::stacked::{self, data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
@@ -84,6 +84,8 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
+    /// The SPOT georeferencing the survey found, per patch (its columns are written already).
+    spot: Vec<Option<crate::model::SpotGeoref>>,
 }
 
 /// The Zarr version asked for.
@@ -120,7 +122,7 @@ pub(super) fn patches_per_group(version: Version, specs: &[StackedArray]) -> usi
     match version {
         Version::V3 => specs
             .iter()
-            .find(|a| !a.layer.is_series())
+            .find(|a| !a.layer.stored_by_patch())
             .map_or(1, |a| a.patches_per_shard.max(1)),
         Version::V2 => 1,
     }
@@ -263,6 +265,7 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
+            spot: layout.spot.clone(),
         })
     }
 
@@ -347,7 +350,7 @@ impl ZarrWriter {
     /// Writes one group's rows of every annotation array, zeros where a patch lacks a layer.
     fn write_group(&self, group: usize, mut buffer: GroupBuffer) -> Result<()> {
         let start = group * self.patches_per_group;
-        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.is_series()) {
+        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.stored_by_patch()) {
             // Rows are moved out of the buffer, so `stack` is their only copy.
             let rows: Vec<Array> = (start..start + self.group_len(group))
                 .map(|i| {
@@ -378,6 +381,7 @@ impl ZarrWriter {
 impl DatasetWriter for ZarrWriter {
     fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
         let id = patch.id();
+        stacked::check_spot(&self.spot, index, &patch)?;
         let mut annotations = BTreeMap::new();
         for (layer, array) in patch.arrays {
             let (data, stacked) = self.check(id, index, layer, &array)?;
@@ -387,8 +391,9 @@ impl DatasetWriter for ZarrWriter {
                 Cow::Borrowed(_) => None,
             };
             let array = widened.unwrap_or(array);
-            if layer.is_series() {
-                // Only the series' own dates: padding chunks are never stored (fill value 0).
+            if layer.stored_by_patch() {
+                // Only the series' own dates: padding chunks are never stored (fill value 0);
+                // SPOT arrives padded to the stacked size, one shard per patch.
                 write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
