@@ -454,7 +454,7 @@ pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
         chunk,
         shard: (version == Version::V3).then(|| shard.iter().map(|&c| c.max(1)).collect()),
         dimension_names: spec.dimension_names.clone(),
-        attributes: Map::new(),
+        attributes: stacked::cf::attributes(spec),
     }
 }
 
