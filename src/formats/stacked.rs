@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::path::Path;
 
+pub mod cf;
 pub mod columns;
 pub mod read;
 

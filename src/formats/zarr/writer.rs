@@ -455,7 +455,7 @@ pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
         chunk,
         shard: (version == Version::V3).then(|| spec.shard()),
         dimension_names: spec.dimension_names.clone(),
-        attributes: Map::new(),
+        attributes: stacked::cf::attributes(spec),
     }
 }
 
