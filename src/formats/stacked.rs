@@ -123,6 +123,18 @@ impl StackedArray {
     /// dtype as surveyed; every axis but a series' time equal, the time no longer) and returns
     /// it in the stacked dtype, widened exactly where the patch's own dtype is narrower.
     pub fn fit<'a>(&self, id: i64, row: usize, array: &'a Array) -> Result<Cow<'a, Array>> {
+        self.check(id, row, array)?;
+        if array.dtype() == self.dtype {
+            return Ok(Cow::Borrowed(array));
+        }
+        cast::widen(array, self.dtype)
+            .map(Cow::Owned)
+            .map_err(|e| Error::patch(id, format!("{}: {e}", self.layer)))
+    }
+
+    /// The test of [`fit`](Self::fit) without the cast: a writer that widens piece by piece
+    /// (HDF5's chunks, [`cast::widen_le_bytes`]) checks the whole array first with this.
+    pub fn check(&self, id: i64, row: usize, array: &Array) -> Result<()> {
         let (layer, expected) = (self.layer, &self.shape[1..]);
         let shape = array.shape();
         let fits = shape.len() == expected.len()
@@ -141,12 +153,7 @@ impl StackedArray {
                 ),
             ));
         }
-        if array.dtype() == self.dtype {
-            return Ok(Cow::Borrowed(array));
-        }
-        cast::widen(array, self.dtype)
-            .map(Cow::Owned)
-            .map_err(|e| Error::patch(id, format!("{layer}: {e}")))
+        Ok(())
     }
 }
 

@@ -127,18 +127,36 @@ fn write(dtype: DType, value: &Scalar) -> u64 {
 
 /// Every element of `array` converted to `to` by bits (C order).
 fn convert(array: &Array, to: DType) -> Array {
-    let from = array.dtype();
+    let out = convert_le_bytes(&array.le_bytes(), array.dtype(), to);
+    // Same shape and element count, bool bytes 0 or 1: the bytes always fit.
+    Array::from_le_bytes(to, array.shape(), &out).unwrap_or_else(|_| Array::zeros(to, &[0]))
+}
+
+/// Little-endian elements of `from` converted to `to` by bits; a trailing partial element is
+/// dropped.
+fn convert_le_bytes(bytes: &[u8], from: DType, to: DType) -> Vec<u8> {
     let (size, out_size) = (from.size(), to.size());
-    let bytes = array.to_le_bytes();
-    let mut out = Vec::with_capacity(array.len() * out_size);
+    let mut out = Vec::with_capacity(bytes.len() / size.max(1) * out_size);
     for element in bytes.chunks_exact(size) {
         let mut word = [0u8; 8];
         word[..size].copy_from_slice(element);
         let bits = write(to, &read(from, u64::from_le_bytes(word)));
         out.extend_from_slice(&bits.to_le_bytes()[..out_size]);
     }
-    // Same shape and element count, bool bytes 0 or 1: the bytes always fit.
-    Array::from_le_bytes(to, array.shape(), &out).unwrap_or_else(|_| Array::zeros(to, &[0]))
+    out
+}
+
+/// [`widen`] on raw little-endian elements (C order), for a writer that widens an array piece
+/// by piece (HDF5's chunks) instead of holding a widened copy of the whole array. Fails unless
+/// `to` holds `from` ([`DType::holds`]).
+pub fn widen_le_bytes(bytes: &[u8], from: DType, to: DType) -> Result<Vec<u8>, CastError> {
+    if from == to {
+        return Ok(bytes.to_vec());
+    }
+    if !to.holds(from) {
+        return Err(CastError::NotHeld { from, to });
+    }
+    Ok(convert_le_bytes(bytes, from, to))
 }
 
 /// `array` as `to`, every value exact (floats bit for bit); fails unless `to` holds the array's

@@ -17,6 +17,7 @@ use crate::warnings::Warnings;
 use crate::{Error, Result};
 use gdal::raster::RasterCreationOptions;
 use gdal::{Dataset, DriverManager, GeoTransform};
+use std::borrow::Cow;
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::path::Path;
 use std::sync::Mutex;
@@ -47,6 +48,8 @@ struct Tif<'a> {
     layer: Layer,
     meta: &'a PatchMeta,
     entry: &'a LayerEntry,
+    /// The pixels in `entry.stored_as`, except float16, kept as it is and widened to Float32 band
+    /// by band as it is written ([`write_array`]).
     stored: &'a Array,
     grid: Option<&'a PatchGrid>,
 }
@@ -165,7 +168,12 @@ impl GeoTiffWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
         }
-        let stored = to_stored(array, stored_as).ok_or_else(|| not_stored(&path, stored_as))?;
+        // float16 stays as it is: `write_array` widens it to Float32 band by band, so no
+        // Float32 copy of a whole S1 series is held.
+        let stored = match array.dtype() {
+            DType::F16 => Cow::Borrowed(array),
+            _ => to_stored(array, stored_as).ok_or_else(|| not_stored(&path, stored_as))?,
+        };
         let tif = Tif {
             layer,
             meta: &patch.meta,

@@ -9,12 +9,14 @@
 
 use super::DEFAULT_DEFLATE_LEVEL;
 use crate::formats::Compression;
-use crate::model::Array;
+use crate::model::cast::{self, CastError};
+use crate::model::{Array, DType};
 use flate2::write::ZlibEncoder;
 use hdf5::Dataset;
 use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5d::H5Dwrite_chunk;
 use hdf5_sys::h5p::H5P_DEFAULT;
+use std::borrow::Cow;
 use std::io::Write;
 
 /// How the chunks of the data arrays are encoded.
@@ -54,21 +56,21 @@ impl ChunkCodec {
     }
 
     /// Encodes one chunk of raw little-endian elements of `element_size` bytes.
-    pub fn encode(self, raw: &[u8], element_size: usize) -> Vec<u8> {
+    pub fn encode(self, raw: Cow<'_, [u8]>, element_size: usize) -> Vec<u8> {
         let ChunkCodec::Direct {
             shuffle: s,
             deflate,
         } = self
         else {
-            return raw.to_vec();
+            return raw.into_owned();
         };
         let bytes = match s {
-            true => shuffle(raw, element_size),
-            false => raw.to_vec(),
+            true => Cow::Owned(shuffle(&raw, element_size)),
+            false => raw,
         };
         match deflate {
             Some(level) => zlib(&bytes, level),
-            None => bytes,
+            None => bytes.into_owned(),
         }
     }
 }
@@ -111,18 +113,26 @@ pub struct EncodedChunk {
     pub bytes: Vec<u8>,
 }
 
-/// The chunks of one patch at `row` of a stacked array: one per date for series (chunk
-/// `(1, 1, ...)`, dates past the series' length left to the fill value), the whole patch
-/// otherwise (chunk `(1, ...)`). The array must already fit the stacked shape.
-pub fn encode_patch(
+/// The chunks of one patch at `row` of a stacked array of element type `stored`, encoded one at
+/// a time as the iterator is consumed (a writer holds one encoded chunk per thread, never a whole
+/// patch): one per date for series (chunk `(1, 1, ...)`, dates past the series' length left to
+/// the fill value), the whole patch otherwise (chunk `(1, ...)`). The array must already fit the
+/// stacked shape ([`StackedArray::check`](crate::formats::stacked::StackedArray::check)); where
+/// its own dtype is narrower than `stored`, each chunk is widened exactly on its own
+/// ([`cast::widen_le_bytes`]).
+///
+/// # Errors
+/// An item is [`CastError::NotHeld`] if `stored` does not hold the array's dtype.
+pub fn encode_chunks(
     codec: ChunkCodec,
     array: &Array,
     row: usize,
     series: bool,
-) -> Vec<EncodedChunk> {
+    stored: DType,
+) -> impl Iterator<Item = Result<EncodedChunk, CastError>> + '_ {
     let raw = array.le_bytes();
-    let shape = array.shape();
-    let element_size = array.dtype().size();
+    let shape = array.shape().to_vec();
+    let own = array.dtype();
     let (count, per_chunk) = match series {
         true => {
             let t = shape.first().copied().unwrap_or(0);
@@ -130,20 +140,24 @@ pub fn encode_patch(
         }
         false => (1, raw.len()),
     };
-    (0..count)
-        .map(|i| {
-            let mut offset = vec![0 as hsize_t; shape.len() + 1];
-            offset[0] = row as hsize_t;
-            if series {
-                offset[1] = i as hsize_t;
-            }
-            let part = &raw[i * per_chunk..(i + 1) * per_chunk];
-            EncodedChunk {
-                offset,
-                bytes: codec.encode(part, element_size),
-            }
+    (0..count).map(move |i| {
+        let mut offset = vec![0 as hsize_t; shape.len() + 1];
+        offset[0] = row as hsize_t;
+        if series {
+            offset[1] = i as hsize_t;
+        }
+        let part = raw
+            .get(i * per_chunk..(i + 1) * per_chunk)
+            .unwrap_or_default();
+        let part = match own == stored {
+            true => Cow::Borrowed(part),
+            false => Cow::Owned(cast::widen_le_bytes(part, own, stored)?),
+        };
+        Ok(EncodedChunk {
+            offset,
+            bytes: codec.encode(part, stored.size()),
         })
-        .collect()
+    })
 }
 
 /// Stores a chunk already filtered by every filter of `dataset`'s pipeline.
@@ -169,7 +183,6 @@ pub fn write_chunk(dataset: &Dataset, chunk: &EncodedChunk) -> hdf5::Result<()> 
 mod tests {
     use super::super::{filters, patch_selection, type_descriptor};
     use super::*;
-    use crate::model::DType;
     use crate::with_dtype;
     use ndarray::IxDyn;
 
@@ -225,8 +238,8 @@ mod tests {
                 shape[0] = len;
             }
             let array = random_array(dtype, &shape, seed);
-            for c in encode_patch(codec, &array, row, series) {
-                write_chunk(&ds, &c).unwrap();
+            for c in encode_chunks(codec, &array, row, series, dtype) {
+                write_chunk(&ds, &c.unwrap()).unwrap();
             }
             written.push((row, array));
         }
@@ -262,6 +275,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn narrower_patches_are_widened_chunk_by_chunk() {
+        // A float16 series (with NaN payloads) stored into a float32 stacked array, as HDF5's
+        // default FLOAT16=FLOAT32 does: each date's chunk is widened on its own and reads back
+        // as the whole array widened at once.
+        let codec = ChunkCodec::for_compression(None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = hdf5::File::create(dir.path().join("t.h5")).unwrap();
+        let ds = file
+            .new_dataset_builder()
+            .chunk(vec![1, 1, 2, 5, 6])
+            .set_filters(&filters(None).unwrap())
+            .empty_as(type_descriptor(DType::F32))
+            .shape(vec![2, 4, 2, 5, 6])
+            .create("data")
+            .unwrap();
+        let mut array = random_array(DType::F16, &[3, 2, 5, 6], 3);
+        let bits = [0x7C01u16, 0xFE00, 0x3C00, 0x8000];
+        array.le_bytes_mut().unwrap()[..8].copy_from_slice(bytemuck::cast_slice(&bits));
+        let chunks: Vec<EncodedChunk> = encode_chunks(codec, &array, 1, true, DType::F32)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(chunks.len(), 3);
+        for c in &chunks {
+            write_chunk(&ds, c).unwrap();
+        }
+        let back = ds
+            .read_slice::<f32, _, IxDyn>(patch_selection(&[2, 4, 2, 5, 6], 1, Some(3)))
+            .map(Array::from_ndarray)
+            .unwrap();
+        let widened = cast::widen(&array, DType::F32).unwrap();
+        assert_eq!(back.to_le_bytes(), widened.to_le_bytes());
+        // A type that does not hold the patch's is refused, not truncated.
+        let refused = encode_chunks(codec, &array, 1, true, DType::I16).next().unwrap();
+        assert!(matches!(refused, Err(CastError::NotHeld { .. })), "{refused:?}");
     }
 
     #[test]
