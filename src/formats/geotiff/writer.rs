@@ -64,6 +64,7 @@ impl GeoTiffWriter {
         report: Warnings,
     ) -> Result<Self> {
         let compression = compression_options(options.compression)?;
+        super::cache::cap_for_writing();
         let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(GeoTiffWriter {
@@ -306,13 +307,15 @@ type GridOrWhyNot = std::result::Result<PatchGrid, String>;
 type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
 
 impl DatasetWriter for GeoTiffWriter {
-    fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
+    fn write_patch(&self, _index: usize, mut patch: Patch) -> Result<()> {
         let mut grids = Grids::new();
         let mut entry = PatchEntry::default();
-        for (&layer, array) in &patch.arrays {
+        // Each layer is dropped once its TIFF is written.
+        let arrays = std::mem::take(&mut patch.arrays);
+        for (layer, array) in arrays {
             let written = match layer {
-                Layer::Spot => self.write_spot_layer(&patch, array)?,
-                _ => self.write_layer(&patch, layer, array, &mut grids)?,
+                Layer::Spot => self.write_spot_layer(&patch, &array)?,
+                _ => self.write_layer(&patch, layer, &array, &mut grids)?,
             };
             entry.layers.insert(layer, written);
         }

@@ -310,8 +310,13 @@ mod tests {
         let widened = cast::widen(&array, DType::F32).unwrap();
         assert_eq!(back.to_le_bytes(), widened.to_le_bytes());
         // A type that does not hold the patch's is refused, not truncated.
-        let refused = encode_chunks(codec, &array, 1, true, DType::I16).next().unwrap();
-        assert!(matches!(refused, Err(CastError::NotHeld { .. })), "{refused:?}");
+        let refused = encode_chunks(codec, &array, 1, true, DType::I16)
+            .next()
+            .unwrap();
+        assert!(
+            matches!(refused, Err(CastError::NotHeld { .. })),
+            "{refused:?}"
+        );
     }
 
     #[test]
