@@ -12,9 +12,10 @@
 mod common;
 
 use common::awkward::{cases, same_bits, Case, Writer, WRITERS};
-use common::bin;
+use common::cli::{convert, run};
 use pastis_bridge::formats;
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// Known library bugs: (case, writer or `chain`, what happens instead). Each one is reported to
@@ -28,33 +29,16 @@ fn is_known_gap(case: &str, writer: &str) -> bool {
         .any(|(c, w, _)| *c == case && *w == writer)
 }
 
-/// Runs `pastis-bridge ARGS`; returns the exit code and stderr.
-fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
-    let out = bin().args(args).output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn convert(src: &Path, dst: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let mut all = vec!["convert".as_ref(), src.as_os_str(), dst.as_os_str()];
-    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
-    all.push("--quiet".as_ref());
-    run(&all)
-}
-
 /// `verify A B`: Ok when identical (exit 0), else its report.
 fn verify(a: &Path, b: &Path) -> Result<(), String> {
-    let out = bin().arg("verify").arg(a).arg(b).output().unwrap();
-    match out.status.code() {
-        Some(0) => Ok(()),
-        code => Err(format!(
-            "verify {} {} exits {code:?}: {}{}",
-            a.display(),
-            b.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+    let outcome = run([OsStr::new("verify"), a.as_os_str(), b.as_os_str()]);
+    match outcome.code {
+        0 => Ok(()),
+        _ => Err(format!(
+            "{} exits {}: {}",
+            outcome.args,
+            outcome.code,
+            outcome.text()
         )),
     }
 }
@@ -78,16 +62,16 @@ fn through(case: &Case, writer: &Writer) -> Result<Option<String>, String> {
     case.write(&src);
     let out = dir.path().join(writer.output);
     let back = dir.path().join("back");
-    let (code, stderr) = convert(&src, &out, writer.args);
+    let common::cli::Outcome { code, stderr, .. } = convert(&src, &out, writer.args);
     if case.is_refused_by(writer.name) {
         return check_refusal(case, writer, dir.path(), &out, code, &stderr).map(Some);
     }
-    if code != Some(0) {
-        return Err(format!("convert exits {code:?}: {}", stderr.trim()));
+    if code != 0 {
+        return Err(format!("convert exits {code}: {}", stderr.trim()));
     }
-    let (code, stderr) = convert(&out, &back, &["--to", "pastis"]);
-    if code != Some(0) {
-        return Err(format!("reading back exits {code:?}: {}", stderr.trim()));
+    let common::cli::Outcome { code, stderr, .. } = convert(&out, &back, &["--to", "pastis"]);
+    if code != 0 {
+        return Err(format!("reading back exits {code}: {}", stderr.trim()));
     }
     match common::differences(&src, &back) {
         d if d.is_empty() => Ok(None),
@@ -101,12 +85,12 @@ fn check_refusal(
     writer: &Writer,
     dir: &Path,
     out: &Path,
-    code: Option<i32>,
+    code: i32,
     stderr: &str,
 ) -> Result<String, String> {
-    if code != Some(2) {
+    if code != 2 {
         return Err(format!(
-            "expected a refusal (exit 2), got exit {code:?}: {}",
+            "expected a refusal (exit 2), got exit {code}: {}",
             stderr.trim()
         ));
     }
@@ -184,10 +168,10 @@ fn chain(case: &Case) -> Result<(), String> {
         (&zarr, &h5, &["--to", "hdf5"]),
         (&h5, &back, &["--to", "pastis"]),
     ] {
-        let (code, stderr) = convert(from, to, args);
-        if code != Some(0) {
+        let common::cli::Outcome { code, stderr, .. } = convert(from, to, args);
+        if code != 0 {
             return Err(format!(
-                "{} -> {} exits {code:?}: {}",
+                "{} -> {} exits {code}: {}",
                 from.display(),
                 to.display(),
                 stderr.trim()
@@ -275,8 +259,8 @@ fn keep_going_skips_the_patches_that_cannot_be_stacked() {
             let out = dir.path().join(writer.output);
             let mut args = writer.args.to_vec();
             args.push("--keep-going");
-            let (code, stderr) = convert(&src, &out, &args);
-            assert_eq!(code, Some(1), "{name} through {}: {stderr}", writer.name);
+            let common::cli::Outcome { code, stderr, .. } = convert(&src, &out, &args);
+            assert_eq!(code, 1, "{name} through {}: {stderr}", writer.name);
             assert!(
                 stderr.contains("patch 2") && stderr.contains("cannot be stacked"),
                 "{name} through {}: {stderr}",

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::cli::convert_ok;
 use common::{bin, fixture, run_python};
 use pastis_bridge::formats;
 use pastis_bridge::georef::spatial_ref;
@@ -11,21 +12,6 @@ use pastis_bridge::model::{Array, DType, DatasetMeta, Layer, Patch, PatchMeta, L
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-fn convert(src: &Path, dst: &Path, to: &str) {
-    let out = bin()
-        .arg("convert")
-        .arg(src)
-        .arg(dst)
-        .args(["--to", to, "--quiet"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "convert to {to} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn assert_identical(a: &Path, b: &Path) {
     let out = bin().arg("verify").arg(a).arg(b).output().unwrap();
@@ -46,9 +32,9 @@ fn zarr_to_hdf5_to_zarr_is_identical() {
         dir.path().join("b.h5"),
         dir.path().join("c.zarr"),
     );
-    convert(&fixture("PASTIS-R"), &zarr, "zarr");
-    convert(&zarr, &h5, "hdf5");
-    convert(&h5, &zarr2, "zarr");
+    convert_ok(&fixture("PASTIS-R"), &zarr, &["--to", "zarr"]);
+    convert_ok(&zarr, &h5, &["--to", "hdf5"]);
+    convert_ok(&h5, &zarr2, &["--to", "zarr"]);
     assert_identical(&zarr, &zarr2);
     assert_identical(&fixture("PASTIS-R"), &zarr2);
 }
@@ -62,10 +48,10 @@ fn every_format_chain_comes_back_to_the_original() {
         dir.path().join("b.zarr"),
         dir.path().join("back"),
     );
-    convert(&fixture("PASTIS-R"), &tiffs, "geotiff");
-    convert(&tiffs, &h5, "hdf5");
-    convert(&h5, &zarr, "zarr");
-    convert(&zarr, &back, "pastis");
+    convert_ok(&fixture("PASTIS-R"), &tiffs, &["--to", "geotiff"]);
+    convert_ok(&tiffs, &h5, &["--to", "hdf5"]);
+    convert_ok(&h5, &zarr, &["--to", "zarr"]);
+    convert_ok(&zarr, &back, &["--to", "pastis"]);
     assert_identical(&fixture("PASTIS-R"), &back);
     for entry in walk(&fixture("PASTIS-R")) {
         let rel = entry.strip_prefix(fixture("PASTIS-R")).unwrap();
@@ -151,20 +137,6 @@ fn edge_dataset(dir: &Path) -> PathBuf {
     root
 }
 
-/// Converts with the binary; returns its stderr.
-fn convert_stderr(src: &Path, dst: &Path, to: &str) -> String {
-    let out = bin()
-        .arg("convert")
-        .arg(src)
-        .arg(dst)
-        .args(["--to", to, "--quiet"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "convert to {to} failed: {stderr}");
-    stderr
-}
-
 /// PASTIS -> Zarr -> HDF5 -> PASTIS keeps "S2 with 0 dates" apart from "no S2", and a Point
 /// footprint, which has no pixel grid, travels verbatim with the grid columns left unknown and a
 /// warning naming the patch (the same in both formats).
@@ -179,7 +151,7 @@ fn zero_dates_absence_and_a_point_footprint_survive_zarr_and_hdf5() {
         dir.path().join("back"),
     );
     for (from, to, format) in [(&src, &zarr, "zarr"), (&zarr, &h5, "hdf5")] {
-        let stderr = convert_stderr(from, to, format);
+        let stderr = convert_ok(from, to, &["--to", format]).stderr;
         assert!(
             stderr.contains("warning: patch 4:") && stderr.contains("grid_epsg 0"),
             "{format}: {stderr}"
@@ -203,7 +175,7 @@ fn zero_dates_absence_and_a_point_footprint_survive_zarr_and_hdf5() {
             &[0, 10, SIZE, SIZE]
         );
     }
-    convert(&h5, &back, "pastis");
+    convert_ok(&h5, &back, &["--to", "pastis"]);
     assert_identical(&src, &back);
     assert_eq!(common::files(&src), common::files(&back));
     let out = run_python("check_zarr.py", &[&src, &zarr]);
@@ -235,8 +207,8 @@ fn layout_1_stores_and_files_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let src = edge_dataset(dir.path());
     let (zarr, h5) = (dir.path().join("v1.zarr"), dir.path().join("v1.h5"));
-    convert(&src, &zarr, "zarr");
-    convert(&src, &h5, "hdf5");
+    convert_ok(&src, &zarr, &["--to", "zarr"]);
+    convert_ok(&src, &h5, &["--to", "hdf5"]);
     edit_zarr(&zarr, "pastis-bridge-stacked/1", &["S2_present"]);
     let store = formats::open(&zarr).unwrap();
     assert!(
@@ -267,8 +239,8 @@ fn an_unknown_layout_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let src = edge_dataset(dir.path());
     let (zarr, h5) = (dir.path().join("v9.zarr"), dir.path().join("v9.h5"));
-    convert(&src, &zarr, "zarr");
-    convert(&src, &h5, "hdf5");
+    convert_ok(&src, &zarr, &["--to", "zarr"]);
+    convert_ok(&src, &h5, &["--to", "hdf5"]);
     edit_zarr(&zarr, "pastis-bridge-stacked/9", &[]);
     run_python(
         "check_hdf5.py",

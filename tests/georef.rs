@@ -8,6 +8,7 @@
 mod common;
 
 use common::bin;
+use common::cli::run;
 use pastis_bridge::formats::geotiff;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -85,13 +86,6 @@ fn gdalinfo(path: &Path) -> Value {
         .expect("gdalinfo (gdal-bin) must be installed for these tests");
     assert!(out.status.success(), "gdalinfo {}", path.display());
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Runs the CLI, returning (exit code, stderr).
-fn run(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let out = bin().args(args).output().unwrap();
-    let code = out.status.code().unwrap_or(-1);
-    (code, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 fn os(s: &str) -> &std::ffi::OsStr {
@@ -362,21 +356,18 @@ fn lambert_numbers_declared_web_mercator_and_unit_squares_are_named() {
 /// with `--no-georef`, write TIFFs and a FlatGeobuf that GDAL shows without CRS.
 fn assert_refused_then_written_without_crs(dir: &Path, root: &Path) {
     let tif = dir.join("out.tif");
-    let (code, stderr) = run(&[
+    run([
         os("convert"),
         root.as_os_str(),
         tif.as_os_str(),
         os("--to"),
         os("geotiff"),
         os("-q"),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("patch "), "{stderr}");
+    ])
+    .expect(2, &["patch "]);
     assert!(!tif.exists());
     let out = dir.join("out.geojson");
-    let (code, stderr) = run(&[os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("patch "), "{stderr}");
+    run([os("parcels"), root.as_os_str(), out.as_os_str(), os("-q")]).expect(2, &["patch "]);
     assert!(!out.exists());
     let tif = dir.join("nogeoref.tif");
     let fgb = dir.join("nogeoref.fgb");
@@ -389,8 +380,7 @@ fn assert_refused_then_written_without_crs(dir: &Path, root: &Path) {
         ],
         [os("parcels"), root.as_os_str(), fgb.as_os_str(), os("-j2")],
     ] {
-        let (code, stderr) = run(&[&args[..], &[os("-q"), os("--no-georef")]].concat());
-        assert_eq!(code, 0, "{args:?}: {stderr}");
+        run([&args[..], &[os("-q"), os("--no-georef")]].concat()).expect(0, &[]);
     }
     let tiffs: Vec<PathBuf> = std::fs::read_dir(tif.join("TARGET"))
         .unwrap()
@@ -419,7 +409,7 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
     let dir = tempfile::tempdir().unwrap();
     let (root, _) = planted(dir.path());
     let tif = dir.path().join("tif");
-    let (code, stderr) = run(&[
+    run([
         os("convert"),
         root.as_os_str(),
         tif.as_os_str(),
@@ -428,23 +418,21 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         os("-q"),
         os("--jobs"),
         os("1"),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("patch 10000: footprint is"), "{stderr}");
+    ])
+    .expect(2, &["patch 10000: footprint is"]);
     assert!(!tif.exists());
     let out = dir.path().join("p.geojson");
-    let (code, stderr) = run(&[
+    run([
         os("parcels"),
         root.as_os_str(),
         out.as_os_str(),
         os("-q"),
         os("--patches"),
         os("20000"),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("patch 20000: footprint centre"), "{stderr}");
+    ])
+    .expect(2, &["patch 20000: footprint centre"]);
     // With --no-georef the export succeeds: no CRS anywhere, each patch's reason in the manifest.
-    let (code, stderr) = run(&[
+    run([
         os("convert"),
         root.as_os_str(),
         tif.as_os_str(),
@@ -452,8 +440,8 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         os("geotiff"),
         os("-q"),
         os("--no-georef"),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    ])
+    .expect(0, &[]);
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     for (id, words) in planted(&dir.path().join("again")).1 {
         let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
@@ -462,14 +450,14 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         assert!(why.contains(words), "{id}: {why}");
     }
     // So do the parcels, in pixel coordinates, each patch's reason on its features.
-    let (code, stderr) = run(&[
+    run([
         os("parcels"),
         root.as_os_str(),
         out.as_os_str(),
         os("-q"),
         os("--no-georef"),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    ])
+    .expect(0, &[]);
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     for (id, words) in planted(&dir.path().join("again2")).1 {
         let features = doc["features"].as_array().unwrap().iter();
@@ -482,7 +470,7 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         assert!(why.contains(words), "{id}: {why}");
     }
     // The good patches alone convert, georeferenced.
-    let (code, stderr) = run(&[
+    run([
         os("convert"),
         root.as_os_str(),
         dir.path().join("one").as_os_str(),
@@ -491,8 +479,8 @@ fn convert_and_parcels_refuse_planted_footprints_naming_the_patch() {
         os("-q"),
         os("--patches"),
         os("20001"),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    ])
+    .expect(0, &[]);
     let info = gdalinfo(&dir.path().join("one/TARGET/TARGET_20001.tif"));
     assert!(!info["coordinateSystem"].is_null());
 }
@@ -574,41 +562,37 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let (root, expected) = ungeoreferenced(dir.path());
     let refused = dir.path().join("refused.geojson");
-    let (code, stderr) = run(&[
+    run([
         os("parcels"),
         root.as_os_str(),
         refused.as_os_str(),
         os("-q"),
-    ]);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("patch 10000: footprint vertex"), "{stderr}");
-    assert!(stderr.contains("--no-georef"), "{stderr}");
+    ])
+    .expect(2, &["patch 10000: footprint vertex", "--no-georef"]);
     assert!(!refused.exists());
     // Each kind of footprint is refused on its own, naming the patch: unit square, null, Point.
     for (id, words) in &expected {
-        let (code, stderr) = run(&[
+        run([
             os("parcels"),
             root.as_os_str(),
             refused.as_os_str(),
             os("-q"),
             os("--patches"),
             os(&id.to_string()),
-        ]);
-        assert_eq!(code, 2, "{id}: {stderr}");
-        assert!(stderr.contains(&format!("patch {id}: ")), "{stderr}");
-        assert!(stderr.contains(words), "{id}: {stderr}");
+        ])
+        .expect(2, &[&format!("patch {id}: "), words]);
         assert!(!refused.exists());
     }
     for name in ["p.geojson", "p.gpkg", "p.fgb"] {
         let out = dir.path().join(name);
-        let (code, stderr) = run(&[
+        run([
             os("parcels"),
             root.as_os_str(),
             out.as_os_str(),
             os("-q"),
             os("--no-georef"),
-        ]);
-        assert_eq!(code, 0, "{name}: {stderr}");
+        ])
+        .expect(0, &[]);
         let info = ogrinfo(&out);
         assert!(info.contains("Layer name: parcels_pixels") || name.ends_with("geojson"));
         assert!(info.contains("not_georeferenced: String"), "{name}: {info}");
@@ -630,7 +614,7 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
         // Without the flag the pixel file is refused, not read as georeferenced.
         let good = "40000,10001,20001";
         let back = dir.path().join(format!("{name}.refused"));
-        let (code, stderr) = run(&[
+        run([
             os("rasterize"),
             out.as_os_str(),
             back.as_os_str(),
@@ -639,12 +623,11 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
             os("--patches"),
             os(good),
             os("-q"),
-        ]);
-        assert_eq!(code, 2, "{name}: {stderr}");
-        assert!(stderr.contains("rasterize it with --no-georef"), "{stderr}");
+        ])
+        .expect(2, &["rasterize it with --no-georef"]);
         assert!(!back.exists());
         let back = dir.path().join(format!("{name}.back"));
-        let (code, stderr) = run(&[
+        run([
             os("rasterize"),
             out.as_os_str(),
             back.as_os_str(),
@@ -652,8 +635,8 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
             root.as_os_str(),
             os("--no-georef"),
             os("-q"),
-        ]);
-        assert_eq!(code, 0, "{name}: {stderr}");
+        ])
+        .expect(0, &[]);
         assert_same_annotations(&root, &back);
     }
     // The GeoJSON: "crs": null (GeoJSON 2008: no CRS can be assumed), pixel coordinates on the
@@ -695,7 +678,7 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
     // A georeferenced parcels file with --no-georef is refused too.
     let georeferenced = dir.path().join("good.gpkg");
     let good = ["--patches", "40000,10001,20001"].map(os);
-    let (code, stderr) = run(&[
+    run([
         &[
             os("parcels"),
             root.as_os_str(),
@@ -704,10 +687,10 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
         ][..],
         &good[..],
     ]
-    .concat());
-    assert_eq!(code, 0, "{stderr}");
+    .concat())
+    .expect(0, &[]);
     let back = dir.path().join("good.back");
-    let (code, stderr) = run(&[
+    run([
         &[
             os("rasterize"),
             georeferenced.as_os_str(),
@@ -719,9 +702,8 @@ fn parcels_no_georef_writes_pixels_without_crs_and_rasterize_round_trips() {
         ][..],
         &good[..],
     ]
-    .concat());
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("is georeferenced (EPSG:326"), "{stderr}");
+    .concat())
+    .expect(2, &["is georeferenced (EPSG:326"]);
     assert!(!back.exists());
 }
 
@@ -736,7 +718,7 @@ fn pixel_parcels_are_the_native_parcels_on_the_pixel_grid() {
     let native = dir.path().join("native.geojson");
     let pixels = dir.path().join("pixels.geojson");
     for (out, flag) in [(&native, "--crs=native"), (&pixels, "--no-georef")] {
-        let (code, stderr) = run(&[
+        run([
             &[
                 os("parcels"),
                 root.as_os_str(),
@@ -746,8 +728,8 @@ fn pixel_parcels_are_the_native_parcels_on_the_pixel_grid() {
             ][..],
             &patch[..],
         ]
-        .concat());
-        assert_eq!(code, 0, "{stderr}");
+        .concat())
+        .expect(0, &[]);
     }
     let gt = grids(&root, &dir.path().join("tif"))
         .into_iter()
@@ -800,8 +782,9 @@ fn preview_warns_about_patches_it_cannot_georeference() {
     let dir = tempfile::tempdir().unwrap();
     let (root, expected) = ungeoreferenced(dir.path());
     let out = dir.path().join("png");
-    let (code, stderr) = run(&[os("preview"), root.as_os_str(), out.as_os_str(), os("-q")]);
-    assert_eq!(code, 0, "{stderr}");
+    let stderr = run([os("preview"), root.as_os_str(), out.as_os_str(), os("-q")])
+        .expect(0, &[])
+        .stderr;
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 6);
     let warnings: Vec<&str> = stderr
         .lines()
@@ -820,12 +803,13 @@ fn preview_warns_about_patches_it_cannot_georeference() {
         );
     }
     let good = synth(dir.path(), "good");
-    let (code, stderr) = run(&[
+    let stderr = run([
         os("preview"),
         good.as_os_str(),
         dir.path().join("good-png").as_os_str(),
         os("-q"),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    ])
+    .expect(0, &[])
+    .stderr;
     assert!(!stderr.contains("warning"), "{stderr}");
 }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::bin;
+use common::cli::convert;
 use gdal::spatial_ref::CoordTransform;
 use gdal::Dataset;
 use geojson::{Geometry, GeometryValue};
@@ -129,23 +130,6 @@ fn write_dataset(dir: &Path, patches: &[Patch]) -> PathBuf {
     src
 }
 
-/// Runs `convert`; it must succeed without a warning or a GDAL message.
-fn convert(src: &Path, dst: &Path, args: &[&str]) {
-    let out = bin()
-        .arg("convert")
-        .arg(src)
-        .arg(dst)
-        .args(args)
-        .arg("--quiet")
-        .assert()
-        .success();
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
-    assert!(
-        stderr.trim().is_empty(),
-        "convert wrote to stderr: {stderr}"
-    );
-}
-
 fn json_file(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -187,10 +171,10 @@ fn round_trip_is_bit_exact() {
     let dir = tempfile::tempdir().unwrap();
     let src = small_dataset(dir.path());
     let (tif, back) = (dir.path().join("tif"), dir.path().join("back"));
-    convert(&src, &tif, &["--to", "geotiff"]);
+    convert(&src, &tif, &["--to", "geotiff"]).silent();
     assert!(geotiff::is_geotiff_folder(&tif));
     assert!(tif.join("S2/S2_10000.tif").is_file());
-    convert(&tif, &back, &["--to", "pastis"]);
+    convert(&tif, &back, &["--to", "pastis"]).silent();
     assert_same_dataset(&src, &back);
 }
 
@@ -203,14 +187,15 @@ fn cog_round_trip_is_bit_exact() {
         &src,
         &tif,
         &["--to", "geotiff", "--cog", "--compression", "zstd:9"],
-    );
+    )
+    .silent();
     let info = gdalinfo(&tif.join("TARGET/TARGET_10000.tif"));
     assert_eq!(
         info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"], "COG",
         "{info}"
     );
     assert_eq!(info["metadata"]["IMAGE_STRUCTURE"]["COMPRESSION"], "ZSTD");
-    convert(&tif, &back, &["--to", "pastis"]);
+    convert(&tif, &back, &["--to", "pastis"]).silent();
     assert_same_dataset(&src, &back);
 }
 
@@ -218,7 +203,7 @@ fn cog_round_trip_is_bit_exact() {
 fn gdalinfo_shows_utm_grid_bands_and_palette() {
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("tif");
-    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]);
+    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]).silent();
     let s2 = gdalinfo(&tif.join("S2/S2_10000.tif"));
     let wkt = s2["coordinateSystem"]["wkt"].as_str().unwrap();
     assert!(
@@ -291,7 +276,7 @@ fn gdalinfo_shows_utm_grid_bands_and_palette() {
 fn footprints_match_their_grids() {
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("tif");
-    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]);
+    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]).silent();
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     assert!(manifest.warnings.is_empty(), "{:?}", manifest.warnings);
     assert_eq!(manifest.patches.len(), 3);
@@ -310,7 +295,7 @@ fn footprints_match_their_grids() {
 fn vrt_mosaics_cover_their_patches() {
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("tif");
-    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]);
+    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]).silent();
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     assert!(
         manifest
@@ -353,7 +338,7 @@ fn vrt_mosaics_cover_their_patches() {
 fn edited_tiffs_are_named_in_errors() {
     let dir = tempfile::tempdir().unwrap();
     let tif = dir.path().join("tif");
-    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]);
+    convert(&small_dataset(dir.path()), &tif, &["--to", "geotiff"]).silent();
     std::fs::copy(
         tif.join("TARGET/TARGET_10000.tif"),
         tif.join("S2/S2_10001.tif"),
@@ -398,7 +383,7 @@ fn patches_without_tile_or_footprint_still_round_trip() {
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(stderr.contains("patch 2: no footprint"), "{stderr}");
     assert!(!tif.exists());
-    convert(&src, &tif, &["--to", "geotiff", "--patches", "1,3"]);
+    convert(&src, &tif, &["--to", "geotiff", "--patches", "1,3"]).silent();
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     // Without a TILE the zone comes from the footprint's centre: the same UTM 30N grid.
     let fitted = manifest.patches[&1].grid.as_ref().unwrap();
@@ -424,7 +409,7 @@ fn patches_without_tile_or_footprint_still_round_trip() {
     );
     // With --no-georef every TIFF has no CRS and the pixel grid; the manifest says why.
     std::fs::remove_dir_all(&tif).unwrap();
-    convert(&src, &tif, &["--to", "geotiff", "--no-georef"]);
+    convert(&src, &tif, &["--to", "geotiff", "--no-georef"]).silent();
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     for id in [1, 2, 3] {
         let info = gdalinfo(&tif.join(format!("TARGET/TARGET_{id}.tif")));
@@ -442,7 +427,7 @@ fn patches_without_tile_or_footprint_still_round_trip() {
     );
     assert!(manifest.mosaics.is_empty(), "{:?}", manifest.mosaics);
     assert_eq!(manifest.patches[&3].layers[&Layer::S2].file, None);
-    convert(&tif, &back, &["--to", "pastis"]);
+    convert(&tif, &back, &["--to", "pastis"]).silent();
     assert_same_dataset(&src, &back);
 }
 
@@ -451,7 +436,7 @@ fn fixture_round_trips_and_every_footprint_matches_its_grid() {
     let dir = tempfile::tempdir().unwrap();
     let src = common::fixture("PASTIS-R");
     let (tif, back) = (dir.path().join("tif"), dir.path().join("back"));
-    convert(&src, &tif, &["--to", "geotiff"]);
+    convert(&src, &tif, &["--to", "geotiff"]).silent();
     let manifest = geotiff::Manifest::read(&tif).unwrap();
     assert!(manifest.warnings.is_empty(), "{:?}", manifest.warnings);
     assert_eq!(manifest.patches.len(), 4);
@@ -480,6 +465,6 @@ fn fixture_round_trips_and_every_footprint_matches_its_grid() {
         let ds = Dataset::open(tif.join(vrt)).unwrap();
         assert!(ds.raster_size().0 >= 64, "{vrt}");
     }
-    convert(&tif, &back, &["--to", "pastis"]);
+    convert(&tif, &back, &["--to", "pastis"]).silent();
     assert_same_dataset(&src, &back);
 }

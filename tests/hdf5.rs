@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::cli::convert_ok;
 use common::{bin, fixture, run_python};
 use pastis_bridge::convert::{convert, ConvertOptions};
 use pastis_bridge::formats::{self, Compression, Format};
@@ -146,21 +147,9 @@ fn pastis_to_hdf5_and_back_is_byte_identical() {
     let src = small_dataset(dir.path());
     let h5 = dir.path().join("out.h5");
     let back = dir.path().join("back");
-    bin()
-        .arg("convert")
-        .arg(&src)
-        .arg(&h5)
-        .arg("--quiet")
-        .assert()
-        .success();
+    convert_ok(&src, &h5, &[]);
     assert!(h5.is_file() && !dir.path().join("out.h5.partial").exists());
-    bin()
-        .arg("convert")
-        .arg(&h5)
-        .arg(&back)
-        .args(["--to", "pastis", "--quiet"])
-        .assert()
-        .success();
+    convert_ok(&h5, &back, &["--to", "pastis"]);
     assert_same_folder(&src, &back);
 }
 
@@ -169,13 +158,7 @@ fn h5py_reads_every_dataset_like_numpy_reads_the_npy_files() {
     let dir = tempfile::tempdir().unwrap();
     let src = small_dataset(dir.path());
     let h5 = dir.path().join("out.h5");
-    bin()
-        .arg("convert")
-        .arg(&src)
-        .arg(&h5)
-        .arg("--quiet")
-        .assert()
-        .success();
+    convert_ok(&src, &h5, &[]);
     let out = run_python("check_hdf5.py", &[&src, &h5]);
     assert!(out.contains("ok: 3 patches"), "{out}");
 }
@@ -239,13 +222,7 @@ fn a_selection_of_patches_and_layers_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let src = small_dataset(dir.path());
     let h5 = dir.path().join("sub.h5");
-    bin()
-        .arg("convert")
-        .arg(&src)
-        .arg(&h5)
-        .args(["--modalities", "S1A,TARGET", "--quiet"])
-        .assert()
-        .success();
+    convert_ok(&src, &h5, &["--modalities", "S1A,TARGET"]);
     let read = formats::open(&h5).unwrap();
     let p = read.read_patch(10, &Layer::ALL).unwrap();
     assert_eq!(
@@ -301,21 +278,9 @@ fn committed_fixture_round_trips_and_h5py_agrees() {
     let src = fixture("PASTIS-R");
     let h5 = dir.path().join("pastis-r.h5");
     let back = dir.path().join("back");
-    bin()
-        .arg("convert")
-        .arg(&src)
-        .arg(&h5)
-        .arg("--quiet")
-        .assert()
-        .success();
+    convert_ok(&src, &h5, &[]);
     bin().arg("verify").arg(&src).arg(&h5).assert().success();
-    bin()
-        .arg("convert")
-        .arg(&h5)
-        .arg(&back)
-        .args(["--to", "pastis", "--quiet"])
-        .assert()
-        .success();
+    convert_ok(&h5, &back, &["--to", "pastis"]);
     let (a, b) = (common::files(&src), common::files(&back));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
@@ -356,13 +321,7 @@ fn committed_fixture_is_a_netcdf4_file_for_xarray_ncdump_and_gdal() {
     let dir = tempfile::tempdir().unwrap();
     let src = fixture("PASTIS-R");
     let h5 = dir.path().join("pastis-r.h5");
-    bin()
-        .arg("convert")
-        .arg(&src)
-        .arg(&h5)
-        .arg("--quiet")
-        .assert()
-        .success();
+    convert_ok(&src, &h5, &[]);
     // xarray, engines h5netcdf and netcdf4: every data variable equals the .npy values.
     let out = run_python("check_netcdf.py", &[&src, &h5]);
     assert!(out.contains("ok: 4 patches"), "{out}");
@@ -507,4 +466,18 @@ fn float16_is_stored_as_float32_unless_kept() {
         .stderr(predicates::str::contains(
             "FLOAT16=half: expected FLOAT32 or KEEP",
         ));
+}
+
+/// A `.nc` name selects HDF5 (the file is netCDF-4): netCDF-C calls it netCDF-4, `inspect`
+/// recognises it, and it reads back identical to the source.
+#[test]
+fn a_dot_nc_output_is_the_netcdf4_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("PASTIS-R");
+    let nc = dir.path().join("pastis-r.nc");
+    convert_ok(&src, &nc, &[]);
+    let kind = tool("ncdump", &["-k".as_ref(), nc.as_os_str()]);
+    assert_eq!(kind.trim(), "netCDF-4", "{kind}");
+    bin().arg("inspect").arg(&nc).assert().success();
+    bin().arg("verify").arg(&src).arg(&nc).assert().success();
 }

@@ -9,6 +9,7 @@
 mod common;
 mod moto;
 
+use common::cli::{convert, convert_ok};
 use common::{bin, synth_groups};
 use moto::Moto;
 use predicates::prelude::PredicateBooleanExt;
@@ -92,23 +93,12 @@ fn local_partitions_equal_a_single_run() {
     let dir = tempfile::tempdir().unwrap();
     let src = synth_groups(dir.path());
     let single = dir.path().join("single.zarr");
-    bin()
-        .args(["convert", "--quiet"])
-        .arg(&src)
-        .arg(&single)
-        .assert()
-        .success();
+    convert_ok(&src, &single, &[]);
     let split = dir.path().join("split.zarr");
     let split_url = split.to_str().unwrap();
     run_concurrently(&src, split_url, &[0, 2], 3, &[]);
     assert!(!split.exists(), "no store before finalize");
-    bin()
-        .args(["convert", "--quiet", "--finalize"])
-        .arg(&src)
-        .arg(&split)
-        .assert()
-        .code(2)
-        .stderr(contains("partitions 1/3 have not finished"));
+    convert(&src, &split, &["--finalize"]).expect(2, &["partitions 1/3 have not finished"]);
     // The last worker takes its index from a Kubernetes indexed Job's environment.
     bin()
         .args(["convert", "--quiet", "--jobs", "1", "--partition", "auto/3"])
@@ -117,12 +107,7 @@ fn local_partitions_equal_a_single_run() {
         .arg(&split)
         .assert()
         .success();
-    bin()
-        .args(["convert", "--quiet", "--finalize"])
-        .arg(&src)
-        .arg(&split)
-        .assert()
-        .success();
+    convert_ok(&src, &split, &["--finalize"]);
     assert!(!dir.path().join("split.zarr.partial").exists());
     assert_same_tree(&single, &split);
     bin()
@@ -146,22 +131,15 @@ fn partitions_need_zarr_and_agree_on_options() {
         .assert()
         .code(2)
         .stderr(contains("need a Zarr output"));
-    bin()
-        .args(["convert", "--quiet", "--partition", "2/2"])
-        .arg(&src)
-        .arg(&dst)
-        .assert()
-        .code(2);
+    convert(&src, &dst, &["--partition", "2/2"]).expect(2, &[]);
     // v2: one group per patch, so the 4 patches are shared out 2 + 2.
     let v2 = ["--zarr-version", "2"];
     for i in 0..2 {
-        bin()
-            .args(["convert", "--quiet", "--partition", &format!("{i}/2")])
-            .args(v2)
-            .arg(&src)
-            .arg(&dst)
-            .assert()
-            .success();
+        convert_ok(
+            &src,
+            &dst,
+            &["--partition", &format!("{i}/2"), "--zarr-version", "2"],
+        );
     }
     bin()
         .args(["convert", "--quiet", "--finalize", "--compression", "gzip"])
@@ -173,13 +151,7 @@ fn partitions_need_zarr_and_agree_on_options() {
         .stderr(contains(
             "was run with another source, selection or options",
         ));
-    bin()
-        .args(["convert", "--quiet", "--finalize"])
-        .args(v2)
-        .arg(&src)
-        .arg(&dst)
-        .assert()
-        .success();
+    convert_ok(&src, &dst, &["--finalize", "--zarr-version", "2"]);
     bin().arg("verify").arg(&src).arg(&dst).assert().success();
 }
 
@@ -190,12 +162,7 @@ fn s3_partitions_equal_a_single_run() {
     let dir = tempfile::tempdir().unwrap();
     let src = synth_groups(dir.path());
     let single = dir.path().join("single.zarr");
-    bin()
-        .args(["convert", "--quiet"])
-        .arg(&src)
-        .arg(&single)
-        .assert()
-        .success();
+    convert_ok(&src, &single, &[]);
     let url = moto.url("split/synth.zarr");
     run_concurrently(&src, &url, &[0, 1, 2], 3, &env);
     let mut finalize = bin();
@@ -240,13 +207,11 @@ fn a_partition_with_other_options_leaves_nothing_behind() {
     let partial = dir.path().join("out.zarr.partial");
     let v2 = ["--zarr-version", "2"];
     for i in 0..3 {
-        bin()
-            .args(["convert", "--quiet", "--partition", &format!("{i}/3")])
-            .args(v2)
-            .arg(&src)
-            .arg(&dst)
-            .assert()
-            .success();
+        convert_ok(
+            &src,
+            &dst,
+            &["--partition", &format!("{i}/3"), "--zarr-version", "2"],
+        );
     }
     bin()
         .args(["convert", "--quiet", "--partition", "1/3"])
@@ -263,13 +228,7 @@ fn a_partition_with_other_options_leaves_nothing_behind() {
         .filter(|p| p.ends_with("zarr.json"))
         .collect();
     assert!(v3_metadata.is_empty(), "v3 metadata left: {v3_metadata:?}");
-    bin()
-        .args(["convert", "--quiet", "--partition", "1/3"])
-        .args(v2)
-        .arg(&src)
-        .arg(&dst)
-        .assert()
-        .success();
+    convert_ok(&src, &dst, &["--partition", "1/3", "--zarr-version", "2"]);
     bin()
         .args(["convert", "--finalize"])
         .args(v2)
@@ -290,21 +249,14 @@ fn finalize_refuses_objects_of_another_version() {
     let src = common::fixture("PASTIS-R");
     let dst = dir.path().join("out.zarr");
     let partial = dir.path().join("out.zarr.partial");
-    bin()
-        .args(["convert", "--quiet", "--partition", "0/2"])
-        .arg(&src)
-        .arg(&dst)
-        .assert()
-        .success();
+    convert_ok(&src, &dst, &["--partition", "0/2"]);
     let v2 = ["--zarr-version", "2"];
     for i in 0..2 {
-        bin()
-            .args(["convert", "--quiet", "--partition", &format!("{i}/2")])
-            .args(v2)
-            .arg(&src)
-            .arg(&dst)
-            .assert()
-            .success();
+        convert_ok(
+            &src,
+            &dst,
+            &["--partition", &format!("{i}/2"), "--zarr-version", "2"],
+        );
     }
     assert!(!partial.join("S2/zarr.json").exists());
     let mut finalize = bin();
@@ -382,12 +334,7 @@ fn partition_summaries_and_auto_errors_are_plain() {
             .success()
             .stderr(contains(format!("wrote partition {i}/2")).and(contains(": 2 patches")));
     }
-    bin()
-        .args(["convert", "--quiet", "--finalize"])
-        .arg(&src)
-        .arg(&v3)
-        .assert()
-        .success();
+    convert_ok(&src, &v3, &["--finalize"]);
     bin().arg("verify").arg(&src).arg(&v3).assert().success();
     bin()
         .args(["convert", "--quiet", "--partition", "4/5"])
@@ -408,12 +355,7 @@ fn a_stray_v3_document_in_a_v2_store_is_refused() {
     let v2 = dir.path().join("v2.zarr");
     let v3 = dir.path().join("v3.zarr");
     for (dst, version) in [(&v2, "2"), (&v3, "3")] {
-        bin()
-            .args(["convert", "--quiet", "--zarr-version", version])
-            .arg(&src)
-            .arg(dst)
-            .assert()
-            .success();
+        convert_ok(&src, dst, &["--zarr-version", version]);
     }
     std::fs::copy(v3.join("S2/zarr.json"), v2.join("S2/zarr.json")).unwrap();
     for command in ["verify", "inspect"] {

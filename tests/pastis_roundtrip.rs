@@ -3,24 +3,14 @@
 
 mod common;
 
-use common::{bin, fixture};
+use common::cli::convert_ok;
+use common::fixture;
 use pastis_bridge::synth::{generate, SynthOptions};
 use serde_json::Value;
 use std::path::Path;
 
 fn json(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).expect("valid JSON")
-}
-
-fn convert(src: &Path, dst: &Path, extra: &[&str]) {
-    bin()
-        .arg("convert")
-        .arg(src)
-        .arg(dst)
-        .args(["--to", "pastis", "--quiet"])
-        .args(extra)
-        .assert()
-        .success();
 }
 
 /// Asserts `dst` holds exactly the files of `src` (arrays byte for byte, JSON as values).
@@ -44,7 +34,7 @@ fn assert_same(src: &Path, dst: &Path) {
 fn the_fixture_converts_to_itself() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dst = dir.path().join("copy");
-    convert(&fixture("PASTIS-R"), &dst, &[]);
+    convert_ok(&fixture("PASTIS-R"), &dst, &["--to", "pastis"]);
     assert_same(&fixture("PASTIS-R"), &dst);
 }
 
@@ -62,7 +52,7 @@ fn a_fresh_synthetic_dataset_converts_to_itself() {
     };
     generate(&src, &options, false, &|_| {}).expect("generate");
     let dst = dir.path().join("dst");
-    convert(&src, &dst, &[]);
+    convert_ok(&src, &dst, &["--to", "pastis"]);
     assert_same(&src, &dst);
 }
 
@@ -71,7 +61,7 @@ fn a_fold_selection_keeps_exactly_those_patches() {
     let dir = tempfile::tempdir().expect("temp dir");
     let dst = dir.path().join("folds");
     let src = fixture("PASTIS-R");
-    convert(&src, &dst, &["--folds", "1,3"]);
+    convert_ok(&src, &dst, &["--to", "pastis", "--folds", "1,3"]);
     let (a, b) = (common::files(&src), common::files(&dst));
     let meta = json(&b[Path::new("metadata.geojson")]);
     let kept: Vec<i64> = meta["features"]

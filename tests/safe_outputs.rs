@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::cli::{convert, convert_refused};
 use common::{bin, fixture};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,21 +15,6 @@ const FORMATS: [(&str, &str); 4] = [
     ("hdf5", "out.h5"),
     ("geotiff", "out-tif"),
 ];
-
-/// Runs `convert SRC DST --to TO -q EXTRA...`; returns (exit code, stderr).
-fn convert(src: &Path, dst: &Path, to: &str, extra: &[&str]) -> (i32, String) {
-    let out = bin()
-        .arg("convert")
-        .arg(src)
-        .arg(dst)
-        .args(["--to", to, "-q"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!err.contains("panicked"), "{err}");
-    (out.status.code().unwrap_or(-1), err)
-}
 
 /// Puts a recognisable placeholder at `dst`: a file for HDF5, a folder with a file otherwise.
 fn placeholder(dst: &Path, to: &str) -> PathBuf {
@@ -50,19 +36,11 @@ fn existing_outputs_are_kept_without_overwrite() {
         let dst = tmp.path().join(name);
         let marker = placeholder(&dst, to);
         for extra in [&[][..], &["--resume"], &["--keep-going"]] {
-            let (code, err) = convert(&src, &dst, to, extra);
-            assert_eq!(code, 2, "{to} {extra:?}: {err}");
-            assert!(
-                err.contains(&format!(
-                    "{}: already exists; pass --overwrite",
-                    dst.display()
-                )),
-                "{to}: {err}"
-            );
+            let says = format!("{}: already exists; pass --overwrite", dst.display());
+            convert(&src, &dst, &[&["--to", to], extra].concat()).expect(2, &[&says]);
             assert_eq!(std::fs::read(&marker).unwrap(), b"precious", "{to}");
         }
-        let (code, err) = convert(&src, &dst, to, &["--overwrite"]);
-        assert_eq!(code, 0, "{to}: {err}");
+        convert(&src, &dst, &["--to", to, "--overwrite"]).expect(0, &[]);
         assert!(!marker.exists() || to == "hdf5", "{to}: old content left");
         let out = bin().arg("verify").arg(&src).arg(&dst).output().unwrap();
         assert!(out.status.success(), "{to}: {:?}", out);
@@ -77,26 +55,16 @@ fn unwritable_destination_names_the_path() {
     std::fs::write(&file, b"x").unwrap();
     for (to, name) in FORMATS {
         let dst = file.join(name);
-        let (code, err) = convert(&src, &dst, to, &[]);
-        assert_eq!(code, 2, "{to}: {err}");
-        assert!(
-            err.contains(&format!("{}: is a file, not a folder", file.display())),
-            "{to}: {err}"
-        );
+        let says = format!("{}: is a file, not a folder", file.display());
+        convert(&src, &dst, &["--to", to]).expect(2, &[&says]);
         // A deeper path through the file: the operating system's error, with the path.
         let deeper = file.join("sub").join(name);
-        let (code, err) = convert(&src, &deeper, to, &[]);
-        assert_eq!(code, 2, "{to}: {err}");
-        assert!(
-            err.contains(&file.display().to_string()) && err.contains("Not a directory"),
-            "{to}: {err}"
-        );
+        let path = file.display().to_string();
+        convert(&src, &deeper, &["--to", to]).expect(2, &[&path, "Not a directory"]);
     }
     // /proc refuses new entries whatever the user.
     let dst = Path::new("/proc/pastis-bridge-test-out");
-    let (code, err) = convert(&src, dst, "pastis", &[]);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("/proc/pastis-bridge-test-out"), "{err}");
+    convert(&src, dst, &["--to", "pastis"]).expect(2, &["/proc/pastis-bridge-test-out"]);
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
 }
 
@@ -134,14 +102,8 @@ fn disk_full_names_the_path_and_leaves_nothing() {
     let fs = Tmpfs::mount(tmp.path().join("small"));
     for (to, name) in FORMATS {
         let dst = fs.0.join(name);
-        let (code, err) = convert(&src, &dst, to, &["--compression", "none"]);
-        assert_eq!(code, 2, "{to}: {err}");
-        assert!(err.contains(&dst.display().to_string()), "{to}: {err}");
-        assert!(
-            err.contains("No space left on device") || err.contains("ENOSPC"),
-            "{to}: {err}"
-        );
-        let left: Vec<_> = std::fs::read_dir(&fs.0).unwrap().flatten().collect();
-        assert!(left.is_empty(), "{to}: left {left:?}");
+        let path = dst.display().to_string();
+        let args = ["--to", to, "--compression", "none"];
+        convert_refused(&src, &dst, &args, 2, &[&path, "No space left on device"]);
     }
 }

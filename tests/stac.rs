@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::cli::convert_ok;
 use common::{bin, run_python};
 use gdal::Dataset;
 use serde_json::{json, Value};
@@ -80,13 +81,7 @@ fn catalog_validates_offline_and_is_walked_after_a_move() {
 
     // The import reads the manifest and TIFFs and ignores the catalog.
     let back = dir.path().join("back");
-    bin()
-        .arg("convert")
-        .arg(&moved)
-        .arg(&back)
-        .args(["--to", "pastis", "-q"])
-        .assert()
-        .success();
+    convert_ok(&moved, &back, &["--to", "pastis"]);
     bin().arg("verify").arg(&src).arg(&back).assert().success();
     bin().arg("inspect").arg(&moved).assert().success();
 }

@@ -31,30 +31,71 @@ pub struct Capabilities {
     pub spot: bool,
 }
 
+impl Capabilities {
+    /// No capability: a format that writes a whole dataset in one run and nothing more (a base
+    /// for `Capabilities { resume: true, ..Capabilities::NONE }` in constants).
+    pub const NONE: Capabilities = Capabilities {
+        resume: false,
+        partitions: false,
+        object_store: false,
+        stacked: false,
+        spot: false,
+    };
+}
+
+/// What a format declares about itself, once, as a constant: its names, the outputs that select
+/// it, what it can do and the creation options it takes.
+#[derive(Debug)]
+pub struct Description {
+    /// The format.
+    pub format: Format,
+    /// The name on the command line (`--to NAME`) and in errors: `zarr`.
+    pub name: &'static str,
+    /// The name in sentences: `Zarr`.
+    pub title: &'static str,
+    /// Other names `--to` accepts (`h5` for `hdf5`).
+    pub aliases: &'static [&'static str],
+    /// Output extensions (lower case, without the dot) that select this format when `--to` is
+    /// not given.
+    pub extensions: &'static [&'static str],
+    /// What the format can do.
+    pub capabilities: Capabilities,
+    /// The format-specific creation options (`KEY=VALUE`) the writer understands.
+    pub creation_options: &'static [CreationOption],
+}
+
 /// One format: how to recognise, open and create its datasets, and what it can do.
 pub trait Driver: Sync {
+    /// The format's names, extensions, capabilities and creation options.
+    fn description(&self) -> &'static Description;
     /// The format this driver reads and writes.
-    fn format(&self) -> Format;
+    fn format(&self) -> Format {
+        self.description().format
+    }
     /// The name on the command line (`--to NAME`) and in errors: `zarr`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.description().name
+    }
     /// The name in sentences: `Zarr`.
-    fn title(&self) -> &'static str;
+    fn title(&self) -> &'static str {
+        self.description().title
+    }
     /// Other names `--to` accepts (`h5` for `hdf5`).
     fn aliases(&self) -> &'static [&'static str] {
-        &[]
+        self.description().aliases
     }
     /// Output extensions (lower case, without the dot) that select this format when `--to` is
     /// not given.
     fn extensions(&self) -> &'static [&'static str] {
-        &[]
+        self.description().extensions
     }
     /// What the format can do.
     fn capabilities(&self) -> Capabilities {
-        Capabilities::default()
+        self.description().capabilities
     }
     /// The format-specific creation options (`KEY=VALUE`) the writer understands.
     fn creation_options(&self) -> &'static [CreationOption] {
-        &[]
+        self.description().creation_options
     }
 
     /// True if `path` (local, or an object-store URL for drivers that have `object_store`) is a

@@ -15,7 +15,7 @@ pub mod spot;
 pub mod stacked;
 pub mod zarr;
 
-pub use driver::{Capabilities, Driver};
+pub use driver::{Capabilities, Description, Driver};
 pub use options::{Compression, CreationOption, CreationOptions, Shuffle, WriteOptions};
 
 use crate::model::{ArraySpec, DatasetLayout, DatasetMeta, Layer, Patch};

@@ -60,7 +60,8 @@ pub fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, dst)
 }
 
-fn copy_dir(src: &Path, dst: &Path) {
+/// Copies the folder `src` to `dst`, recursively.
+pub fn copy_dir(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).expect("create dir");
     for entry in std::fs::read_dir(src).expect("read dir").flatten() {
         let to = dst.join(entry.file_name());
@@ -147,6 +148,7 @@ pub fn write_pastis(
 }
 
 pub mod awkward;
+pub mod cli;
 
 /// Every file under `root`, as relative paths with `/` separators (like object-store keys),
 /// sorted.

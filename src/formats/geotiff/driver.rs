@@ -3,7 +3,8 @@
 use super::writer::compression_options;
 use super::{is_geotiff_folder, GeoTiffReader, GeoTiffWriter};
 use crate::formats::{
-    Capabilities, CreationOption, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
+    Capabilities, CreationOption, DatasetReader, DatasetWriter, Description, Driver, Format,
+    WriteOptions,
 };
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::warnings::Warnings;
@@ -70,29 +71,24 @@ fn flag(options: &WriteOptions, key: &str, default: bool) -> Result<bool> {
     }
 }
 
+/// GeoTIFF: one file per patch and layer, one manifest entry per patch: resumable.
+static DESCRIPTION: Description = Description {
+    format: Format::GeoTiff,
+    name: "geotiff",
+    title: "GeoTIFF",
+    aliases: &["tiff", "tif"],
+    extensions: &[],
+    capabilities: Capabilities {
+        resume: true,
+        spot: true,
+        ..Capabilities::NONE
+    },
+    creation_options: &CREATION_OPTIONS,
+};
+
 impl Driver for GeoTiffDriver {
-    fn format(&self) -> Format {
-        Format::GeoTiff
-    }
-    fn name(&self) -> &'static str {
-        "geotiff"
-    }
-    fn title(&self) -> &'static str {
-        "GeoTIFF"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["tiff", "tif"]
-    }
-    /// One file per patch and layer, one manifest entry per patch: resumable.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            resume: true,
-            spot: true,
-            ..Capabilities::default()
-        }
-    }
-    fn creation_options(&self) -> &'static [CreationOption] {
-        &CREATION_OPTIONS
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
     fn detect(&self, path: &Path) -> Result<bool> {
         Ok(path.is_dir() && is_geotiff_folder(path))

@@ -4,7 +4,7 @@
 use super::netcdf::{widen_float16, FLOAT16_OPTION};
 use super::{filters, is_hdf5_file, Hdf5Reader, Hdf5Writer};
 use crate::formats::{
-    Capabilities, CreationOption, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
+    Capabilities, DatasetReader, DatasetWriter, Description, Driver, Format, WriteOptions,
 };
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::warnings::Warnings;
@@ -18,32 +18,24 @@ pub struct Hdf5Driver;
 /// The registered instance.
 pub static DRIVER: Hdf5Driver = Hdf5Driver;
 
+/// HDF5: one file, written again from the start when resumed; the stacked layout;
+/// `FLOAT16=FLOAT32|KEEP` ([`FLOAT16_OPTION`]).
+static DESCRIPTION: Description = Description {
+    format: Format::Hdf5,
+    name: "hdf5",
+    title: "HDF5",
+    aliases: &["h5"],
+    extensions: &["h5", "hdf5", "he5", "nc"],
+    capabilities: Capabilities {
+        stacked: true,
+        ..Capabilities::NONE
+    },
+    creation_options: &[FLOAT16_OPTION],
+};
+
 impl Driver for Hdf5Driver {
-    fn format(&self) -> Format {
-        Format::Hdf5
-    }
-    fn name(&self) -> &'static str {
-        "hdf5"
-    }
-    fn title(&self) -> &'static str {
-        "HDF5"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["h5"]
-    }
-    fn extensions(&self) -> &'static [&'static str] {
-        &["h5", "hdf5", "he5"]
-    }
-    /// One file, written again from the start when resumed; the stacked layout.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            stacked: true,
-            ..Capabilities::default()
-        }
-    }
-    /// `FLOAT16=FLOAT32|KEEP` ([`FLOAT16_OPTION`]).
-    fn creation_options(&self) -> &'static [CreationOption] {
-        &[FLOAT16_OPTION]
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
     fn detect(&self, path: &Path) -> Result<bool> {
         Ok(path.is_file() && is_hdf5_file(path))

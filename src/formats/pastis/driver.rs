@@ -2,7 +2,8 @@
 
 use super::{is_pastis_folder, PastisReader, PastisWriter};
 use crate::formats::{
-    Capabilities, Compression, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
+    Capabilities, Compression, DatasetReader, DatasetWriter, Description, Driver, Format,
+    WriteOptions,
 };
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::warnings::Warnings;
@@ -16,26 +17,24 @@ pub struct PastisDriver;
 /// The registered instance.
 pub static DRIVER: PastisDriver = PastisDriver;
 
+/// The PASTIS folder: written patch by patch, one file per array: resumable.
+static DESCRIPTION: Description = Description {
+    format: Format::Pastis,
+    name: "pastis",
+    title: "PASTIS",
+    aliases: &["npy"],
+    extensions: &[],
+    capabilities: Capabilities {
+        resume: true,
+        spot: true,
+        ..Capabilities::NONE
+    },
+    creation_options: &[],
+};
+
 impl Driver for PastisDriver {
-    fn format(&self) -> Format {
-        Format::Pastis
-    }
-    fn name(&self) -> &'static str {
-        "pastis"
-    }
-    fn title(&self) -> &'static str {
-        "PASTIS"
-    }
-    fn aliases(&self) -> &'static [&'static str] {
-        &["npy"]
-    }
-    /// A folder written patch by patch, one file per array: resumable.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            resume: true,
-            spot: true,
-            ..Capabilities::default()
-        }
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
     fn detect(&self, path: &Path) -> Result<bool> {
         Ok(path.is_dir() && is_pastis_folder(path))

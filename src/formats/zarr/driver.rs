@@ -5,7 +5,8 @@ use super::writer::{compression_of, version_of};
 use super::{detect_url, finalize, is_zarr_store, ZarrReader, ZarrWriter};
 use crate::formats::location::is_url;
 use crate::formats::{
-    Capabilities, CreationOption, DatasetReader, DatasetWriter, Driver, Format, WriteOptions,
+    Capabilities, CreationOption, DatasetReader, DatasetWriter, Description, Driver, Format,
+    WriteOptions,
 };
 use crate::model::{DatasetLayout, DatasetMeta};
 use crate::pipeline::Partition;
@@ -50,31 +51,26 @@ impl ZarrOptions {
     }
 }
 
+/// Zarr: shards are written whole, one group of patches per worker: resumable and splittable.
+static DESCRIPTION: Description = Description {
+    format: Format::Zarr,
+    name: "zarr",
+    title: "Zarr",
+    aliases: &[],
+    extensions: &["zarr"],
+    capabilities: Capabilities {
+        resume: true,
+        partitions: true,
+        object_store: true,
+        stacked: true,
+        spot: false,
+    },
+    creation_options: &CREATION_OPTIONS,
+};
+
 impl Driver for ZarrDriver {
-    fn format(&self) -> Format {
-        Format::Zarr
-    }
-    fn name(&self) -> &'static str {
-        "zarr"
-    }
-    fn title(&self) -> &'static str {
-        "Zarr"
-    }
-    fn extensions(&self) -> &'static [&'static str] {
-        &["zarr"]
-    }
-    /// Shards are written whole, one group of patches per worker: resumable and splittable.
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            resume: true,
-            partitions: true,
-            object_store: true,
-            stacked: true,
-            spot: false,
-        }
-    }
-    fn creation_options(&self) -> &'static [CreationOption] {
-        &CREATION_OPTIONS
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
     fn detect(&self, path: &Path) -> Result<bool> {
         if is_url(path) {
