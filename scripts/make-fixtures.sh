@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the committed fixtures from the synthetic generator. Deterministic: running it again
+# Regenerates the committed fixtures (PASTIS-R, PASTIS-HD) from the synthetic generator. Deterministic: running it again
 # gives identical bytes (tests/synth.rs checks this).
 #
 #   bash scripts/make-fixtures.sh            # uses target/debug/pastis-bridge (builds it)
@@ -14,3 +14,7 @@ fi
 "$PASTIS_BRIDGE" synth "$out/PASTIS-R" --patches 4 --radar --size 64 --date-scale 0.15 --seed 7 \
     --overwrite --quiet
 echo "wrote $out/PASTIS-R ($(du -sh "$out/PASTIS-R" | cut -f1))"
+# PASTIS-HD: 3 patches of 32 px with a 320 x 320 SPOT-6 GeoTIFF each (tests/spot.rs).
+"$PASTIS_BRIDGE" synth "$out/PASTIS-HD" --patches 3 --spot --size 32 --date-scale 0.1 --seed 11 \
+    --overwrite --quiet
+echo "wrote $out/PASTIS-HD ($(du -sh "$out/PASTIS-HD" | cut -f1))"

@@ -89,18 +89,21 @@ fn the_script_regenerates_the_committed_fixture_exactly() {
         .status()
         .expect("bash runs");
     assert!(status.success());
-    let fresh = common::files(&dir.path().join(FIXTURE));
-    let committed = common::files(&fixture(FIXTURE));
-    assert_eq!(
-        fresh.keys().collect::<Vec<_>>(),
-        committed.keys().collect::<Vec<_>>()
-    );
-    for (name, bytes) in &committed {
-        assert!(
-            fresh[name] == *bytes,
-            "{} differs from the committed fixture",
-            name.display()
+    // PASTIS-HD (tests/spot.rs) too: its SPOT GeoTIFFs are as deterministic as the .npy files.
+    for name in [FIXTURE, "PASTIS-HD"] {
+        let fresh = common::files(&dir.path().join(name));
+        let committed = common::files(&fixture(name));
+        assert_eq!(
+            fresh.keys().collect::<Vec<_>>(),
+            committed.keys().collect::<Vec<_>>()
         );
+        for (file, bytes) in &committed {
+            assert!(
+                fresh[file] == *bytes,
+                "{name}: {} differs from the committed fixture",
+                file.display()
+            );
+        }
     }
 }
 

@@ -97,6 +97,15 @@ pub trait DatasetReader: Send + Sync {
     /// as stored: its consistency is checked once, by the pipeline
     /// ([`pipeline::produce`](crate::pipeline::produce)), whatever the format.
     fn read_patch(&self, id: i64, layers: &[Layer]) -> Result<Patch>;
+    /// The georeferencing of the patch's SPOT image without its pixels, `None` if it has none
+    /// (for the survey: stacked formats write it before any patch). Default: `None`, for a
+    /// format without SPOT.
+    ///
+    /// # Errors
+    /// The image's header cannot be read; the error names the file.
+    fn spot_georef(&self, _id: i64) -> Result<Option<crate::model::SpotGeoref>> {
+        Ok(None)
+    }
     /// What the dataset holds beside what the model carries (for a PASTIS folder: hidden and
     /// stray files, files of patches metadata does not list, strays in PASTIS-HD's `DATA_SPOT/`), which a
     /// conversion therefore leaves out; `convert` names it in its summary, and refuses it with

@@ -118,6 +118,22 @@ pub fn read_spot(path: &Path) -> Result<(Array, SpotGeoref)> {
     let (ds, spec) = open_spec(path)?;
     let image = read_array(&ds, spec.dtype, &spec.shape)
         .map_err(gdal_error(path, "reading the SPOT pixels"))?;
+    Ok((image, georef_of(path, &ds)?))
+}
+
+/// The georeferencing, band descriptions and no-data values of the SPOT image at `path`, without
+/// reading pixels (the survey of a conversion into Zarr or HDF5, whose SPOT columns are written
+/// before any patch).
+///
+/// # Errors
+/// As [`read_spot_spec`].
+pub fn read_spot_georef(path: &Path) -> Result<SpotGeoref> {
+    let (ds, _) = open_spec(path)?;
+    georef_of(path, &ds)
+}
+
+/// What GDAL finds beside the pixels of an open SPOT image.
+fn georef_of(path: &Path, ds: &Dataset) -> Result<SpotGeoref> {
     let geotransform = ds.geo_transform().unwrap_or([0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     let epsg = ds
         .spatial_ref()
@@ -133,14 +149,13 @@ pub fn read_spot(path: &Path) -> Result<(Array, SpotGeoref)> {
         descriptions.push(band.description().unwrap_or_default());
         nodata.push(band.no_data_value());
     }
-    let georef = SpotGeoref {
+    Ok(SpotGeoref {
         crs_wkt: ds.projection(),
         epsg,
         geotransform,
         descriptions,
         nodata,
-    };
-    Ok((image, georef))
+    })
 }
 
 /// Writes a SPOT image as a tiled, DEFLATE-compressed GeoTIFF at `path`: the pixels in their own

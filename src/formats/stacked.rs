@@ -8,12 +8,15 @@
 
 use crate::model::classes::{CLASS_COLORS, CLASS_NAMES, S1_BANDS, S2_BANDS};
 use crate::model::metadata_geojson::{metadata_document, parse_metadata};
-use crate::model::{cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Series};
+use crate::model::{
+    cast, Array, DType, DatasetLayout, DatasetMeta, Layer, Patch, Series, SpotGeoref,
+};
 use crate::{Error, Result};
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
 use std::path::Path;
 
+pub mod cf;
 pub mod columns;
 pub mod read;
 
@@ -51,6 +54,25 @@ pub mod names {
     pub const GRID_EPSG: &str = "grid_epsg";
     /// GDAL geotransform of each patch's pixel grid (float64 (patch, 6), NaN where unknown).
     pub const GRID_TRANSFORM: &str = "grid_transform";
+    /// Band count of each patch's SPOT image (int32, 0 where absent): `SPOT[i, :SPOT_bands[i]]`.
+    pub const SPOT_BANDS: &str = "SPOT_bands";
+    /// Height in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_HEIGHT: &str = "SPOT_height";
+    /// Width in pixels of each patch's SPOT image (int32, 0 where absent).
+    pub const SPOT_WIDTH: &str = "SPOT_width";
+    /// The CRS of each SPOT image as OGC WKT (string, "" where none or absent).
+    pub const SPOT_CRS_WKT: &str = "SPOT_crs_wkt";
+    /// The EPSG code of each SPOT image's CRS (int32, 0 where GDAL identifies none, or absent).
+    pub const SPOT_EPSG: &str = "SPOT_epsg";
+    /// GDAL geotransform of each SPOT image (float64 (patch, 6), NaN where absent).
+    pub const SPOT_GEOTRANSFORM: &str = "SPOT_geotransform";
+    /// Each SPOT band's description (string (patch, SPOT_band), "" where none).
+    pub const SPOT_BAND_DESCRIPTION: &str = "SPOT_band_description";
+    /// Each SPOT band's no-data value (float64 (patch, SPOT_band), valid where
+    /// `SPOT_nodata_present` is 1).
+    pub const SPOT_NODATA: &str = "SPOT_nodata";
+    /// 1 where the SPOT band has a no-data value (uint8 (patch, SPOT_band)).
+    pub const SPOT_NODATA_PRESENT: &str = "SPOT_nodata_present";
 }
 
 /// `S2_length`: the true number of dates of each patch's series (int32, 0 where absent).
@@ -82,9 +104,12 @@ pub fn dtype_name(layer: Layer) -> String {
 /// layers of different lengths never share an axis name (xarray and netCDF need one size per name).
 pub fn dimension_names(layer: Layer, ndim: usize) -> Vec<String> {
     let mut names = vec!["patch".to_string()];
+    let prefix = format!("{}_", layer.name());
     names.extend(layer.dimension_names(ndim).into_iter().map(|n| match n {
         "y" | "x" => n.to_string(),
-        _ => format!("{}_{n}", layer.name()),
+        // SPOT's axes are named for the layer already (`SPOT_band`, `SPOT_y`, `SPOT_x`).
+        _ if n.starts_with(&prefix) => n.to_string(),
+        _ => format!("{prefix}{n}"),
     }));
     names
 }
@@ -111,10 +136,11 @@ pub struct StackedArray {
     pub shape: Vec<usize>,
     /// Axis names: `patch` then the layer's own (`S2_time, S2_band, y, x`), see [`dimension_names`].
     pub dimension_names: Vec<String>,
-    /// The smallest unit read: one patch and, for series, one date.
+    /// The smallest unit read: one patch and, for series, one date; for SPOT, a window of
+    /// [`SPOT_CHUNK`] pixels.
     pub chunk: Vec<usize>,
-    /// Patches per shard (Zarr v3) for this layer: 1 for series (one object per sample), a group
-    /// of patches for annotations.
+    /// Patches per shard (Zarr v3) for this layer: 1 for series and SPOT (one object per
+    /// sample), a group of patches for annotations.
     pub patches_per_shard: usize,
 }
 
@@ -124,23 +150,36 @@ impl StackedArray {
     /// it in the stacked dtype, widened exactly where the patch's own dtype is narrower.
     pub fn fit<'a>(&self, id: i64, row: usize, array: &'a Array) -> Result<Cow<'a, Array>> {
         self.check(id, row, array)?;
-        if array.dtype() == self.dtype {
-            return Ok(Cow::Borrowed(array));
+        let (layer, expected, shape) = (self.layer, &self.shape[1..], array.shape());
+        let widened = match array.dtype() == self.dtype {
+            true => Cow::Borrowed(array),
+            false => cast::widen(array, self.dtype)
+                .map(Cow::Owned)
+                .map_err(|e| Error::patch(id, format!("{layer}: {e}")))?,
+        };
+        if !layer.has_own_grid() || shape == expected {
+            return Ok(widened);
         }
-        cast::widen(array, self.dtype)
-            .map(Cow::Owned)
-            .map_err(|e| Error::patch(id, format!("{}: {e}", self.layer)))
+        // SPOT: zero-padded to the largest image (checked to fit above).
+        widened.padded(expected).map(Cow::Owned).ok_or_else(|| {
+            Error::patch(
+                id,
+                format!("{layer} {shape:?} cannot be padded to {expected:?}"),
+            )
+        })
     }
 
-    /// The test of [`fit`](Self::fit) without the cast: a writer that widens piece by piece
-    /// (HDF5's chunks, [`cast::widen_le_bytes`]) checks the whole array first with this.
+    /// The test of [`fit`](Self::fit) without the cast or SPOT's padding: a writer that widens
+    /// piece by piece (HDF5's chunks, [`cast::widen_le_bytes`]) checks the whole array first
+    /// with this.
     pub fn check(&self, id: i64, row: usize, array: &Array) -> Result<()> {
         let (layer, expected) = (self.layer, &self.shape[1..]);
         let shape = array.shape();
         let fits = shape.len() == expected.len()
-            && match layer.is_series() {
-                true => shape[1..] == expected[1..] && shape.first() <= expected.first(),
-                false => shape == expected,
+            && match (layer.is_series(), layer.has_own_grid()) {
+                (_, true) => shape.iter().zip(expected).all(|(a, b)| a <= b),
+                (true, _) => shape[1..] == expected[1..] && shape.first() <= expected.first(),
+                _ => shape == expected,
             };
         let own = self.own_dtypes.get(row).copied().flatten();
         if !fits || array.dtype() != own.unwrap_or(self.dtype) {
@@ -155,6 +194,36 @@ impl StackedArray {
         }
         Ok(())
     }
+}
+
+/// The largest side of a SPOT chunk `(1, SPOT_band, <=256, <=256)`, in pixels (bench/RESULTS.md,
+/// "SPOT chunks").
+pub const SPOT_CHUNK: usize = 256;
+
+/// Fails unless the SPOT georeferencing a patch arrives with (at `row`) is the one the survey
+/// found and the `SPOT_*` columns hold (`surveyed`, [`DatasetLayout::spot`]): the columns are
+/// written before the pixels, so a source whose headers and images disagree is refused rather
+/// than stored with the wrong georeferencing.
+pub fn check_spot(surveyed: &[Option<SpotGeoref>], row: usize, patch: &Patch) -> Result<()> {
+    let Some(own) = &patch.spot else {
+        return Ok(());
+    };
+    match surveyed.get(row).and_then(Option::as_ref) {
+        Some(found) if found.same_as(own) => Ok(()),
+        _ => Err(Error::patch_layer(
+            patch.id(),
+            Layer::Spot,
+            None,
+            "the image's georeferencing differs from its header's, read by the survey",
+        )),
+    }
+}
+
+/// The side of SPOT's chunk window along an axis of `extent` pixels: `extent` cut into the fewest
+/// equal windows of at most [`SPOT_CHUNK`] (the last window may be a few pixels short).
+pub fn spot_window(extent: usize) -> usize {
+    let windows = extent.div_ceil(SPOT_CHUNK).max(1);
+    extent.div_ceil(windows)
 }
 
 /// Patches per annotation shard: 128x128 annotations are small, so a shard holds a group.
@@ -174,6 +243,15 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
             if layer.is_series() && chunk.len() > 1 {
                 chunk[1] = 1;
             }
+            if layer.has_own_grid() {
+                // SPOT: every band of a window of at most SPOT_CHUNK pixels a side, the windows
+                // of equal size (a 1280 x 1280 image is 5 x 5 chunks of 256, a 320 x 320 one
+                // 2 x 2 of 160), so a window reads without the whole image.
+                let n = chunk.len();
+                for axis in chunk.iter_mut().skip(n.saturating_sub(2)) {
+                    *axis = spot_window(*axis);
+                }
+            }
             StackedArray {
                 layer,
                 dtype: l.dtype,
@@ -181,7 +259,7 @@ pub fn data_arrays(layout: &DatasetLayout, n_patches: usize) -> Vec<StackedArray
                 shape,
                 dimension_names,
                 chunk,
-                patches_per_shard: if layer.is_series() {
+                patches_per_shard: if layer.stored_by_patch() {
                     1
                 } else {
                     ANNOTATION_PATCHES_PER_SHARD.min(n_patches.max(1))
@@ -313,6 +391,69 @@ mod tests {
             ["patch", "TARGET_channel", "y", "x"]
         );
         assert_eq!(arrays[1].patches_per_shard, 4);
+    }
+
+    #[test]
+    fn spot_pads_to_the_stacked_shape_and_must_match_the_survey() {
+        let mut layout = DatasetLayout::default();
+        layout.layers.insert(
+            Layer::Spot,
+            LayerLayout {
+                dtype: DType::U16,
+                shape: vec![4, 600, 300],
+                per_patch: vec![Some(vec![3, 600, 300]), Some(vec![4, 20, 30])],
+                dtypes: vec![Some(DType::U8), Some(DType::U16)],
+                conflict: None,
+            },
+        );
+        let spot = &data_arrays(&layout, 2)[0];
+        assert_eq!(
+            spot.dimension_names,
+            ["patch", "SPOT_band", "SPOT_y", "SPOT_x"]
+        );
+        assert_eq!(spot.chunk, vec![1, 4, 200, 150]);
+        assert_eq!(spot.patches_per_shard, 1);
+        let small = Array::from_ndarray(ndarray::ArrayD::<u16>::from_elem(vec![4, 20, 30], 9));
+        let padded = spot.fit(2, 1, &small).unwrap();
+        assert_eq!(padded.shape(), &[4, 600, 300]);
+        let values = padded.to_f64();
+        assert_eq!(
+            (values[[3, 19, 29]], values[[3, 20, 29]], values[[0, 0, 30]]),
+            (9.0, 0.0, 0.0)
+        );
+        let too_big = Array::zeros(DType::U16, &[5, 20, 30]);
+        assert!(spot.fit(2, 1, &too_big).is_err());
+
+        let georef = SpotGeoref {
+            crs_wkt: String::new(),
+            epsg: None,
+            geotransform: [0.0, 1.0, 0.0, 0.0, 0.0, -1.0],
+            descriptions: vec![String::new(); 4],
+            nodata: vec![None; 4],
+        };
+        let mut patch = Patch {
+            meta: crate::model::PatchMeta::new(2),
+            arrays: Default::default(),
+            spot: Some(georef.clone()),
+        };
+        assert!(check_spot(&[None, Some(georef.clone())], 1, &patch).is_ok());
+        let mut moved = georef;
+        moved.geotransform[0] = 10.0;
+        let err = check_spot(&[None, Some(moved)], 1, &patch)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("patch 2") && err.contains("SPOT"), "{err}");
+        patch.spot = None;
+        assert!(check_spot(&[], 1, &patch).is_ok());
+    }
+
+    #[test]
+    fn spot_windows_are_equal_and_at_most_256() {
+        assert_eq!(spot_window(1280), 256);
+        assert_eq!(spot_window(320), 160);
+        assert_eq!(spot_window(1001), 251);
+        assert_eq!(spot_window(100), 100);
+        assert_eq!(spot_window(0), 0);
     }
 
     #[test]

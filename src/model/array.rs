@@ -335,6 +335,23 @@ impl Array {
         with_array!(self, a => Element::wrap(a.slice_axis(Axis(0), (0..len).into()).to_owned()))
     }
 
+    /// This array at the origin of a zero-filled array of `shape` (same rank, every axis at
+    /// least as long): SPOT images of several sizes padded to the largest. `None` if the rank
+    /// differs or an axis is longer than `shape`'s.
+    pub fn padded(&self, shape: &[usize]) -> Option<Array> {
+        let own = self.shape();
+        if own.len() != shape.len() || own.iter().zip(shape).any(|(a, b)| a > b) {
+            return None;
+        }
+        Some(with_array!(self, a => {
+            let mut out = ndarray::ArrayD::from_elem(ndarray::IxDyn(shape), Default::default());
+            let region: Vec<ndarray::SliceInfoElem> =
+                own.iter().map(|&n| (0..n).into()).collect();
+            out.slice_mut(region.as_slice()).assign(a);
+            Element::wrap(out)
+        }))
+    }
+
     /// Stacks equally shaped arrays of one type along a new first axis.
     /// Returns `None` if the list is empty or types or shapes differ.
     pub fn stack(parts: &[Array]) -> Option<Array> {

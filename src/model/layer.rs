@@ -85,6 +85,13 @@ impl Layer {
         self == Layer::Spot
     }
 
+    /// True for the layers a stacked format writes one patch at a time, one patch per Zarr
+    /// shard (the series and SPOT: the bulk of the bytes); the small annotations are written in
+    /// groups of patches instead.
+    pub fn stored_by_patch(self) -> bool {
+        self.is_series() || self.has_own_grid()
+    }
+
     /// True for the satellite time series, whose first axis is time.
     pub fn is_series(self) -> bool {
         matches!(self, Layer::S2 | Layer::S1A | Layer::S1D)

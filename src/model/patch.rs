@@ -98,8 +98,13 @@ impl DatasetLayout {
 }
 
 /// The shapes of every layer of a dataset, in patch order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DatasetLayout {
     /// Layers present in at least one patch.
     pub layers: BTreeMap<Layer, LayerLayout>,
+    /// Per patch (in dataset order), the georeferencing of its SPOT image, `None` where it has
+    /// none; empty when SPOT is not surveyed. Stacked formats store it in per-patch columns
+    /// written before any pixel (`SPOT_crs_wkt`, `SPOT_geotransform`...), so the survey reads it
+    /// from the source's headers ([`crate::pipeline::PatchSource::spot_georef`]).
+    pub spot: Vec<Option<SpotGeoref>>,
 }

@@ -6,11 +6,14 @@
 use super::{ArraySpec, DType, Layer, LayerLayout};
 use std::collections::BTreeMap;
 
-/// The axes that must agree: all but a series' time axis (and the rank).
+/// The axes that must agree: all but a series' time axis (and the rank); for a layer on its own
+/// grid (SPOT), only the rank: each patch keeps its own band count and size, padded to the
+/// largest.
 fn stacked_axes(layer: Layer, shape: &[usize]) -> (usize, Vec<usize>) {
-    match layer.is_series() {
-        true => (shape.len(), shape.get(1..).unwrap_or_default().to_vec()),
-        false => (shape.len(), shape.to_vec()),
+    match (layer.is_series(), layer.has_own_grid()) {
+        (_, true) => (shape.len(), Vec::new()),
+        (true, _) => (shape.len(), shape.get(1..).unwrap_or_default().to_vec()),
+        _ => (shape.len(), shape.to_vec()),
     }
 }
 
@@ -105,7 +108,12 @@ impl LayerLayout {
         });
         let mut shape = first.shape.clone();
         for (_, spec) in &specs {
-            if let (Some(s0), Some(t)) = (shape.first_mut(), spec.shape.first()) {
+            if layer.has_own_grid() && spec.shape.len() == shape.len() {
+                // SPOT: every axis padded to the largest.
+                for (s, &t) in shape.iter_mut().zip(&spec.shape) {
+                    *s = (*s).max(t);
+                }
+            } else if let (Some(s0), Some(t)) = (shape.first_mut(), spec.shape.first()) {
                 *s0 = (*s0).max(*t);
             }
         }
@@ -199,6 +207,18 @@ mod tests {
         assert!(l.is_mixed());
         let same = LayerLayout::survey(Layer::Target, &[1, 2], &[Some(&a), Some(&a)]).unwrap();
         assert!(same.dtypes.is_empty() && !same.is_mixed());
+    }
+
+    #[test]
+    fn spot_pads_every_axis_to_the_largest() {
+        let (a, b) = (spec(DType::U8, &[3, 40, 30]), spec(DType::U8, &[4, 20, 50]));
+        let l = LayerLayout::survey(Layer::Spot, &[1, 2, 3], &[Some(&a), None, Some(&b)]).unwrap();
+        assert_eq!(l.conflict, None);
+        assert_eq!(l.shape, vec![4, 40, 50]);
+        assert_eq!(l.per_patch[2], Some(vec![4, 20, 50]));
+        let c = spec(DType::U8, &[40, 30]);
+        let odd = LayerLayout::survey(Layer::Spot, &[1, 2, 3], &[Some(&a), Some(&a), Some(&c)]);
+        assert!(odd.unwrap().conflict.is_some(), "a rank differs");
     }
 
     #[test]

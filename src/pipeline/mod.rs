@@ -27,7 +27,7 @@ pub use survey::survey;
 pub use write::{run, Job, STOP_AFTER_GROUPS};
 
 use crate::formats::{DatasetReader, NotCarried};
-use crate::model::{validate_patch, ArraySpec, Layer, Patch, PatchMeta};
+use crate::model::{validate_patch, ArraySpec, Layer, Patch, PatchMeta, SpotGeoref};
 use crate::Result;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,6 +49,16 @@ pub trait PatchSource: Sync {
     /// # Errors
     /// The patch cannot be read or built; the error names the file or the patch.
     fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch>;
+
+    /// The georeferencing of the patch's SPOT image without its pixels, `None` if it has none
+    /// ([`DatasetReader::spot_georef`]); asked by the survey for each patch whose specs list
+    /// SPOT. Default: `None` (a source without SPOT; the survey refuses a SPOT spec without it).
+    ///
+    /// # Errors
+    /// The image's header cannot be read; the error names the file or the patch.
+    fn spot_georef(&self, _meta: &PatchMeta) -> Result<Option<SpotGeoref>> {
+        Ok(None)
+    }
 
     /// Called once every patch of a whole run is written, before the writer finishes, with the
     /// path the writer writes to (a local output's staging path, `NAME.partial`): for files the
@@ -79,6 +89,9 @@ impl PatchSource for Reading<'_> {
     }
     fn patch(&self, meta: &PatchMeta, layers: &[Layer]) -> Result<Patch> {
         self.0.read_patch(meta.id, layers)
+    }
+    fn spot_georef(&self, meta: &PatchMeta) -> Result<Option<SpotGeoref>> {
+        self.0.spot_georef(meta.id)
     }
     fn not_carried(&self) -> Vec<NotCarried> {
         self.0.not_carried()

@@ -4,8 +4,10 @@
 //! which stacked formats need before writing anything.
 
 use super::PatchSource;
-use crate::model::{check_specs, ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout};
-use crate::Result;
+use crate::model::{
+    check_specs, ArraySpec, DatasetLayout, DatasetMeta, Layer, LayerLayout, SpotGeoref,
+};
+use crate::{Error, Result};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -21,16 +23,25 @@ pub fn survey(
     // Every patch's result first, then the first error in patch order: rayon's own
     // `collect::<Result<_>>` returns whichever error a thread met first, so the error named
     // would depend on timing (and differ from run to run, and writer to writer).
-    let results: Vec<Result<BTreeMap<Layer, ArraySpec>>> = meta
+    let spot = layers.contains(&Layer::Spot);
+    type Found = (BTreeMap<Layer, ArraySpec>, Option<SpotGeoref>);
+    let results: Vec<Result<Found>> = meta
         .patches
         .par_iter()
         .map(|p| {
             let specs = source.specs(p)?;
             check_specs(p.id, &specs)?;
-            Ok(specs)
+            let georef = match spot && specs.contains_key(&Layer::Spot) {
+                true => Some(source.spot_georef(p)?.ok_or_else(|| {
+                    Error::patch_layer(p.id, Layer::Spot, None, "no georeferencing for the image")
+                })?),
+                false => None,
+            };
+            Ok((specs, georef))
         })
         .collect();
-    let specs: Vec<BTreeMap<Layer, ArraySpec>> = results.into_iter().collect::<Result<_>>()?;
+    let found: Vec<Found> = results.into_iter().collect::<Result<_>>()?;
+    let (specs, georefs): (Vec<_>, Vec<_>) = found.into_iter().unzip();
     let ids = meta.ids();
     let mut layout = DatasetLayout::default();
     for &layer in layers {
@@ -38,6 +49,9 @@ pub fn survey(
         if let Some(l) = LayerLayout::survey(layer, &ids, &per_patch) {
             layout.layers.insert(layer, l);
         }
+    }
+    if layout.layers.contains_key(&Layer::Spot) {
+        layout.spot = georefs;
     }
     Ok(layout)
 }

@@ -415,8 +415,11 @@ impl Share {
     fn layers(&self, index: usize, layers: &[Layer]) -> Option<Vec<Layer>> {
         match self.stage {
             Stage::Partition(p) if !p.owns(index) => {
-                let annotations: Vec<Layer> =
-                    layers.iter().copied().filter(|l| !l.is_series()).collect();
+                let annotations: Vec<Layer> = layers
+                    .iter()
+                    .copied()
+                    .filter(|l| !l.stored_by_patch())
+                    .collect();
                 (p.owns(index / self.group_size) && !annotations.is_empty()).then_some(annotations)
             }
             _ => Some(layers.to_vec()),

@@ -219,6 +219,16 @@ impl PatchSource for Generator<'_> {
         Ok(patch)
     }
 
+    fn spot_georef(&self, meta: &PatchMeta) -> Result<Option<crate::model::SpotGeoref>> {
+        if !self.options.spot {
+            return Ok(None);
+        }
+        let index = self.index_of(meta)?;
+        let (_, tile) = plan::tile_of(index);
+        let (x0, y0) = plan::utm_origin(self.options, index);
+        Ok(spot::georef((tile.epsg, x0, y0)))
+    }
+
     /// Writes NORM_*_patch.json from the statistics of every patch, in patch order (the sums
     /// are then the same whatever order the workers finished in).
     fn complete(&self, writing: &Path) -> Result<()> {

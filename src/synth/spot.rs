@@ -49,14 +49,20 @@ pub fn spot_image(
             }
         }
     }
-    let georef = SpotGeoref {
+    Some((Array::U8(image.into_dyn()), georef((epsg, x0, y0))?))
+}
+
+/// The georeferencing of the synthetic SPOT image whose upper-left corner is `(x0, y0)` in UTM
+/// `epsg` (1 m pixels, the generator's band names, no no-data); `None` if GDAL does not know
+/// the CRS. Known without drawing the image (the survey of a conversion asks for it).
+pub fn georef((epsg, x0, y0): (u32, f64, f64)) -> Option<SpotGeoref> {
+    Some(SpotGeoref {
         crs_wkt: spatial_ref(epsg).ok()?.to_wkt().ok()?,
         epsg: Some(epsg),
         geotransform: [x0, 1.0, 0.0, y0, 0.0, -1.0],
         descriptions: BANDS.iter().map(|b| b.to_string()).collect(),
         nodata: vec![None; BANDS.len()],
-    };
-    Some((Array::U8(image.into_dyn()), georef))
+    })
 }
 
 /// Per colour band, the mean over the valid dates of each 10 m pixel, scaled to 0..255.

@@ -119,6 +119,16 @@ def main(src, store):
             checked += 1
     attrs = dict(group.attrs)
     assert attrs["pastis_bridge_layout"] == LAYOUT, attrs
+    # CF attributes of the data arrays, as xarray shows them (the same as the HDF5 file's).
+    for name in [n for n in {**SERIES, **ANNOTATIONS} if n in group]:
+        assert ds[name].attrs.get("long_name"), f"{name} has no long_name: {ds[name].attrs}"
+    if "S2" in group:
+        assert ds["S2"].attrs["units"] == "1e-4", ds["S2"].attrs
+    if "TARGET" in group and group["TARGET"].dtype.kind in "iu":
+        target = ds["TARGET"].attrs
+        assert list(target["flag_values"]) == list(range(20)), target
+        meanings = target["flag_meanings"].split(" ")
+        assert len(meanings) == 20 and meanings[2] == "Soft_winter_wheat", meanings
     print(f"ok zarr_format={group.metadata.zarr_format} arrays={checked} patches={len(features)}")
 
 

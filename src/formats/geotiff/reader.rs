@@ -5,7 +5,7 @@
 use super::gdal_error;
 use super::manifest::{LayerEntry, Manifest};
 use super::raster::{from_stored, raster_size, read_array};
-use crate::formats::spot::read_spot;
+use crate::formats::spot::{read_spot, read_spot_georef};
 use crate::formats::{DatasetReader, Format};
 use crate::model::{Array, ArraySpec, DatasetMeta, Layer, Patch, SpotGeoref};
 use crate::{Error, Result};
@@ -113,6 +113,20 @@ impl DatasetReader for GeoTiffReader {
         let entry = self.manifest.patches.get(&id);
         let layers = entry.map(|e| &e.layers).into_iter().flatten();
         Ok(layers.map(|(&l, e)| (l, e.spec())).collect())
+    }
+
+    fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {
+        let entry = self.manifest.patches.get(&id);
+        let Some(le) = entry.and_then(|e| e.layers.get(&Layer::Spot)) else {
+            return Ok(None);
+        };
+        let file = le.file.as_deref().unwrap_or_default();
+        let path = self.root.join(file);
+        if file.is_empty() || !path.is_file() {
+            let what = format!("missing: the manifest lists it for SPOT of patch {id}");
+            return Err(Error::invalid(&path, what));
+        }
+        read_spot_georef(&path).map(Some)
     }
 
     fn read_patch(&self, id: i64, layers: &[Layer]) -> Result<Patch> {

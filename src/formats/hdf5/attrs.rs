@@ -137,7 +137,34 @@ pub fn write_strings(path: &Path, group: &Group, name: &str, items: &[String]) -
         .map_err(h5err(path))
 }
 
-/// Reads a 1-D dataset of strings.
+/// Creates a dataset of UTF-8 strings of `shape` (`(patch, k)`: `SPOT_band_description`) from
+/// `items` in C order.
+pub fn write_string_table(
+    path: &Path,
+    group: &Group,
+    name: &str,
+    items: &[String],
+    shape: &[usize],
+) -> Result<Dataset> {
+    let values = items
+        .iter()
+        .map(|s| vlen(path, s))
+        .collect::<Result<Vec<_>>>()?;
+    let table = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).map_err(|e| {
+        Error::invalid(
+            path,
+            format!("{name}: {} strings for shape {shape:?}: {e}", items.len()),
+        )
+    })?;
+    group
+        .new_dataset_builder()
+        .obj_track_times(false)
+        .with_data(&table)
+        .create(name)
+        .map_err(h5err(path))
+}
+
+/// Reads a dataset of strings (any shape), C order.
 pub fn read_strings(path: &Path, group: &Group, name: &str) -> Result<Vec<String>> {
     let values = group
         .dataset(name)

@@ -28,6 +28,7 @@ static DESCRIPTION: Description = Description {
     extensions: &["h5", "hdf5", "he5", "nc"],
     capabilities: Capabilities {
         stacked: true,
+        spot: true,
         ..Capabilities::NONE
     },
     creation_options: &[FLOAT16_OPTION],

@@ -138,6 +138,19 @@ pub fn patch_selection(shape: &[usize], row: usize, len: Option<usize>) -> Selec
     Selection::from(Hyperslab::from(slab))
 }
 
+/// The hyperslab `[row, :own[0], :own[1], ...]`: one patch's own array at the origin of its row
+/// (a series cut to its length, a SPOT image to its size).
+pub fn own_selection(row: usize, own: &[usize]) -> Selection {
+    let mut slab = vec![SliceOrIndex::Index(row)];
+    slab.extend(own.iter().map(|&count| SliceOrIndex::SliceCount {
+        start: 0,
+        step: 1,
+        count,
+        block: 1,
+    }));
+    Selection::from(Hyperslab::from(slab))
+}
+
 /// Options of every file we open or create: HDF5's file locking off.
 ///
 /// HDF5 locks files with `flock` on a descriptor that is not close-on-exec, so a child process

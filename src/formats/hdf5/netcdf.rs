@@ -11,6 +11,7 @@
 
 use super::attrs::write_string_attr;
 use super::h5err;
+use crate::formats::stacked::cf::{description, flag_meanings};
 use crate::formats::stacked::StackedArray;
 use crate::formats::{CreationOption, WriteOptions};
 use crate::model::classes::CLASS_NAMES;
@@ -96,62 +97,6 @@ pub fn write_root(path: &Path, file: &File) -> Result<()> {
     write_string_attr(path, file, "Conventions", CONVENTIONS)
 }
 
-/// The `long_name` of a layer's data array, and its `units` where the dataset reference gives
-/// them (../shared/PASTIS_FORMAT.md, "Arrays").
-pub fn description(layer: Layer) -> (String, Option<&'static str>) {
-    let padded = |what: &str| {
-        format!(
-            "{what}, zero-padded after the patch's {}_length dates",
-            layer.name()
-        )
-    };
-    match layer {
-        Layer::S2 => (
-            padded("Sentinel-2 THEIA L2A surface reflectance x 10000 (-10000: no data)"),
-            Some("1e-4"),
-        ),
-        Layer::S1A => (
-            padded("Sentinel-1 ascending-orbit backscatter (VV, VH, VV/VH)"),
-            Some("dB"),
-        ),
-        Layer::S1D => (
-            padded("Sentinel-1 descending-orbit backscatter (VV, VH, VV/VH)"),
-            Some("dB"),
-        ),
-        Layer::Target => (
-            "semantic class (channel 0, see flag_meanings); channels 1-2 kept as found".into(),
-            None,
-        ),
-        Layer::ParcelIds => ("LPIS parcel id, 0 where none".into(), None),
-        Layer::Heatmap => (
-            "max over parcels of a Gaussian centred on each parcel, 1 at centres".into(),
-            Some("1"),
-        ),
-        Layer::Instances => ("parcel instance id 1..K, 0 for background".into(), None),
-        Layer::Zones => (
-            "instance whose Gaussian dominates the pixel (Voronoi-like zones)".into(),
-            None,
-        ),
-        // Not carried by HDF5 yet (`Capabilities::spot`); named for when it is.
-        Layer::Spot => ("SPOT-6 image at 1 m (PASTIS-HD)".into(), None),
-    }
-}
-
-/// CF `flag_meanings`: the class names as words (letters, digits and `_` only), blank-separated,
-/// in class id order ("Fruits, vegetables, flowers" -> `Fruits_vegetables_flowers`).
-pub fn flag_meanings() -> String {
-    CLASS_NAMES
-        .iter()
-        .map(|name| {
-            name.split(|c: char| !c.is_ascii_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>()
-                .join("_")
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Writes the CF attributes of the data array of `spec`. TARGET of an integer dtype gets
 /// `flag_values` (the class ids 0..19, in the array's dtype, as CF requires) and `flag_meanings`.
 pub fn write_data_attributes(path: &Path, dataset: &Dataset, spec: &StackedArray) -> Result<()> {
@@ -195,18 +140,6 @@ fn write_flag_values(path: &Path, loc: &Location, dtype: DType) -> Result<bool> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flag_meanings_are_cf_words() {
-        let meanings = flag_meanings();
-        let words: Vec<&str> = meanings.split(' ').collect();
-        assert_eq!(words.len(), CLASS_NAMES.len());
-        assert_eq!(words[2], "Soft_winter_wheat");
-        assert_eq!(words[12], "Fruits_vegetables_flowers");
-        assert!(words
-            .iter()
-            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')));
-    }
 
     #[test]
     fn provenance_names_the_writer_and_hdf5() {

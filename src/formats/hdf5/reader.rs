@@ -4,10 +4,10 @@
 #![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 use super::attrs::{read_string_attr, read_strings};
-use super::{dtype_of, h5err, patch_selection};
+use super::{dtype_of, h5err, own_selection};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
-use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
+use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch, SpotGeoref};
 use crate::{with_dtype, Error, Result};
 use hdf5::{Dataset, File};
 use ndarray::IxDyn;
@@ -25,6 +25,8 @@ pub struct Hdf5Reader {
     meta: DatasetMeta,
     rows: HashMap<i64, usize>,
     layers: BTreeMap<Layer, StoredLayer>,
+    /// Per row, the SPOT georeferencing of the `SPOT_*` columns (empty without SPOT).
+    spot: Vec<Option<SpotGeoref>>,
 }
 
 /// One stacked layer of the file.
@@ -91,6 +93,10 @@ impl StackedSource for Source<'_> {
     fn u8s(&self, name: &str) -> Result<Vec<u8>> {
         self.read(name)
     }
+
+    fn f64s(&self, name: &str) -> Result<Vec<f64>> {
+        self.read(name)
+    }
 }
 
 impl Hdf5Reader {
@@ -120,6 +126,7 @@ impl Hdf5Reader {
             meta: stacked.meta,
             rows: stacked.rows,
             layers,
+            spot: stacked.spot,
         })
     }
 
@@ -162,11 +169,16 @@ impl DatasetReader for Hdf5Reader {
         }
         let meta = self.meta.patches.get(row).cloned();
         let meta = meta.ok_or_else(|| Error::patch(id, "not in the file's metadata"))?;
-        Ok(Patch {
-            meta,
-            arrays,
-            spot: None,
-        })
+        let spot = match arrays.contains_key(&Layer::Spot) {
+            true => self.spot.get(row).cloned().flatten(),
+            false => None,
+        };
+        Ok(Patch { meta, arrays, spot })
+    }
+
+    fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {
+        let row = self.row(id)?;
+        Ok(self.spot.get(row).cloned().flatten())
     }
 }
 
@@ -189,8 +201,8 @@ impl StoredLayer {
             // Zeros of the stored dtype, as a read gives, restored to the own dtype by the caller.
             return Ok(Some(Array::zeros(self.dtype, &spec.shape)));
         }
-        // The patch's own extent along axis 1: a series' length, an annotation's full extent.
-        let selection = patch_selection(&self.index.shape, row, spec.shape.first().copied());
+        // The patch's own extent: a series' length, a SPOT image's size, an annotation's all.
+        let selection = own_selection(row, &spec.shape);
         let array = with_dtype!(self.dtype, T => self
             .data
             .read_slice::<T, _, IxDyn>(selection)

@@ -2,7 +2,7 @@
 //! [`stacked::columns`] and the dataset attributes when created, each patch's hyperslabs as it
 //! comes, and the rename into place on finish.
 
-use super::attrs::{write_json_attrs, write_string_list_attr, write_strings};
+use super::attrs::{write_json_attrs, write_string_list_attr, write_string_table, write_strings};
 use super::chunks::{encode_chunks, write_chunk, ChunkCodec};
 use super::{filters, h5err, patch_selection, type_descriptor};
 use crate::formats::stacked::{self, Column, ColumnValues, StackedArray};
@@ -31,6 +31,8 @@ pub struct Hdf5Writer {
     specs: BTreeMap<Layer, StackedArray>,
     codec: ChunkCodec,
     state: Mutex<State>,
+    /// The SPOT georeferencing the survey found, per patch (its columns are written already).
+    spot: Vec<Option<crate::model::SpotGeoref>>,
 }
 
 /// What only one thread at a time may touch.
@@ -87,6 +89,7 @@ impl Hdf5Writer {
             specs: specs.into_iter().map(|s| (s.layer, s)).collect(),
             codec: ChunkCodec::for_compression(options.compression),
             state: Mutex::new(State { file, layers }),
+            spot: layout.spot.clone(),
         })
     }
 
@@ -122,6 +125,10 @@ impl Hdf5Writer {
         let path = self.path();
         // An empty stacked array is contiguous (see `data_dataset`): it has no chunks.
         let chunked = spec.shape.iter().all(|&d| d > 0);
+        // Direct chunk writes know two grids: a date (series) or a whole patch per chunk; SPOT's
+        // windows (`stacked::SPOT_CHUNK`) go through HDF5's own pipeline.
+        let per_patch_chunk = spec.layer.is_series() || spec.chunk.get(1..) == spec.shape.get(1..);
+        let chunked = chunked && per_patch_chunk;
         if array.is_empty() {
             return Ok(());
         }
@@ -162,6 +169,7 @@ impl DatasetWriter for Hdf5Writer {
                 format!("is not patch number {index} of the dataset being written"),
             ));
         }
+        stacked::check_spot(&self.spot, index, &patch)?;
         for (&layer, array) in &patch.arrays {
             self.spec(id, index, layer, array)?;
         }
@@ -214,6 +222,9 @@ fn data_dataset(
 fn write_column(path: &Path, group: &Group, column: &Column) -> Result<()> {
     let dataset = match &column.values {
         ColumnValues::Text(values) => write_strings(path, group, &column.name, values)?,
+        ColumnValues::TextTable { values, .. } => {
+            write_string_table(path, group, &column.name, values, &column.shape())?
+        }
         ColumnValues::Numbers(values) => with_array!(values, a => group
             .new_dataset_builder()
             .obj_track_times(false)

@@ -1,10 +1,10 @@
 //! Reads a PASTIS folder patch by patch.
 
 use super::{array_path, file_present, METADATA_FILE};
-use crate::formats::spot::{read_spot, read_spot_spec};
+use crate::formats::spot::{read_spot, read_spot_georef, read_spot_spec};
 use crate::formats::{DatasetReader, Format, NotCarried};
 use crate::model::metadata_geojson::{parse_metadata, read_json};
-use crate::model::{ArraySpec, DatasetMeta, Layer, Patch, Series};
+use crate::model::{ArraySpec, DatasetMeta, Layer, Patch, Series, SpotGeoref};
 use crate::{npy, Error, Result};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -120,6 +120,14 @@ impl DatasetReader for PastisReader {
             arrays.insert(layer, array);
         }
         Ok(Patch { meta, arrays, spot })
+    }
+
+    fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {
+        let path = array_path(&self.root, Layer::Spot, id);
+        match file_present(&path)? {
+            true => read_spot_georef(&path).map(Some),
+            false => Ok(None),
+        }
     }
 
     /// The foreign entries of the folder's survey ([`super::content::survey_content`], the

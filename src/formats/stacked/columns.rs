@@ -7,7 +7,9 @@ use super::{
     dates_name, dtype_name, feature_json, length_name, names, present_name, time_dimension,
 };
 use crate::georef::patch_grid;
-use crate::model::{Array, DType, DatasetLayout, DatasetMeta, Layer, LayerLayout, PatchMeta};
+use crate::model::{
+    Array, DType, DatasetLayout, DatasetMeta, Layer, LayerLayout, PatchMeta, SpotGeoref,
+};
 use ndarray::{Array1, Array2};
 use serde_json::{json, Map, Value};
 
@@ -18,6 +20,23 @@ pub enum ColumnValues {
     Numbers(Array),
     /// A `(patch,)` column of UTF-8 strings (`TILE`, `feature`).
     Text(Vec<String>),
+    /// A `(patch, width)` table of UTF-8 strings, C order (`SPOT_band_description`).
+    TextTable {
+        /// The length of the second axis.
+        width: usize,
+        /// `patch * width` strings, row after row.
+        values: Vec<String>,
+    },
+}
+
+impl ColumnValues {
+    /// Every string of a text column, C order; `None` for numbers.
+    pub fn strings(&self) -> Option<&[String]> {
+        match self {
+            ColumnValues::Numbers(_) => None,
+            ColumnValues::Text(t) | ColumnValues::TextTable { values: t, .. } => Some(t),
+        }
+    }
 }
 
 /// One per-patch array of the stacked layout, exactly as both formats store it.
@@ -39,6 +58,9 @@ impl Column {
         match &self.values {
             ColumnValues::Numbers(a) => a.shape().to_vec(),
             ColumnValues::Text(t) => vec![t.len()],
+            ColumnValues::TextTable { width, values } => {
+                vec![values.len().checked_div(*width).unwrap_or(0), *width]
+            }
         }
     }
 
@@ -46,7 +68,7 @@ impl Column {
     pub fn dtype(&self) -> Option<DType> {
         match &self.values {
             ColumnValues::Numbers(a) => Some(a.dtype()),
-            ColumnValues::Text(_) => None,
+            ColumnValues::Text(_) | ColumnValues::TextTable { .. } => None,
         }
     }
 
@@ -127,7 +149,90 @@ pub fn build(meta: &DatasetMeta, layout: &DatasetLayout) -> Columns {
     for (&layer, l) in &layout.layers {
         columns.extend(layer_columns(p, layer, l));
     }
+    if let Some(spot) = layout.layers.get(&Layer::Spot) {
+        columns.extend(spot_columns(spot, &layout.spot));
+    }
     Columns { columns, warnings }
+}
+
+/// SPOT's own per-patch columns: each image's true size (`SPOT_bands`, `SPOT_height`,
+/// `SPOT_width`; the stacked array is padded to the largest) and its georeferencing as found
+/// in its GeoTIFF (`SPOT_crs_wkt`, `SPOT_epsg`, `SPOT_geotransform`, `SPOT_band_description`,
+/// `SPOT_nodata` with `SPOT_nodata_present`), sentinels where a patch lacks SPOT.
+fn spot_columns(spot: &LayerLayout, georefs: &[Option<SpotGeoref>]) -> Vec<Column> {
+    let n = spot.per_patch.len();
+    let bands = spot.shape.first().copied().unwrap_or(0);
+    let size = |axis: usize| -> Vec<i32> {
+        (spot.per_patch.iter())
+            .map(|s| {
+                s.as_ref()
+                    .and_then(|s| s.get(axis))
+                    .map_or(0, |&v| v as i32)
+            })
+            .collect()
+    };
+    let georef = |row: usize| georefs.get(row).and_then(Option::as_ref);
+    let mut transform = Array2::from_elem((n, 6), f64::NAN);
+    let mut descriptions = vec![String::new(); n * bands];
+    let mut nodata = Array2::from_elem((n, bands), f64::NAN);
+    let mut nodata_present = Array2::<u8>::zeros((n, bands));
+    for row in 0..n {
+        let Some(g) = georef(row) else { continue };
+        for (k, &v) in g.geotransform.iter().enumerate() {
+            transform[(row, k)] = v;
+        }
+        for (b, text) in g.descriptions.iter().take(bands).enumerate() {
+            descriptions[row * bands + b] = text.clone();
+        }
+        for (b, value) in g.nodata.iter().take(bands).enumerate() {
+            if let Some(value) = value {
+                nodata[(row, b)] = *value;
+                nodata_present[(row, b)] = 1;
+            }
+        }
+    }
+    let band_dims = ["patch", "SPOT_band"];
+    let numbers = |a: Array| ColumnValues::Numbers(a);
+    vec![
+        Column::numbers(names::SPOT_BANDS, size(0), "band count of the patch's SPOT image, 0 where it lacks SPOT"),
+        Column::numbers(names::SPOT_HEIGHT, size(1), "height in pixels of the patch's SPOT image, 0 where it lacks SPOT"),
+        Column::numbers(names::SPOT_WIDTH, size(2), "width in pixels of the patch's SPOT image, 0 where it lacks SPOT"),
+        Column::new(
+            names::SPOT_CRS_WKT,
+            &["patch"],
+            ColumnValues::Text((0..n).map(|r| georef(r).map_or(String::new(), |g| g.crs_wkt.clone())).collect()),
+            "CRS of the patch's SPOT image as OGC WKT, empty where none",
+        ),
+        Column::numbers(
+            names::SPOT_EPSG,
+            (0..n).map(|r| georef(r).and_then(|g| g.epsg).and_then(|e| i32::try_from(e).ok()).unwrap_or(0)).collect(),
+            "EPSG code of the patch's SPOT CRS, 0 where none is identified or it lacks SPOT",
+        ),
+        Column::new(
+            names::SPOT_GEOTRANSFORM,
+            &["patch", "geotransform"],
+            numbers(Array::from_ndarray(transform.into_dyn())),
+            "GDAL geotransform of the patch's SPOT image, NaN where it lacks SPOT",
+        ),
+        Column::new(
+            names::SPOT_BAND_DESCRIPTION,
+            &band_dims,
+            ColumnValues::TextTable { width: bands, values: descriptions },
+            "description of each band of the patch's SPOT image, empty where none",
+        ),
+        Column::new(
+            names::SPOT_NODATA,
+            &band_dims,
+            numbers(Array::from_ndarray(nodata.into_dyn())),
+            "no-data value of each band of the patch's SPOT image, valid where SPOT_nodata_present is 1",
+        ),
+        Column::new(
+            names::SPOT_NODATA_PRESENT,
+            &band_dims,
+            numbers(Array::from_ndarray(nodata_present.into_dyn())),
+            "1 where the band of the patch's SPOT image has a no-data value, 0 where not",
+        ),
+    ]
 }
 
 /// `<LAYER>_present` for every layer; `_length` and `_dates` for series.
@@ -225,11 +330,15 @@ fn spatial_size(layout: &DatasetLayout, index: usize) -> Option<(usize, usize)> 
         [.., h, w] => Some((*h, *w)),
         _ => None,
     };
-    layout
-        .layers
-        .values()
+    // SPOT is on its own grid: never the patch's size.
+    let layers = || {
+        (layout.layers.iter())
+            .filter(|(layer, _)| !layer.has_own_grid())
+            .map(|(_, l)| l)
+    };
+    layers()
         .find_map(|l| last_two(l.per_patch.get(index)?.as_ref()?))
-        .or_else(|| layout.layers.values().find_map(|l| last_two(&l.shape)))
+        .or_else(|| layers().find_map(|l| last_two(&l.shape)))
 }
 
 #[cfg(test)]

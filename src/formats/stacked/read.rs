@@ -6,7 +6,7 @@
 
 use super::{dataset_meta, dates_name, dtype_name, length_name, names, present_name};
 use super::{LAYOUT_V1, LAYOUT_V2, LAYOUT_VERSION};
-use crate::model::{cast, Array, DType, DatasetMeta, Layer};
+use crate::model::{cast, Array, DType, DatasetMeta, Layer, SpotGeoref};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -47,6 +47,8 @@ pub trait StackedSource {
     fn i32s(&self, name: &str) -> Result<Vec<i32>>;
     /// A whole uint8 array, C order.
     fn u8s(&self, name: &str) -> Result<Vec<u8>>;
+    /// A whole float64 array, C order.
+    fn f64s(&self, name: &str) -> Result<Vec<f64>>;
 }
 
 /// Which patches have one layer, and their shapes.
@@ -107,6 +109,9 @@ pub struct Stacked {
     pub rows: HashMap<i64, usize>,
     /// The layers stored, with who has them.
     pub layers: BTreeMap<Layer, LayerIndex>,
+    /// Per row, the georeferencing of the patch's SPOT image from the `SPOT_*` columns, `None`
+    /// where it lacks SPOT; empty without a `SPOT` array.
+    pub spot: Vec<Option<SpotGeoref>>,
 }
 
 /// Reads and checks the layout of the dataset at `path`.
@@ -130,13 +135,112 @@ pub fn interpret(path: &Path, source: &dyn StackedSource) -> Result<Stacked> {
             check_no_column(path, layer, source)?;
         }
     }
+    let mut spot = Vec::new();
+    if let Some(index) = layers.get_mut(&Layer::Spot) {
+        let (shapes, georefs) = spot_rows(path, index, source)?;
+        index.per_patch = shapes;
+        spot = georefs;
+    }
     let rows = ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
     Ok(Stacked {
         version,
         meta,
         rows,
         layers,
+        spot,
     })
+}
+
+/// Each patch's SPOT image: its true `(bands, H, W)` from `SPOT_bands`, `SPOT_height` and
+/// `SPOT_width` (within the padded stacked array), and its georeferencing from the other
+/// `SPOT_*` columns; `None` where `SPOT_present` is 0.
+#[allow(clippy::type_complexity)]
+fn spot_rows(
+    path: &Path,
+    index: &LayerIndex,
+    source: &dyn StackedSource,
+) -> Result<(Vec<Option<Vec<usize>>>, Vec<Option<SpotGeoref>>)> {
+    let n = index.per_patch.len();
+    let padded = index.shape.get(1..).unwrap_or_default();
+    let bands = padded.first().copied().unwrap_or(0);
+    let table = |name: &str, values_per_patch: usize, len: usize| -> Result<()> {
+        match len == n * values_per_patch {
+            true => Ok(()),
+            false => Err(Error::invalid(
+                path,
+                format!("{name} has {len} values, expected {n} x {values_per_patch}"),
+            )),
+        }
+    };
+    let sizes = [names::SPOT_BANDS, names::SPOT_HEIGHT, names::SPOT_WIDTH]
+        .map(|name| source.i32s(name).and_then(|v| per_patch(path, name, v, n)));
+    let [b, h, w] = sizes;
+    let (b, h, w) = (b?, h?, w?);
+    let wkt = per_patch(
+        path,
+        names::SPOT_CRS_WKT,
+        source.strings(names::SPOT_CRS_WKT)?,
+        n,
+    )?;
+    let epsg = per_patch(path, names::SPOT_EPSG, source.i32s(names::SPOT_EPSG)?, n)?;
+    let transform = source.f64s(names::SPOT_GEOTRANSFORM)?;
+    table(names::SPOT_GEOTRANSFORM, 6, transform.len())?;
+    let descriptions = source.strings(names::SPOT_BAND_DESCRIPTION)?;
+    table(names::SPOT_BAND_DESCRIPTION, bands, descriptions.len())?;
+    let nodata = source.f64s(names::SPOT_NODATA)?;
+    table(names::SPOT_NODATA, bands, nodata.len())?;
+    let nodata_present = source.u8s(names::SPOT_NODATA_PRESENT)?;
+    table(names::SPOT_NODATA_PRESENT, bands, nodata_present.len())?;
+    let mut shapes = Vec::with_capacity(n);
+    let mut georefs = Vec::with_capacity(n);
+    for row in 0..n {
+        if index.per_patch.get(row).is_none_or(Option::is_none) {
+            shapes.push(None);
+            georefs.push(None);
+            continue;
+        }
+        let own: Vec<usize> = [&b, &h, &w]
+            .iter()
+            .map(|v| {
+                v.get(row)
+                    .and_then(|&x| usize::try_from(x).ok())
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        if own.len() != padded.len() || own.iter().zip(padded).any(|(o, p)| o > p) {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "SPOT_bands/SPOT_height/SPOT_width of row {row} ({}, {}, {}) exceed the stacked SPOT {padded:?}",
+                    b.get(row).unwrap_or(&0), h.get(row).unwrap_or(&0), w.get(row).unwrap_or(&0)
+                ),
+            ));
+        }
+        let k = own.first().copied().unwrap_or(0);
+        let band_range = row * bands..row * bands + k;
+        let geotransform: [f64; 6] = transform
+            .get(row * 6..row * 6 + 6)
+            .and_then(|t| t.try_into().ok())
+            .unwrap_or([f64::NAN; 6]);
+        let present = nodata_present.get(band_range.clone()).unwrap_or_default();
+        let values = nodata.get(band_range.clone()).unwrap_or_default();
+        georefs.push(Some(SpotGeoref {
+            crs_wkt: wkt.get(row).cloned().unwrap_or_default(),
+            epsg: epsg
+                .get(row)
+                .and_then(|&e| u32::try_from(e).ok())
+                .filter(|&e| e != 0),
+            geotransform,
+            descriptions: descriptions.get(band_range).unwrap_or_default().to_vec(),
+            nodata: present
+                .iter()
+                .zip(values)
+                .map(|(&p, &v)| (p != 0).then_some(v))
+                .collect(),
+        }));
+        shapes.push(Some(own));
+    }
+    Ok((shapes, georefs))
 }
 
 /// The version declared by `attribute`; an unknown or missing one is refused.
@@ -360,6 +464,9 @@ fn check_no_column(path: &Path, layer: Layer, source: &dyn StackedSource) -> Res
         columns.extend([length_name(layer), dates_name(layer)]);
     }
     columns.extend([present_name(layer), dtype_name(layer)]);
+    if layer == Layer::Spot {
+        columns.extend([names::SPOT_BANDS, names::SPOT_GEOTRANSFORM].map(String::from));
+    }
     for column in columns {
         if source.has(&column)? {
             let item = source.item();

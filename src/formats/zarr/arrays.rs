@@ -173,7 +173,8 @@ pub fn write_strings(root: &Path, array: &ZArray, values: &[String]) -> Result<(
     if values.is_empty() {
         return Ok(());
     }
-    let region = subset(0..values.len(), &[]);
+    // The whole array: a column (patch,) or a table (patch, k), C order.
+    let region = ArraySubset::new_with_shape(array.shape().to_vec());
     let stored = match is_fixed_text(array) {
         true => {
             let chars: Vec<Vec<char>> = values.iter().map(|v| v.chars().collect()).collect();

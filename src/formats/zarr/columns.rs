@@ -26,7 +26,7 @@ impl ColumnSink<'_> {
     fn write(&self, column: &Column) -> Result<()> {
         let kind = match &column.values {
             ColumnValues::Numbers(a) => Kind::Number(a.dtype()),
-            ColumnValues::Text(t) => Kind::Text {
+            ColumnValues::Text(t) | ColumnValues::TextTable { values: t, .. } => Kind::Text {
                 chars: t
                     .iter()
                     .map(|v| v.chars().count())
@@ -41,7 +41,9 @@ impl ColumnSink<'_> {
         let array = create_array(self.root, self.store, &def, self.version, self.compression)?;
         match &column.values {
             ColumnValues::Numbers(values) => write_block(self.root, &array, 0, values),
-            ColumnValues::Text(values) => write_strings(self.root, &array, values),
+            ColumnValues::Text(values) | ColumnValues::TextTable { values, .. } => {
+                write_strings(self.root, &array, values)
+            }
         }
     }
 }

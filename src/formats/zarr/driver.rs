@@ -63,7 +63,7 @@ static DESCRIPTION: Description = Description {
         partitions: true,
         object_store: true,
         stacked: true,
-        spot: false,
+        spot: true,
     },
     creation_options: &CREATION_OPTIONS,
 };

@@ -7,7 +7,7 @@ use super::arrays::{dtype_of, read_all, read_row, read_strings};
 use super::{store_at, zarr_error, zarr_error_in, Store, ZArray};
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
-use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch};
+use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch, SpotGeoref};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -29,6 +29,8 @@ pub struct ZarrReader {
     meta: DatasetMeta,
     rows: HashMap<i64, usize>,
     layers: BTreeMap<Layer, StoredLayer>,
+    /// Per row, the SPOT georeferencing of the `SPOT_*` columns (empty without SPOT).
+    spot: Vec<Option<SpotGeoref>>,
 }
 
 /// The arrays of a store, by name, for [`stacked::read::interpret`].
@@ -84,6 +86,10 @@ impl StackedSource for Source<'_> {
     fn u8s(&self, name: &str) -> Result<Vec<u8>> {
         read_all(self.path, &open_array(self.path, self.store, name)?)
     }
+
+    fn f64s(&self, name: &str) -> Result<Vec<f64>> {
+        read_all(self.path, &open_array(self.path, self.store, name)?)
+    }
 }
 
 impl ZarrReader {
@@ -124,6 +130,7 @@ impl ZarrReader {
             meta: stacked.meta,
             rows: stacked.rows,
             layers,
+            spot: stacked.spot,
         })
     }
 
@@ -182,11 +189,16 @@ impl DatasetReader for ZarrReader {
         }
         let meta = self.meta.patches.get(row).cloned();
         let meta = meta.ok_or_else(|| Error::patch(id, "not in the store's metadata"))?;
-        Ok(Patch {
-            meta,
-            arrays,
-            spot: None,
-        })
+        let spot = match arrays.contains_key(&Layer::Spot) {
+            true => self.spot.get(row).cloned().flatten(),
+            false => None,
+        };
+        Ok(Patch { meta, arrays, spot })
+    }
+
+    fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {
+        let row = self.row(id)?;
+        Ok(self.spot.get(row).cloned().flatten())
     }
 }
 

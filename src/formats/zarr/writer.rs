@@ -11,7 +11,7 @@ use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
 use super::{store, Store, ZArray};
-use crate::formats::stacked::{data_arrays, dataset_attributes, StackedArray};
+use crate::formats::stacked::{self, data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
 use crate::model::{Array, DatasetLayout, DatasetMeta, Layer, Patch};
 use crate::output::StagedPath;
@@ -84,6 +84,8 @@ pub struct ZarrWriter {
     written: Mutex<BTreeSet<usize>>,
     patches_per_group: usize,
     role: Role,
+    /// The SPOT georeferencing the survey found, per patch (its columns are written already).
+    spot: Vec<Option<crate::model::SpotGeoref>>,
 }
 
 /// The Zarr version asked for.
@@ -114,7 +116,7 @@ pub(super) fn patches_per_group(version: Version, specs: &[StackedArray]) -> usi
     match version {
         Version::V3 => specs
             .iter()
-            .find(|a| !a.layer.is_series())
+            .find(|a| !a.layer.stored_by_patch())
             .map_or(1, |a| a.patches_per_shard.max(1)),
         Version::V2 => 1,
     }
@@ -257,6 +259,7 @@ impl ZarrWriter {
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
             role,
+            spot: layout.spot.clone(),
         })
     }
 
@@ -341,7 +344,7 @@ impl ZarrWriter {
     /// Writes one group's rows of every annotation array, zeros where a patch lacks a layer.
     fn write_group(&self, group: usize, mut buffer: GroupBuffer) -> Result<()> {
         let start = group * self.patches_per_group;
-        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.is_series()) {
+        for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.stored_by_patch()) {
             // Rows are moved out of the buffer, so `stack` is their only copy.
             let rows: Vec<Array> = (start..start + self.group_len(group))
                 .map(|i| {
@@ -372,6 +375,7 @@ impl ZarrWriter {
 impl DatasetWriter for ZarrWriter {
     fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
         let id = patch.id();
+        stacked::check_spot(&self.spot, index, &patch)?;
         let mut annotations = BTreeMap::new();
         for (layer, array) in patch.arrays {
             let (data, stacked) = self.check(id, index, layer, &array)?;
@@ -381,8 +385,9 @@ impl DatasetWriter for ZarrWriter {
                 Cow::Borrowed(_) => None,
             };
             let array = widened.unwrap_or(array);
-            if layer.is_series() {
-                // Only the series' own dates: padding chunks are never stored (fill value 0).
+            if layer.stored_by_patch() {
+                // Only the series' own dates: padding chunks are never stored (fill value 0);
+                // SPOT arrives padded to the stacked size, one shard per patch.
                 write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
@@ -436,9 +441,12 @@ impl DatasetWriter for ZarrWriter {
 
 /// The array definition of a stacked data array.
 pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
-    let mut shard = spec.shape.clone();
-    shard[0] = spec.patches_per_shard;
     let chunk: Vec<usize> = spec.chunk.iter().map(|&c| c.max(1)).collect();
+    // A whole number of inner chunks (Zarr v3 sharding): SPOT's windows may overhang the image.
+    let mut shard: Vec<usize> = (spec.shape.iter().zip(&chunk))
+        .map(|(&s, &c)| s.div_ceil(c) * c)
+        .collect();
+    shard[0] = spec.patches_per_shard;
     ArrayDef {
         name: spec.layer.name().to_string(),
         kind: Kind::Number(spec.dtype),
@@ -446,7 +454,7 @@ pub(super) fn data_def(spec: &StackedArray, version: Version) -> ArrayDef {
         chunk,
         shard: (version == Version::V3).then(|| shard.iter().map(|&c| c.max(1)).collect()),
         dimension_names: spec.dimension_names.clone(),
-        attributes: Map::new(),
+        attributes: stacked::cf::attributes(spec),
     }
 }
 
