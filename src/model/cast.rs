@@ -135,6 +135,9 @@ fn convert(array: &Array, to: DType) -> Array {
 /// Little-endian elements of `from` converted to `to` by bits; a trailing partial element is
 /// dropped.
 fn convert_le_bytes(bytes: &[u8], from: DType, to: DType) -> Vec<u8> {
+    if (from, to) == (DType::F16, DType::F32) {
+        return f16_to_f32_le_bytes(bytes);
+    }
     let (size, out_size) = (from.size(), to.size());
     let mut out = Vec::with_capacity(bytes.len() / size.max(1) * out_size);
     for element in bytes.chunks_exact(size) {
@@ -142,6 +145,24 @@ fn convert_le_bytes(bytes: &[u8], from: DType, to: DType) -> Vec<u8> {
         word[..size].copy_from_slice(element);
         let bits = write(to, &read(from, u64::from_le_bytes(word)));
         out.extend_from_slice(&bits.to_le_bytes()[..out_size]);
+    }
+    out
+}
+
+/// float16 → float32, the common case (S1 in HDF5's netCDF-4 default), without the general
+/// path's detour through `f64`/`i128`: exact for every value, NaNs moved bit for bit as
+/// [`FloatFormat::nan_into`] does.
+fn f16_to_f32_le_bytes(bytes: &[u8]) -> Vec<u8> {
+    let (half_format, single) = (FloatFormat::of(DType::F16), FloatFormat::of(DType::F32));
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for element in bytes.chunks_exact(2) {
+        let bits = u16::from_le_bytes(element.try_into().unwrap_or([0, 0]));
+        let value = half::f16::from_bits(bits);
+        let wide = match (value.is_nan(), half_format, single) {
+            (true, Some(h), Some(s)) => h.nan_into(u64::from(bits), s) as u32,
+            _ => f32::from(value).to_bits(),
+        };
+        out.extend_from_slice(&wide.to_le_bytes());
     }
     out
 }
@@ -206,6 +227,18 @@ pub fn narrow(array: &Array, to: DType) -> Result<Array, CastError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_float16_fast_path_matches_the_general_one_for_every_value() {
+        let bytes: Vec<u8> = (0..=u16::MAX).flat_map(u16::to_le_bytes).collect();
+        let general: Vec<u8> = (0..=u16::MAX)
+            .flat_map(|b| {
+                let wide = write(DType::F32, &read(DType::F16, u64::from(b)));
+                (wide as u32).to_le_bytes()
+            })
+            .collect();
+        assert_eq!(f16_to_f32_le_bytes(&bytes), general);
+    }
     use ndarray::ArrayD;
 
     fn bits16(values: Vec<u16>) -> Array {
