@@ -165,6 +165,32 @@ def rss_table(best, sizes):
     return out
 
 
+def jobs_table(best, sizes, jobs):
+    """Our conversions on one thread (side jobs1) against JOBS threads (side ours)."""
+    out = [
+        f"## --jobs 1 vs --jobs {jobs} (pastis-bridge)",
+        "",
+        f"Speed-up = wall time on 1 thread / wall time on {jobs}; CPU time and peak RSS of both, and "
+        "the load average when each run started (the machine is shared: CPU seconds and RSS are "
+        "steady under load, wall time is not).",
+        "",
+        f"| task | patches | wall s, 1 / {jobs} | speed-up | CPU s, 1 / {jobs} | peak RSS MB, 1 / {jobs} "
+        "| load, 1 / " + str(jobs) + " |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task, label, _ in TASKS:
+        for size in sizes:
+            one, many = best.get((size, task, "jobs1")), best.get((size, task, "ours"))
+            if not one or not many:
+                continue
+            out.append(
+                f"| {label} | {size} | {one['wall']:.1f} / {many['wall']:.1f} | "
+                f"**{one['wall'] / many['wall']:.2f}x** | {one['cpu']:.1f} / {many['cpu']:.1f} | "
+                f"{one['rss']:,.0f} / {many['rss']:,.0f} | {one['load']} / {many['load']} |"
+            )
+    return out if len(out) > 6 else []
+
+
 def machine(args):
     def sh(cmd):
         try:
@@ -210,7 +236,9 @@ def main():
     lines = ["# Benchmark results", "", "Produced by `bash bench/run.sh` (see bench/README.md).", ""]
     lines += machine(args) + [""]
     lines += targets(best, sizes[-1]) + [""]
-    lines += rss_table(best, sizes) + ["", "## All measurements", ""]
+    lines += rss_table(best, sizes) + [""]
+    jobs = jobs_table(best, sizes, args.jobs)
+    lines += jobs + ([""] if jobs else []) + ["## All measurements", ""]
     for s in sizes:
         lines += table(best, s) + [""]
     md = Path(args.md)

@@ -8,8 +8,9 @@
 # a measurement whose first run takes more than REPEAT_BELOW seconds, default 60, runs once),
 # JOBS (threads for pastis-bridge, zstd and pigz; default nproc), PYTHON (default .venv/bin/python),
 # SKIP_BUILD=1 (use the existing target/release/pastis-bridge, or BIN), PYTHON_SIZES (sizes at which the
-# Python route runs; default: the largest size), TASKS (default "floor zarr hdf5 geotiff parcels"; zarr
-# includes reading back), RESULTS (default bench/RESULTS.md).
+# Python route runs; default: the largest size), TASKS (default "floor zarr hdf5 geotiff jobs parcels";
+# zarr includes reading back; jobs runs our three conversions with --jobs 1, for the speed-up
+# against JOBS threads), RESULTS (default bench/RESULTS.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ SIZES=${SIZES:-"50 200"}
 PYTHON_SIZES=${PYTHON_SIZES:-${SIZES##* }}
 RUNS=${RUNS:-2}
 REPEAT_BELOW=${REPEAT_BELOW:-60}
-TASKS=${TASKS:-"floor zarr hdf5 geotiff parcels"}
+TASKS=${TASKS:-"floor zarr hdf5 geotiff jobs parcels"}
 JOBS=${JOBS:-$(nproc)}
 PYTHON=${PYTHON:-.venv/bin/python}
 RESULTS=${RESULTS:-bench/RESULTS.md}
@@ -91,6 +92,17 @@ task_geotiff() {
     measure "$N" geotiff ours "$OUT/ours-tif" \
         "$BIN" convert "$SRC" "$OUT/ours-tif" --to geotiff --jobs "$JOBS" --quiet
     if py; then measure "$N" geotiff python "$OUT/py-tif" "$PYTHON" "$REF" geotiff "$SRC" "$OUT/py-tif"; fi
+}
+
+# The same conversions on one thread (side jobs1): with the `ours` rows (JOBS threads) of the
+# tasks above, the report gives each format's speed-up from --jobs 1 to --jobs JOBS.
+task_jobs() {
+    measure "$N" zarr jobs1 "$OUT/ours.zarr" "$BIN" convert "$SRC" "$OUT/ours.zarr" --jobs 1 --quiet
+    rm -rf "$OUT/ours.zarr"
+    measure "$N" hdf5 jobs1 "$OUT/ours.h5" "$BIN" convert "$SRC" "$OUT/ours.h5" --jobs 1 --quiet
+    rm -rf "$OUT/ours.h5"
+    measure "$N" geotiff jobs1 "$OUT/ours-tif" \
+        "$BIN" convert "$SRC" "$OUT/ours-tif" --to geotiff --jobs 1 --quiet
 }
 
 task_parcels() {

@@ -164,6 +164,30 @@ impl StackedArray {
     /// dtype as surveyed; every axis but a series' time equal, the time no longer) and returns
     /// it in the stacked dtype, widened exactly where the patch's own dtype is narrower.
     pub fn fit<'a>(&self, id: i64, row: usize, array: &'a Array) -> Result<Cow<'a, Array>> {
+        self.check(id, row, array)?;
+        let (layer, expected, shape) = (self.layer, &self.shape[1..], array.shape());
+        let widened = match array.dtype() == self.dtype {
+            true => Cow::Borrowed(array),
+            false => cast::widen(array, self.dtype)
+                .map(Cow::Owned)
+                .map_err(|e| Error::patch(id, format!("{layer}: {e}")))?,
+        };
+        if !layer.has_own_grid() || shape == expected {
+            return Ok(widened);
+        }
+        // SPOT: zero-padded to the largest image (checked to fit above).
+        widened.padded(expected).map(Cow::Owned).ok_or_else(|| {
+            Error::patch(
+                id,
+                format!("{layer} {shape:?} cannot be padded to {expected:?}"),
+            )
+        })
+    }
+
+    /// The test of [`fit`](Self::fit) without the cast or SPOT's padding: a writer that widens
+    /// piece by piece (HDF5's chunks, [`cast::widen_le_bytes`]) checks the whole array first
+    /// with this.
+    pub fn check(&self, id: i64, row: usize, array: &Array) -> Result<()> {
         let (layer, expected) = (self.layer, &self.shape[1..]);
         let shape = array.shape();
         let fits = shape.len() == expected.len()
@@ -183,22 +207,7 @@ impl StackedArray {
                 ),
             ));
         }
-        let widened = match array.dtype() == self.dtype {
-            true => Cow::Borrowed(array),
-            false => cast::widen(array, self.dtype)
-                .map(Cow::Owned)
-                .map_err(|e| Error::patch(id, format!("{layer}: {e}")))?,
-        };
-        if !layer.has_own_grid() || shape == expected {
-            return Ok(widened);
-        }
-        // SPOT: zero-padded to the largest image (checked to fit above).
-        widened.padded(expected).map(Cow::Owned).ok_or_else(|| {
-            Error::patch(
-                id,
-                format!("{layer} {shape:?} cannot be padded to {expected:?}"),
-            )
-        })
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 //! See docs/geotiff.md.
 
 mod bands;
+pub mod cache;
 mod driver;
 mod manifest;
 mod mosaic;

@@ -259,18 +259,21 @@ pub fn create_dataset(
         Err(unsupported(stored)))
 }
 
-/// Writes a stored array into the bands of `ds`.
+/// Writes a stored array into the bands of `ds`. A float16 array (whose stored type is
+/// Float32, [`stored_dtype`]) is widened exactly one band at a time as it is written, so that no
+/// Float32 copy of the whole array is made.
 pub fn write_array(ds: &Dataset, stored: &Array) -> GdalResult<()> {
     match stored {
-        Array::U8(a) => write_bands(ds, a),
-        Array::U16(a) => write_bands(ds, a),
-        Array::U32(a) => write_bands(ds, a),
-        Array::U64(a) => write_bands(ds, a),
-        Array::I16(a) => write_bands(ds, a),
-        Array::I32(a) => write_bands(ds, a),
-        Array::I64(a) => write_bands(ds, a),
-        Array::F32(a) => write_bands(ds, a),
-        Array::F64(a) => write_bands(ds, a),
+        Array::U8(a) => write_bands(ds, a, |v| v),
+        Array::U16(a) => write_bands(ds, a, |v| v),
+        Array::U32(a) => write_bands(ds, a, |v| v),
+        Array::U64(a) => write_bands(ds, a, |v| v),
+        Array::I16(a) => write_bands(ds, a, |v| v),
+        Array::I32(a) => write_bands(ds, a, |v| v),
+        Array::I64(a) => write_bands(ds, a, |v| v),
+        Array::F32(a) => write_bands(ds, a, |v| v),
+        Array::F64(a) => write_bands(ds, a, |v| v),
+        Array::F16(a) => write_bands(ds, a, f16_to_f32_exact),
         other => Err(unsupported(other.dtype())),
     }
 }
@@ -281,13 +284,18 @@ pub fn read_array(ds: &Dataset, stored: DType, shape: &[usize]) -> GdalResult<Ar
         Err(unsupported(stored)))
 }
 
-fn write_bands<T: GdalType + Copy>(ds: &Dataset, a: &ArrayD<T>) -> GdalResult<()> {
+/// Writes `a` band by band, each element converted by `to` (the identity, or a widening).
+fn write_bands<S: Copy, T: GdalType + Copy>(
+    ds: &Dataset,
+    a: &ArrayD<S>,
+    to: impl Fn(S) -> T,
+) -> GdalResult<()> {
     let (h, w, _) = raster_size(a.shape()).ok_or_else(|| bad_shape(a.shape()))?;
     let owned;
     let data = match a.as_slice() {
         Some(data) => data,
         None => {
-            owned = a.iter().copied().collect::<Vec<T>>();
+            owned = a.iter().copied().collect::<Vec<S>>();
             &owned
         }
     };
@@ -295,7 +303,7 @@ fn write_bands<T: GdalType + Copy>(ds: &Dataset, a: &ArrayD<T>) -> GdalResult<()
     let mut plane_buf = Vec::with_capacity(h * w);
     for (i, plane) in data.chunks(h * w).enumerate() {
         plane_buf.clear();
-        plane_buf.extend_from_slice(plane);
+        plane_buf.extend(plane.iter().map(|&v| to(v)));
         let mut buffer = Buffer::new((w, h), plane_buf);
         ds.rasterband(i + 1)?.write((0, 0), (w, h), &mut buffer)?;
         plane_buf = buffer.into_shape_and_vec().1;

@@ -50,39 +50,56 @@ pub fn composite_channels(layer: Layer, shape: &[usize]) -> Option<[usize; 3]> {
     }
 }
 
-/// Per frame, the valid share, brightness and stretch of a stored S2/S1 series array; `None` for
-/// other layers and shapes.
+/// Per frame, the valid share, brightness and stretch of a stored S2/S1 series array (S1 also as
+/// float16, the same values as its Float32); `None` for
+/// other layers and shapes. Only the three composite planes of a frame are converted to f64 at a
+/// time (three planes of `H x W`), never the whole series (an S2 series as f64 is ~80 MB).
 pub fn summarise(layer: Layer, stored: &Array) -> Option<SeriesSummary> {
     let shape = stored.shape();
     let rgb = composite_channels(layer, shape)?;
     let (frames, channels, plane) = (shape[0], shape[1], shape[2] * shape[3]);
-    let values = plane_values(stored)?;
-    let summary = (0..frames)
+    let mut planes: [Vec<f64>; 3] = Default::default();
+    (0..frames)
         .map(|t| {
-            let planes = rgb.map(|c| &values[(t * channels + c) * plane..][..plane]);
-            frame_summary(planes, layer)
+            for (values, c) in planes.iter_mut().zip(rgb) {
+                plane_values(stored, (t * channels + c) * plane, plane, values)?;
+            }
+            Some(frame_summary(planes.each_ref().map(Vec::as_slice), layer))
         })
-        .collect();
-    Some(summary)
+        .collect()
 }
 
-/// The pixels of a stored series as f64, no-data as NaN (S2 -10000 is no-data).
-fn plane_values(stored: &Array) -> Option<Vec<f64>> {
+/// Fills `out` with the `len` pixels of a stored series from element `start` (C order) as f64,
+/// no-data as NaN (S2 -10000 is no-data); `None` for a type with no composite.
+fn plane_values(stored: &Array, start: usize, len: usize, out: &mut Vec<f64>) -> Option<()> {
+    out.clear();
     match stored {
-        Array::I16(a) => Some(
-            a.iter()
-                .map(|&v| {
-                    if v == S2_NODATA {
-                        f64::NAN
-                    } else {
-                        f64::from(v)
-                    }
-                })
-                .collect(),
-        ),
-        Array::F32(a) => Some(a.iter().map(|&v| f64::from(v)).collect()),
-        Array::F64(a) => Some(a.iter().copied().collect()),
-        _ => None,
+        Array::I16(a) => extend_plane(out, a, start, len, |v| {
+            if v == S2_NODATA {
+                f64::NAN
+            } else {
+                f64::from(v)
+            }
+        }),
+        Array::F16(a) => extend_plane(out, a, start, len, half::f16::to_f64),
+        Array::F32(a) => extend_plane(out, a, start, len, f64::from),
+        Array::F64(a) => extend_plane(out, a, start, len, |v| v),
+        _ => return None,
+    }
+    Some(())
+}
+
+/// Appends elements `start..start + len` (C order) of `a`, converted by `f`.
+fn extend_plane<T: Copy>(
+    out: &mut Vec<f64>,
+    a: &ndarray::ArrayD<T>,
+    start: usize,
+    len: usize,
+    f: impl Fn(T) -> f64,
+) {
+    match a.as_slice() {
+        Some(all) => out.extend(all.iter().skip(start).take(len).map(|&v| f(v))),
+        None => out.extend(a.iter().skip(start).take(len).map(|&v| f(v))),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::warnings::Warnings;
 use crate::{Error, Result};
 use gdal::raster::RasterCreationOptions;
 use gdal::{Dataset, DriverManager, GeoTransform};
+use std::borrow::Cow;
 use std::collections::btree_map::{BTreeMap, Entry};
 use std::path::Path;
 use std::sync::Mutex;
@@ -47,6 +48,8 @@ struct Tif<'a> {
     layer: Layer,
     meta: &'a PatchMeta,
     entry: &'a LayerEntry,
+    /// The pixels in `entry.stored_as`, except float16, kept as it is and widened to Float32 band
+    /// by band as it is written ([`write_array`]).
     stored: &'a Array,
     grid: Option<&'a PatchGrid>,
 }
@@ -61,6 +64,7 @@ impl GeoTiffWriter {
         report: Warnings,
     ) -> Result<Self> {
         let compression = compression_options(options.compression)?;
+        super::cache::cap_for_writing();
         let staged = StagedPath::start(path, options.overwrite, options.resume)?;
         std::fs::create_dir_all(staged.path()).map_err(|e| Error::io(staged.path(), e))?;
         Ok(GeoTiffWriter {
@@ -165,7 +169,12 @@ impl GeoTiffWriter {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(|e| Error::io(folder, e))?;
         }
-        let stored = to_stored(array, stored_as).ok_or_else(|| not_stored(&path, stored_as))?;
+        // float16 stays as it is: `write_array` widens it to Float32 band by band, so no
+        // Float32 copy of a whole S1 series is held.
+        let stored = match array.dtype() {
+            DType::F16 => Cow::Borrowed(array),
+            _ => to_stored(array, stored_as).ok_or_else(|| not_stored(&path, stored_as))?,
+        };
         let tif = Tif {
             layer,
             meta: &patch.meta,
@@ -298,13 +307,15 @@ type GridOrWhyNot = std::result::Result<PatchGrid, String>;
 type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
 
 impl DatasetWriter for GeoTiffWriter {
-    fn write_patch(&self, _index: usize, patch: Patch) -> Result<()> {
+    fn write_patch(&self, _index: usize, mut patch: Patch) -> Result<()> {
         let mut grids = Grids::new();
         let mut entry = PatchEntry::default();
-        for (&layer, array) in &patch.arrays {
+        // Each layer is dropped once its TIFF is written.
+        let arrays = std::mem::take(&mut patch.arrays);
+        for (layer, array) in arrays {
             let written = match layer {
-                Layer::Spot => self.write_spot_layer(&patch, array)?,
-                _ => self.write_layer(&patch, layer, array, &mut grids)?,
+                Layer::Spot => self.write_spot_layer(&patch, &array)?,
+                _ => self.write_layer(&patch, layer, &array, &mut grids)?,
             };
             entry.layers.insert(layer, written);
         }

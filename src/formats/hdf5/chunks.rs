@@ -9,12 +9,14 @@
 
 use super::DEFAULT_DEFLATE_LEVEL;
 use crate::formats::Compression;
-use crate::model::Array;
+use crate::model::cast::{self, CastError};
+use crate::model::{Array, DType};
 use flate2::write::ZlibEncoder;
 use hdf5::Dataset;
 use hdf5_sys::h5::hsize_t;
 use hdf5_sys::h5d::H5Dwrite_chunk;
 use hdf5_sys::h5p::H5P_DEFAULT;
+use std::borrow::Cow;
 use std::io::Write;
 
 /// How the chunks of the data arrays are encoded.
@@ -54,21 +56,21 @@ impl ChunkCodec {
     }
 
     /// Encodes one chunk of raw little-endian elements of `element_size` bytes.
-    pub fn encode(self, raw: &[u8], element_size: usize) -> Vec<u8> {
+    pub fn encode(self, raw: Cow<'_, [u8]>, element_size: usize) -> Vec<u8> {
         let ChunkCodec::Direct {
             shuffle: s,
             deflate,
         } = self
         else {
-            return raw.to_vec();
+            return raw.into_owned();
         };
         let bytes = match s {
-            true => shuffle(raw, element_size),
-            false => raw.to_vec(),
+            true => Cow::Owned(shuffle(&raw, element_size)),
+            false => raw,
         };
         match deflate {
             Some(level) => zlib(&bytes, level),
-            None => bytes,
+            None => bytes.into_owned(),
         }
     }
 }
@@ -111,46 +113,59 @@ pub struct EncodedChunk {
     pub bytes: Vec<u8>,
 }
 
-/// The chunks of one patch at `row` of a stacked array: for a series, one per `dates` dates
-/// (chunk `(1, dates, ...)`; the last one zero-padded up to the chunk boundary, never further:
-/// chunks past the series' length are left to the fill value), the whole patch otherwise (chunk
-/// `(1, ...)`, `dates` = None). The array must already fit the stacked shape.
-pub fn encode_patch(
+/// The chunks of one patch at `row` of a stacked array of element type `stored`, encoded one at
+/// a time as the iterator is consumed (a writer holds one encoded chunk per thread, never a whole
+/// patch): for a series, one per `dates` dates (chunk `(1, dates, ...)`; the last one zero-padded
+/// up to the chunk boundary, never further: chunks past the series' length are left to the fill
+/// value), the whole patch otherwise (chunk `(1, ...)`, `dates` = None). The array must already
+/// fit the stacked shape ([`StackedArray::check`](crate::formats::stacked::StackedArray::check));
+/// where its own dtype is narrower than `stored`, each chunk is widened exactly on its own
+/// ([`cast::widen_le_bytes`]).
+///
+/// # Errors
+/// An item is [`CastError::NotHeld`] if `stored` does not hold the array's dtype.
+pub fn encode_chunks(
     codec: ChunkCodec,
     array: &Array,
     row: usize,
     dates: Option<usize>,
-) -> Vec<EncodedChunk> {
+    stored: DType,
+) -> impl Iterator<Item = Result<EncodedChunk, CastError>> + '_ {
     let raw = array.le_bytes();
-    let shape = array.shape();
-    let element_size = array.dtype().size();
-    let Some(dates) = dates.map(|d| d.max(1)) else {
+    let shape = array.shape().to_vec();
+    let own = array.dtype();
+    let dates = dates.map(|d| d.max(1));
+    let t = shape.first().copied().unwrap_or(0);
+    // Chunks, and the source bytes of a whole chunk.
+    let (count, per_chunk) = match dates {
+        Some(dates) => (
+            t.div_ceil(dates),
+            raw.len().checked_div(t).unwrap_or(0) * dates,
+        ),
+        None => (1, raw.len()),
+    };
+    // A whole chunk's bytes once stored, for the zero padding of a series' last chunk.
+    let stored_chunk = per_chunk / own.size().max(1) * stored.size();
+    (0..count).map(move |i| {
         let mut offset = vec![0 as hsize_t; shape.len() + 1];
         offset[0] = row as hsize_t;
-        let bytes = codec.encode(&raw, element_size);
-        return vec![EncodedChunk { offset, bytes }];
-    };
-    let t = shape.first().copied().unwrap_or(0);
-    let per_date = raw.len().checked_div(t).unwrap_or(0);
-    (0..t.div_ceil(dates))
-        .map(|i| {
-            let mut offset = vec![0 as hsize_t; shape.len() + 1];
-            offset[0] = row as hsize_t;
-            offset[1] = (i * dates) as hsize_t;
-            let start = i * dates * per_date;
-            let end = ((i + 1) * dates).min(t) * per_date;
-            let part = &raw[start..end];
-            let bytes = match part.len() == dates * per_date {
-                true => codec.encode(part, element_size),
-                false => {
-                    let mut padded = part.to_vec();
-                    padded.resize(dates * per_date, 0);
-                    codec.encode(&padded, element_size)
-                }
-            };
-            EncodedChunk { offset, bytes }
+        if let (Some(dates), Some(time)) = (dates, offset.get_mut(1)) {
+            *time = (i * dates) as hsize_t;
+        }
+        let end = ((i + 1) * per_chunk).min(raw.len());
+        let part = raw.get(i * per_chunk..end).unwrap_or_default();
+        let mut part = match own == stored {
+            true => Cow::Borrowed(part),
+            false => Cow::Owned(cast::widen_le_bytes(part, own, stored)?),
+        };
+        if part.len() < stored_chunk {
+            part.to_mut().resize(stored_chunk, 0);
+        }
+        Ok(EncodedChunk {
+            offset,
+            bytes: codec.encode(part, stored.size()),
         })
-        .collect()
+    })
 }
 
 /// Stores a chunk already filtered by every filter of `dataset`'s pipeline.
@@ -176,7 +191,6 @@ pub fn write_chunk(dataset: &Dataset, chunk: &EncodedChunk) -> hdf5::Result<()> 
 mod tests {
     use super::super::{filters, patch_selection, type_descriptor};
     use super::*;
-    use crate::model::DType;
     use crate::with_dtype;
     use ndarray::IxDyn;
 
@@ -233,7 +247,9 @@ mod tests {
                 shape[0] = len;
             }
             let array = random_array(dtype, &shape, seed);
-            let chunks = encode_patch(codec, &array, row, series.then_some(3));
+            let chunks: Vec<_> = encode_chunks(codec, &array, row, series.then_some(3), dtype)
+                .map(Result::unwrap)
+                .collect();
             // A full series of 4 dates is 2 chunks, the short one (2 dates) 1 padded chunk.
             let expected = if series { len.div_ceil(3) } else { 1 };
             assert_eq!(chunks.len(), expected, "row {row}");
@@ -274,6 +290,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn narrower_patches_are_widened_chunk_by_chunk() {
+        // A float16 series (with NaN payloads) stored into a float32 stacked array, as HDF5's
+        // default FLOAT16=FLOAT32 does: each date's chunk is widened on its own and reads back
+        // as the whole array widened at once.
+        let codec = ChunkCodec::for_compression(None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = hdf5::File::create(dir.path().join("t.h5")).unwrap();
+        let ds = file
+            .new_dataset_builder()
+            .chunk(vec![1, 1, 2, 5, 6])
+            .set_filters(&filters(None).unwrap())
+            .empty_as(type_descriptor(DType::F32))
+            .shape(vec![2, 4, 2, 5, 6])
+            .create("data")
+            .unwrap();
+        let mut array = random_array(DType::F16, &[3, 2, 5, 6], 3);
+        let bits = [0x7C01u16, 0xFE00, 0x3C00, 0x8000];
+        array.le_bytes_mut().unwrap()[..8].copy_from_slice(bytemuck::cast_slice(&bits));
+        let chunks: Vec<EncodedChunk> = encode_chunks(codec, &array, 1, Some(1), DType::F32)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(chunks.len(), 3);
+        for c in &chunks {
+            write_chunk(&ds, c).unwrap();
+        }
+        let back = ds
+            .read_slice::<f32, _, IxDyn>(patch_selection(&[2, 4, 2, 5, 6], 1, Some(3)))
+            .map(Array::from_ndarray)
+            .unwrap();
+        let widened = cast::widen(&array, DType::F32).unwrap();
+        assert_eq!(back.to_le_bytes(), widened.to_le_bytes());
+        // A type that does not hold the patch's is refused, not truncated.
+        let refused = encode_chunks(codec, &array, 1, Some(1), DType::I16)
+            .next()
+            .unwrap();
+        assert!(
+            matches!(refused, Err(CastError::NotHeld { .. })),
+            "{refused:?}"
+        );
     }
 
     #[test]

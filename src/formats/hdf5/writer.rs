@@ -3,7 +3,7 @@
 //! comes, and the rename into place on finish.
 
 use super::attrs::{write_json_attrs, write_string_list_attr, write_string_table, write_strings};
-use super::chunks::{encode_patch, write_chunk, ChunkCodec, EncodedChunk};
+use super::chunks::{encode_chunks, write_chunk, ChunkCodec};
 use super::{filters, h5err, patch_selection, type_descriptor, SERIES_CHUNK_DATES};
 use crate::formats::stacked::{self, Column, ColumnValues, StackedArray};
 use crate::formats::{DatasetWriter, WriteOptions};
@@ -13,10 +13,9 @@ use crate::warnings::Warnings;
 use crate::{with_array, with_dtype, Error, Result};
 use hdf5::filters::Filter;
 use hdf5::{Dataset, File, Group};
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 /// The `source` recorded in the dataset attributes.
 const SOURCE: &str = "pastis-bridge";
@@ -98,102 +97,89 @@ impl Hdf5Writer {
         self.staged.path().to_path_buf()
     }
 
-    /// Checks one layer of a patch and, where the codec allows, encodes its chunks (no lock).
-    fn prepare<'a>(
-        &self,
-        id: i64,
-        row: usize,
-        layer: Layer,
-        array: &'a Array,
-    ) -> Result<Prepared<'a>> {
+    /// The stacked array of `layer`, checked to hold this layer of patch `id` at `row`.
+    fn spec(&self, id: i64, row: usize, layer: Layer, array: &Array) -> Result<&StackedArray> {
         let spec = self.specs.get(&layer).ok_or_else(|| {
             Error::patch(
                 id,
                 format!("has {layer}, which the dataset survey did not find"),
             )
         })?;
-        let array = spec.fit(id, row, array)?;
-        let len = layer
-            .is_series()
-            .then(|| array.shape().first().copied().unwrap_or(0));
+        spec.check(id, row, array)?;
+        Ok(spec)
+    }
+
+    /// The file's state, locked.
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::library(self.path(), super::LIBRARY, "an earlier write panicked"))
+    }
+
+    /// Stores one layer of patch `id` (checked by [`spec`](Self::spec)) at `row`. Where the
+    /// codec allows, chunk by chunk: each is widened (if the stacked dtype is wider) and
+    /// encoded in the calling thread, and the lock is held only to store it, so a worker holds
+    /// one encoded chunk at a time, not a patch. Otherwise the layer goes whole through HDF5's
+    /// filter pipeline under the lock.
+    fn store(&self, id: i64, row: usize, spec: &StackedArray, array: &Array) -> Result<()> {
+        let path = self.path();
         // An empty stacked array is contiguous (see `data_dataset`): it has no chunks.
         let chunked = spec.shape.iter().all(|&d| d > 0);
         // Direct chunk writes know two grids: a date (series) or a whole patch per chunk; SPOT's
         // windows (`stacked::SPOT_CHUNK`) go through HDF5's own pipeline.
-        let per_patch_chunk = layer.is_series() || spec.chunk.get(1..) == spec.shape.get(1..);
+        let per_patch_chunk = spec.layer.is_series() || spec.chunk.get(1..) == spec.shape.get(1..);
         let chunked = chunked && per_patch_chunk;
-        let data = match self.codec {
-            _ if array.is_empty() => Data::Nothing,
-            ChunkCodec::Direct { .. } if chunked => {
-                let dates = spec.chunk.get(1).copied().filter(|_| layer.is_series());
-                Data::Chunks(encode_patch(self.codec, &array, row, dates))
-            }
-            _ => Data::Slice(array),
-        };
-        Ok(Prepared { layer, len, data })
-    }
-}
-
-/// One layer of a patch, checked and ready to store.
-struct Prepared<'a> {
-    layer: Layer,
-    /// The true length of a series.
-    len: Option<usize>,
-    data: Data<'a>,
-}
-
-impl Prepared<'_> {
-    /// Stores this layer of the patch at `row` into the layer's dataset.
-    fn store(&self, path: &Path, data: &Dataset, row: usize) -> Result<()> {
-        match &self.data {
-            Data::Chunks(chunks) => chunks
-                .iter()
-                .try_for_each(|c| write_chunk(data, c))
-                .map_err(h5err(path)),
-            Data::Nothing => Ok(()),
-            Data::Slice(array) => {
-                let selection = patch_selection(&data.shape(), row, self.len);
-                with_array!(array.as_ref(), a => data.write_slice(&a.as_standard_layout(), selection))
-                    .map_err(h5err(path))
-            }
+        if array.is_empty() {
+            return Ok(());
         }
+        if matches!(self.codec, ChunkCodec::Direct { .. }) && chunked {
+            let dates = spec
+                .chunk
+                .get(1)
+                .copied()
+                .filter(|_| spec.layer.is_series());
+            for chunk in encode_chunks(self.codec, array, row, dates, spec.dtype) {
+                let chunk = chunk.map_err(|e| Error::patch(id, format!("{}: {e}", spec.layer)))?;
+                let state = self.lock()?;
+                if let Some(data) = state.layers.get(&spec.layer) {
+                    write_chunk(data, &chunk).map_err(h5err(&path))?;
+                }
+            }
+            return Ok(());
+        }
+        let array = spec.fit(id, row, array)?;
+        let len = spec
+            .layer
+            .is_series()
+            .then(|| array.shape().first().copied().unwrap_or(0));
+        let state = self.lock()?;
+        let Some(data) = state.layers.get(&spec.layer) else {
+            return Ok(());
+        };
+        let selection = patch_selection(&data.shape(), row, len);
+        with_array!(array.as_ref(), a => data.write_slice(&a.as_standard_layout(), selection))
+            .map_err(h5err(&path))
     }
-}
-
-/// The data of a [`Prepared`] layer.
-enum Data<'a> {
-    /// Chunks already filtered, stored as they are.
-    Chunks(Vec<EncodedChunk>),
-    /// An array left to HDF5's filter pipeline (in the stacked dtype).
-    Slice(Cow<'a, Array>),
-    /// An empty array (a series with 0 dates): nothing to store.
-    Nothing,
 }
 
 impl DatasetWriter for Hdf5Writer {
+    /// Checks every layer of the patch first (nothing is stored for a patch that does not fit),
+    /// then stores the layers one by one, each dropped once stored.
     fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
-        if self.ids.get(index) != Some(&patch.id()) {
+        let id = patch.id();
+        if self.ids.get(index) != Some(&id) {
             return Err(Error::patch(
-                patch.id(),
+                id,
                 format!("is not patch number {index} of the dataset being written"),
             ));
         }
         stacked::check_spot(&self.spot, index, &patch)?;
-        let path = self.path();
-        let prepared = patch
-            .arrays
-            .iter()
-            .map(|(layer, array)| self.prepare(patch.id(), index, *layer, array))
-            .collect::<Result<Vec<_>>>()?;
-        let state = self
-            .state
-            .lock()
-            .map_err(|_| Error::library(&path, super::LIBRARY, "an earlier write panicked"))?;
-        for write in &prepared {
-            // `prepare` found the layer among the specs, from which the datasets were made.
-            if let Some(data) = state.layers.get(&write.layer) {
-                write.store(&path, data, index)?;
-            }
+        for (&layer, array) in &patch.arrays {
+            self.spec(id, index, layer, array)?;
+        }
+        for (layer, array) in patch.arrays {
+            let spec = self.spec(id, index, layer, &array)?;
+            self.store(id, index, spec, &array)?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The Collection, `collection.json`: what the export holds as a whole, and a link to each Item.
 
 use super::assets::{classes, CLASS_ASSET};
-use super::item::{day_end, day_start, href, patch_item, Bbox, PatchItem};
+use super::item::{day_end, day_start, href, patch_item, Bbox};
 use super::{item_path, tiff_media_type, COLLECTION, EXTENSIONS, ITEMS, STAC_VERSION};
 use crate::formats::geotiff::manifest::Manifest;
 use crate::model::metadata_geojson::write_json;
@@ -44,7 +44,10 @@ pub fn write_catalog(
         };
         let item = patch_item(root, id, patch_meta, entry, cog, span)?;
         write_compact(&root.join(item_path(patch)), &item.item)?;
-        items.push((patch, item));
+        // Only the id and bbox stay for the Collection: an Item holds an entry per band
+        // (~1,000 for a patch with S2 and S1), and keeping every Item grew the export's peak
+        // memory with the dataset (bench/RESULTS.md, "Peak memory").
+        items.push((patch, item.bbox));
     }
     let collection = collection(id, meta, manifest, &items, span, cog);
     write_json(&root.join(COLLECTION), &collection)?;
@@ -63,11 +66,11 @@ fn collection(
     id: &str,
     meta: &DatasetMeta,
     manifest: &Manifest,
-    items: &[(i64, PatchItem)],
+    items: &[(i64, Option<Bbox>)],
     span: (Date, Date),
     cog: bool,
 ) -> Value {
-    let bbox = union(items.iter().filter_map(|(_, i)| i.bbox));
+    let bbox = union(items.iter().filter_map(|(_, bbox)| *bbox));
     json!({
         "type": "Collection",
         "stac_version": STAC_VERSION,
@@ -172,7 +175,7 @@ fn item_assets(manifest: &Manifest, cog: bool) -> Value {
     Value::Object(out)
 }
 
-fn links(items: &[(i64, PatchItem)]) -> Value {
+fn links(items: &[(i64, Option<Bbox>)]) -> Value {
     let mut links = vec![
         json!({"rel": "root", "href": format!("./{COLLECTION}"), "type": "application/json"}),
         json!({"rel": "license", "href": PASTIS_URL, "type": "text/html"}),
