@@ -297,6 +297,25 @@ pub fn write_block(root: &Path, array: &ZArray, first_row: usize, block: &Array)
         .map_err(|e| zarr_error_in(root, format!("writing {}", array.path()), e))
 }
 
+/// Erases the shard (v3) or chunks (v2) of `row` of an array stored one patch per shard (series,
+/// SPOT), before the patch is written again: a resumed run then never merges its patch into an
+/// object a stopped run left behind, possibly half-written (zarrs reads the existing shard to
+/// update a partly covered inner chunk, and a torn one fails its checksum). Erasing an object that
+/// does not exist is not an error.
+///
+/// # Errors
+/// The store refuses the deletion; the error names the array.
+pub fn erase_row(root: &Path, array: &ZArray, row: usize) -> Result<()> {
+    let grid = array.chunk_grid_shape();
+    let mut ranges: Vec<std::ops::Range<u64>> = grid.iter().map(|&n| 0..n).collect();
+    if let Some(first) = ranges.first_mut() {
+        *first = row as u64..row as u64 + 1;
+    }
+    array
+        .erase_chunks(&ArraySubset::new_with_ranges(&ranges))
+        .map_err(|e| zarr_error_in(root, format!("erasing row {row} of {}", array.path()), e))
+}
+
 /// Reads one row (`row`, the leading `extents` of the other axes) as a model array of `dtype`.
 pub fn read_row(
     root: &Path,

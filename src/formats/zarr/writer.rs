@@ -6,7 +6,7 @@
 //! (a group of patches in v3) are written by whichever thread delivers the group's last patch,
 //! from a buffer that holds only the groups still in flight.
 
-use super::arrays::{as_row, create_array, write_block, ArrayDef, Kind, Version};
+use super::arrays::{as_row, create_array, erase_row, write_block, ArrayDef, Kind, Version};
 use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
@@ -394,6 +394,7 @@ impl DatasetWriter for ZarrWriter {
             if layer.stored_by_patch() {
                 // Only the series' own dates: padding chunks are never stored (fill value 0);
                 // SPOT arrives padded to the stacked size, one shard per patch.
+                erase_row(self.root(), &data.array, index)?;
                 write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
