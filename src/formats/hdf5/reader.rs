@@ -5,6 +5,7 @@
 
 use super::attrs::{read_string_attr, read_strings};
 use super::{dtype_of, h5err, own_selection};
+use crate::formats::stacked::read::assemble_patch;
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
 use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch, SpotGeoref};
@@ -167,13 +168,7 @@ impl DatasetReader for Hdf5Reader {
                 }
             }
         }
-        let meta = self.meta.patches.get(row).cloned();
-        let meta = meta.ok_or_else(|| Error::patch(id, "not in the file's metadata"))?;
-        let spot = match arrays.contains_key(&Layer::Spot) {
-            true => self.spot.get(row).cloned().flatten(),
-            false => None,
-        };
-        Ok(Patch { meta, arrays, spot })
+        assemble_patch(&self.meta, &self.spot, id, row, arrays, "file")
     }
 
     fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {

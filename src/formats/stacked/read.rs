@@ -6,7 +6,7 @@
 
 use super::{dataset_meta, dates_name, dtype_name, length_name, names, present_name};
 use super::{LAYOUT_V1, LAYOUT_V2, LAYOUT_VERSION};
-use crate::model::{cast, Array, DType, DatasetMeta, Layer, SpotGeoref};
+use crate::model::{cast, Array, DType, DatasetMeta, Layer, Patch, SpotGeoref};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -112,6 +112,29 @@ pub struct Stacked {
     /// Per row, the georeferencing of the patch's SPOT image from the `SPOT_*` columns, `None`
     /// where it lacks SPOT; empty without a `SPOT` array.
     pub spot: Vec<Option<SpotGeoref>>,
+}
+
+/// The patch `id` at `row` of a stacked dataset from the `arrays` read for it: its metadata from
+/// `meta`, and the georeferencing of its SPOT image (`spot`, per row) where SPOT was read.
+/// `source` names the file or store in the error.
+///
+/// # Errors
+/// `meta` has no patch at `row`.
+pub fn assemble_patch(
+    meta: &DatasetMeta,
+    spot: &[Option<SpotGeoref>],
+    id: i64,
+    row: usize,
+    arrays: BTreeMap<Layer, Array>,
+    source: &str,
+) -> Result<Patch> {
+    let meta = meta.patches.get(row).cloned();
+    let meta = meta.ok_or_else(|| Error::patch(id, format!("not in the {source}'s metadata")))?;
+    let spot = match arrays.contains_key(&Layer::Spot) {
+        true => spot.get(row).cloned().flatten(),
+        false => None,
+    };
+    Ok(Patch { meta, arrays, spot })
 }
 
 /// Reads and checks the layout of the dataset at `path`.

@@ -5,6 +5,7 @@
 
 use super::arrays::{dtype_of, read_all, read_row, read_strings};
 use super::{store_at, zarr_error, zarr_error_in, Store, ZArray};
+use crate::formats::stacked::read::assemble_patch;
 use crate::formats::stacked::{self, LayerIndex, StackedSource};
 use crate::formats::{DatasetReader, Format};
 use crate::model::{Array, ArraySpec, DType, DatasetMeta, Layer, Patch, SpotGeoref};
@@ -187,13 +188,7 @@ impl DatasetReader for ZarrReader {
             };
             arrays.insert(*layer, array);
         }
-        let meta = self.meta.patches.get(row).cloned();
-        let meta = meta.ok_or_else(|| Error::patch(id, "not in the store's metadata"))?;
-        let spot = match arrays.contains_key(&Layer::Spot) {
-            true => self.spot.get(row).cloned().flatten(),
-            false => None,
-        };
-        Ok(Patch { meta, arrays, spot })
+        assemble_patch(&self.meta, &self.spot, id, row, arrays, "store")
     }
 
     fn spot_georef(&self, id: i64) -> Result<Option<SpotGeoref>> {
