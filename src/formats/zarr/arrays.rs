@@ -298,8 +298,8 @@ pub fn write_block(root: &Path, array: &ZArray, first_row: usize, block: &Array)
 }
 
 /// Erases the shard (v3) or chunks (v2) of `row` of an array stored one patch per shard (series,
-/// SPOT), before the patch is written again: a resumed run then never merges its patch into an
-/// object a stopped run left behind, possibly half-written (zarrs reads the existing shard to
+/// SPOT), before the patch is written again by a resumed run or a partition run again: it then
+/// never merges its patch into an object a stopped run left behind, possibly half-written (zarrs reads the existing shard to
 /// update a partly covered inner chunk, and a torn one fails its checksum). Erasing an object that
 /// does not exist is not an error.
 ///

@@ -86,6 +86,9 @@ pub struct ZarrWriter {
     role: Role,
     /// The SPOT georeferencing the survey found, per patch (its columns are written already).
     spot: Vec<Option<crate::model::SpotGeoref>>,
+    /// The store may hold shards of an earlier run (`--resume`, or a partition run again), which
+    /// are erased before a patch's series is written; a fresh store has none to erase.
+    may_hold_earlier_shards: bool,
 }
 
 /// The Zarr version asked for.
@@ -264,6 +267,7 @@ impl ZarrWriter {
             groups: Mutex::new(HashMap::new()),
             written: Mutex::new(BTreeSet::new()),
             patches_per_group: patches_per_group(version, &specs),
+            may_hold_earlier_shards: options.resume || matches!(role, Role::Partition { .. }),
             role,
             spot: layout.spot.clone(),
         })
@@ -394,7 +398,9 @@ impl DatasetWriter for ZarrWriter {
             if layer.stored_by_patch() {
                 // Only the series' own dates: padding chunks are never stored (fill value 0);
                 // SPOT arrives padded to the stacked size, one shard per patch.
-                erase_row(self.root(), &data.array, index)?;
+                if self.may_hold_earlier_shards {
+                    erase_row(self.root(), &data.array, index)?;
+                }
                 write_block(self.root(), &data.array, index, &as_row(array))?;
             } else {
                 annotations.insert(layer, array);
