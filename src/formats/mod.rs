@@ -8,6 +8,7 @@ mod driver;
 pub mod geotiff;
 pub mod hdf5;
 pub mod location;
+pub mod memory;
 mod options;
 pub mod pastis;
 pub mod registry;

@@ -261,7 +261,8 @@ pub fn create_dataset(
 
 /// Writes a stored array into the bands of `ds`. A float16 array (whose stored type is
 /// Float32, [`stored_dtype`]) is widened exactly one band at a time as it is written, so that no
-/// Float32 copy of the whole array is made.
+/// Float32 copy of the whole array is made. Where a band is one block (a PASTIS patch: 128 x 128
+/// pixels in 128 x 128 tiles), each band goes straight to the driver ([`write_plane`]).
 pub fn write_array(ds: &Dataset, stored: &Array) -> GdalResult<()> {
     match stored {
         Array::U8(a) => write_bands(ds, a, |v| v),
@@ -305,10 +306,28 @@ fn write_bands<S: Copy, T: GdalType + Copy>(
         plane_buf.clear();
         plane_buf.extend(plane.iter().map(|&v| to(v)));
         let mut buffer = Buffer::new((w, h), plane_buf);
-        ds.rasterband(i + 1)?.write((0, 0), (w, h), &mut buffer)?;
+        write_plane(&mut ds.rasterband(i + 1)?, &mut buffer)?;
         plane_buf = buffer.into_shape_and_vec().1;
     }
     Ok(())
+}
+
+/// Writes one whole band. A band that is a single block is handed to the driver as that block
+/// (`GDALWriteBlock`: the GTiff driver compresses it and writes it to the file at once);
+/// otherwise it goes through `GDALRasterIO`, whose blocks wait in GDAL's block cache until it
+/// is full or the dataset closes. Both store the same bytes (tests/geotiff.rs compares them), but
+/// the cache held up to [`super::cache::WRITE_CACHE_BYTES`] of blocks waiting and copied every
+/// pixel into it once more.
+fn write_plane<T: GdalType + Copy>(
+    band: &mut gdal::raster::RasterBand,
+    buffer: &mut Buffer<T>,
+) -> GdalResult<()> {
+    let (w, h) = buffer.shape();
+    if band.block_size() == (w, h) && band.size() == (w, h) {
+        band.write_block((0, 0), buffer)
+    } else {
+        band.write((0, 0), (w, h), buffer)
+    }
 }
 
 fn read_bands<T: GdalType + Copy + Default>(
@@ -358,6 +377,77 @@ mod tests {
 
     fn i64s(values: &[i64]) -> Array {
         Array::I64(ArrayD::from_shape_vec(IxDyn(&[1, values.len()]), values.to_vec()).unwrap())
+    }
+
+    /// Writes `array` into a new tiled GTiff at `path`, bands through `write_array` (`direct`)
+    /// or through `GDALRasterIO` and GDAL's block cache, and returns the file's bytes.
+    fn tiff_bytes(path: &Path, array: &Array, predictor: u8, direct: bool) -> Vec<u8> {
+        let gtiff = gdal::DriverManager::get_driver_by_name("GTiff").unwrap();
+        let size = raster_size(array.shape()).unwrap();
+        let options = RasterCreationOptions::from_iter([
+            "COMPRESS=DEFLATE".to_string(),
+            "ZLEVEL=1".into(),
+            format!("PREDICTOR={predictor}"),
+            "TILED=YES".into(),
+            "INTERLEAVE=BAND".into(),
+            "PHOTOMETRIC=MINISBLACK".into(),
+            "BLOCKXSIZE=32".into(),
+            "BLOCKYSIZE=32".into(),
+        ]);
+        let stored = stored_dtype(array, false);
+        let ds = create_dataset(&gtiff, path, stored, size, &options).unwrap();
+        assert_eq!(ds.rasterband(1).unwrap().block_size(), (32, 32));
+        if direct {
+            write_array(&ds, array).unwrap();
+        } else {
+            let stored = to_stored(array, stored).unwrap();
+            let bytes = stored.to_le_bytes();
+            let plane = size.0 * size.1 * stored.dtype().size();
+            for (i, p) in bytes.chunks(plane).enumerate() {
+                let mut band = ds.rasterband(i + 1).unwrap();
+                match &*stored {
+                    Array::I16(_) => {
+                        let v: Vec<i16> = bytemuck::pod_collect_to_vec(p);
+                        band.write((0, 0), (32, 32), &mut Buffer::new((32, 32), v))
+                    }
+                    _ => {
+                        let v: Vec<f32> = bytemuck::pod_collect_to_vec(p);
+                        band.write((0, 0), (32, 32), &mut Buffer::new((32, 32), v))
+                    }
+                }
+                .unwrap();
+            }
+        }
+        ds.close().unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn one_block_bands_written_as_blocks_store_the_same_bytes_as_through_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let ints: Vec<i16> = (0..3 * 32 * 32)
+            .map(|i: i32| ((i * 7919) % 5003 - 2500) as i16)
+            .collect();
+        let s2 = Array::I16(ArrayD::from_shape_vec(IxDyn(&[3, 32, 32]), ints).unwrap());
+        let halves: Vec<f16> = (0..2 * 32 * 32)
+            .map(|i| f16::from_f32((i % 97) as f32 * 0.37 - 20.0))
+            .collect();
+        let s1 = Array::F16(ArrayD::from_shape_vec(IxDyn(&[2, 32, 32]), halves).unwrap());
+        for (name, array, predictor) in [("s2", &s2, 2), ("s1", &s1, 3)] {
+            let direct = tiff_bytes(
+                &dir.path().join(format!("{name}-block.tif")),
+                array,
+                predictor,
+                true,
+            );
+            let cached = tiff_bytes(
+                &dir.path().join(format!("{name}-io.tif")),
+                array,
+                predictor,
+                false,
+            );
+            assert!(direct == cached, "{name}: the files differ");
+        }
     }
 
     #[test]

@@ -307,6 +307,8 @@ type GridOrWhyNot = std::result::Result<PatchGrid, String>;
 type Grids = BTreeMap<(usize, usize), GridOrWhyNot>;
 
 impl DatasetWriter for GeoTiffWriter {
+    /// Writes the layers one by one, each dropped once written; then hands the freed memory
+    /// back to the system ([`memory::release_freed`](crate::formats::memory::release_freed)).
     fn write_patch(&self, _index: usize, mut patch: Patch) -> Result<()> {
         let mut grids = Grids::new();
         let mut entry = PatchEntry::default();
@@ -327,6 +329,9 @@ impl DatasetWriter for GeoTiffWriter {
             .lock()
             .map_err(|_| poisoned(self.staged.path()))?;
         patches.insert(patch.id(), entry);
+        drop(patches);
+        drop(patch);
+        crate::formats::memory::release_freed();
         Ok(())
     }
 

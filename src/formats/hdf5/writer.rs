@@ -164,7 +164,8 @@ impl Hdf5Writer {
 
 impl DatasetWriter for Hdf5Writer {
     /// Checks every layer of the patch first (nothing is stored for a patch that does not fit),
-    /// then stores the layers one by one, each dropped once stored.
+    /// then stores the layers one by one, each dropped once stored, and hands the freed memory
+    /// back to the system ([`memory::release_freed`](crate::formats::memory::release_freed)).
     fn write_patch(&self, index: usize, patch: Patch) -> Result<()> {
         let id = patch.id();
         if self.ids.get(index) != Some(&id) {
@@ -181,6 +182,7 @@ impl DatasetWriter for Hdf5Writer {
             let spec = self.spec(id, index, layer, &array)?;
             self.store(id, index, spec, &array)?;
         }
+        crate::formats::memory::release_freed();
         Ok(())
     }
 
