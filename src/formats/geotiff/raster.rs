@@ -315,7 +315,7 @@ fn write_bands<S: Copy, T: GdalType + Copy>(
 /// Writes one whole band. A band that is a single block is handed to the driver as that block
 /// (`GDALWriteBlock`: the GTiff driver compresses it and writes it to the file at once);
 /// otherwise it goes through `GDALRasterIO`, whose blocks wait in GDAL's block cache until it
-/// is full or the dataset closes. Both store the same bytes (tests/geotiff.rs compares them), but
+/// is full or the dataset closes. Both store the same bytes (the unit test below compares them), but
 /// the cache held up to [`super::cache::WRITE_CACHE_BYTES`] of blocks waiting and copied every
 /// pixel into it once more.
 fn write_plane<T: GdalType + Copy>(
