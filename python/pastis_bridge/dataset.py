@@ -138,8 +138,7 @@ class PASTISZarrDataset(_Base):
             if one is not None:
                 return _as_torch(one, self.target, self.class_mapping)
         if not self.cache or item not in self.memory:
-            data = {s: self._series(s, row, id_patch) for s in self.sats}
-            target = self._target(row, id_patch)
+            data, target = self._read(row, id_patch)
             if self.cache:
                 kept = {s: d.astype(np.float16) for s, d in data.items()} if self.mem16 else data
                 self.memory[item] = [kept, target]
@@ -180,47 +179,71 @@ class PASTISZarrDataset(_Base):
             span = min(len(dates[s]), lengths[s])
             if not -span <= index[s] < span:
                 return None
-        data = {s: self._series(s, row, id_patch, index[s] % lengths[s]) for s in self.sats}
+        data, target = self._read(row, id_patch, {s: index[s] % lengths[s] for s in self.sats})
         dates = {s: np.asarray(dates[s][index[s]]) for s in self.sats}
-        return (data, dates), self._target(row, id_patch)
+        return (data, dates), target
 
-    def _series(self, sat, row, id_patch, date=None):
-        """float32 (T, C, H, W) series of one patch (or (1, C, H, W): the date at position
-        ``date``), standardised when ``norm``: only the chunks of its ``T`` real dates (of that
-        date) are read."""
+    def _read(self, row, id_patch, dates=None):
+        """The series of ``sats`` (dict of float32 (T, C, H, W), or (1, C, H, W) at the position
+        ``dates[sat]`` when given) and the target of the store row ``row``, every array read
+        concurrently (``ProcessLocalRoot.read``): only the chunks of each series' ``T`` real
+        dates (of that date), and the patch's annotation rows.
+
+        Raises ``StoreError`` naming the patch and layer when one is absent for the patch.
+        """
+        requests = [
+            self._series_request(s, row, id_patch, None if dates is None else dates[s]) for s in self.sats
+        ]
+        if self.target == "semantic":
+            requests.append(self._annotation_request("TARGET", row, id_patch, self._semantic))
+            *series, target = self._root.read(requests)
+        else:
+            layers = ("HEATMAP", "INSTANCES", "ZONES", "TARGET")
+            requests += [self._annotation_request(layer, row, id_patch) for layer in layers]
+            results = self._root.read(requests)
+            series = results[: len(self.sats)]
+            target = targets.instance_target(*results[len(self.sats) :], self.class_mapping)
+        return dict(zip(self.sats, series)), target
+
+    def _series_request(self, sat, row, id_patch, date=None):
+        """The read of one patch's series: ``<SAT>[row, :T]`` (``[row, date]`` for one date),
+        finished into float32, standardised when ``norm``."""
         if not self._present[sat][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {sat}")
         length = int(self._lengths[sat][row])
         where = np.s_[row, :length] if date is None else np.s_[row, date : date + 1]
-        series = self._own_dtype(sat, row, self._root.array(sat)[where]).astype(np.float32)
+        return sat, where, lambda values: self._finish_series(sat, row, values)
+
+    def _finish_series(self, sat, row, values):
+        """``values`` as stored, cast to the patch's own dtype, then to float32 and standardised
+        in place (the reference's ``astype(float32)``, ``- mean``, ``/ std``: the same bits)."""
+        series = self._own_dtype(sat, row, values).astype(np.float32)
         if self.norm is not None:
             mean, std = self.norm[sat]
             series -= mean[None, :, None, None]
             series /= std[None, :, None, None]
         return series
 
-    def _annotation(self, layer, row, id_patch):
+    def _annotation_request(self, layer, row, id_patch, then=None):
+        """The read of one patch's row of ``layer``, in the patch's own dtype, then ``then``."""
         if not self._layers[layer][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {layer}")
-        return self._own_dtype(layer, row, self._root.array(layer)[row])
+
+        def finish(values):
+            values = self._own_dtype(layer, row, values)
+            return values if then is None else then(values)
+
+        return layer, row, finish
+
+    def _semantic(self, target):
+        """The semantic target (int64 (H, W), mapped) of the patch's TARGET (3, H, W)."""
+        return targets.semantic_target(target, self.class_mapping)
 
     def _own_dtype(self, layer, row, values):
         """``values`` cast back to the patch's own dtype where the layer mixes dtypes (layout 3:
         ``<LAYER>_dtype``, docs/stacked-layout.md); as stored otherwise."""
         own = self._own_dtypes.get(layer)
         return values if own is None else values.astype(np.dtype(own[row]))
-
-    def _target(self, row, id_patch):
-        target = self._annotation("TARGET", row, id_patch)
-        if self.target == "semantic":
-            return targets.semantic_target(target, self.class_mapping)
-        return targets.instance_target(
-            self._annotation("HEATMAP", row, id_patch),
-            self._annotation("INSTANCES", row, id_patch),
-            self._annotation("ZONES", row, id_patch),
-            target,
-            self.class_mapping,
-        )
 
     def _mono_index(self, dates):
         """Per satellite, the position of the ``mono_date`` date: the given position, or the
