@@ -68,11 +68,12 @@ class OneAfterAnother:
 
     def __init__(self, root):
         self.root = root
+        self.array = root.array
 
     def read(self, requests):
         results = []
         for name, selection, finish in requests:
-            values = self.root.array(name)[selection]
+            values = self.array(name)[selection]
             results.append(values if finish is None else finish(values))
         return results
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from functools import partial
 
 import numpy as np
 from zarr.abc.store import Store
@@ -191,38 +192,55 @@ class PASTISZarrDataset(_Base):
 
         Raises ``StoreError`` naming the patch and layer when one is absent for the patch.
         """
-        requests = [
-            self._series_request(s, row, id_patch, None if dates is None else dates[s]) for s in self.sats
-        ]
+        series, requests = {}, []
+        for sat in self.sats:
+            series[sat], reads = self._series_requests(sat, row, id_patch, None if dates is None else dates[sat])
+            requests += reads
         if self.target == "semantic":
             requests.append(self._annotation_request("TARGET", row, id_patch, self._semantic))
-            *series, target = self._root.read(requests)
+            target = self._root.read(requests)[-1]
         else:
             layers = ("HEATMAP", "INSTANCES", "ZONES", "TARGET")
             requests += [self._annotation_request(layer, row, id_patch) for layer in layers]
-            results = self._root.read(requests)
-            series = results[: len(self.sats)]
-            target = targets.instance_target(*results[len(self.sats) :], self.class_mapping)
-        return dict(zip(self.sats, series)), target
+            annotations = self._root.read(requests)[-len(layers) :]
+            target = targets.instance_target(*annotations, self.class_mapping)
+        return series, target
 
-    def _series_request(self, sat, row, id_patch, date=None):
-        """The read of one patch's series: ``<SAT>[row, :T]`` (``[row, date]`` for one date),
-        finished into float32, standardised when ``norm``."""
+    def _series_requests(self, sat, row, id_patch, date=None):
+        """The float32 (T, C, H, W) series of one patch (``<SAT>[row, :T]``; (1, C, H, W):
+        ``[row, date]``), still to be filled, and the reads that fill it, each cast to float32
+        and standardised when ``norm`` in its part of it.
+
+        A whole series read alone (``sats`` of one satellite, the reference's default) is read
+        in two parts, split at an inner-chunk boundary, so that the first part's conversion
+        overlaps the second part's decoding and both cores convert; each part still reads only
+        its own chunks.
+        """
         if not self._present[sat][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {sat}")
-        length = int(self._lengths[sat][row])
-        where = np.s_[row, :length] if date is None else np.s_[row, date : date + 1]
-        return sat, where, lambda values: self._finish_series(sat, row, values)
+        array = self._root.array(sat)
+        start, stop = (0, int(self._lengths[sat][row])) if date is None else (date, date + 1)
+        series = np.empty((stop - start, *array.shape[2:]), dtype=np.float32)
+        bounds = [start, stop]
+        if date is None and len(self.sats) == 1:
+            per_chunk = array.chunks[1]
+            cut = -(-stop // per_chunk // 2) * per_chunk
+            bounds = [start, cut, stop] if start < cut < stop else bounds
+        reads = [
+            (sat, np.s_[row, a:b], partial(self._finish_series, sat, row, series[a - start : b - start]))
+            for a, b in zip(bounds, bounds[1:])
+        ]
+        return series, reads
 
-    def _finish_series(self, sat, row, values):
-        """``values`` as stored, cast to the patch's own dtype, then to float32 and standardised
-        in place (the reference's ``astype(float32)``, ``- mean``, ``/ std``: the same bits)."""
-        series = self._own_dtype(sat, row, values).astype(np.float32)
+    def _finish_series(self, sat, row, out, values):
+        """``values`` as stored, cast to the patch's own dtype, into the float32 ``out`` and
+        standardised in place (the reference's ``astype(float32)``, ``- mean``, ``/ std``: the
+        same bits)."""
+        out[...] = self._own_dtype(sat, row, values)
         if self.norm is not None:
             mean, std = self.norm[sat]
-            series -= mean[None, :, None, None]
-            series /= std[None, :, None, None]
-        return series
+            out -= mean[None, :, None, None]
+            out /= std[None, :, None, None]
 
     def _annotation_request(self, layer, row, id_patch, then=None):
         """The read of one patch's row of ``layer``, in the patch's own dtype, then ``then``."""
