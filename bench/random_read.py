@@ -2,6 +2,7 @@
 original `.npy` folder (issue #17, read side). Not part of the test suite; see bench/README.md.
 
 usage: python bench/random_read.py SRC_FOLDER STORE.zarr [--cache cold,warm] [--rounds N] [--seed S]
+                                   [--tsv RESULTS.tsv --size N]
 
 Every side reads, patch by patch in the same random order (one permutation per round, `--seed`),
 every layer an ML user reads: S2, S1A, S1D, TARGET, INSTANCES, ZONES, HEATMAP.
@@ -11,13 +12,18 @@ every layer an ML user reads: S2, S1A, S1D, TARGET, INSTANCES, ZONES, HEATMAP.
   `getitem` coroutines of the patch's arrays (`root[LAYER].async_array`) gathered on zarr's event
   loop (`zarr.core.sync.sync`), `LAYER[row, :LAYER_length[row]]` for a series, `LAYER[row]` for an
   annotation, on a group opened once (consolidated metadata), as a training loop would;
-- `zarr-python, one array after another`: the same selections as plain `root[LAYER][...]` calls.
+- `zarr-python, one array after another`: the same selections as plain `root[LAYER][...]` calls;
+- `zarr-python + zarrs pipeline`: the concurrent recipe with the codec pipeline of the `zarrs` Python
+  package (`zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"})`: chunks fetched and
+  decoded in Rust, by the same zarrs crate pastis-bridge writes with), if that package is installed.
 
 Cold (default; root: the page cache is dropped with `/proc/sys/vm/drop_caches` before each side of
 each round) and/or warm (`--cache warm`: one untimed pass first). All sides must read the same
 number of bytes. Prints a Markdown table: per side, the best wall time of the rounds, the MB/s of
 decoded bytes, the CPU time (user + system, every thread) of that round, every round's wall time,
-and the ratio to `np.load`; with the load average, since the machine may be shared.
+and the ratio to `np.load`; with the load average, since the machine may be shared. With `--tsv`,
+every round of every side is also appended to bench/run.sh's results file (task `random`, sides
+`npy`, `zarr`, `zarrseq`, `zarrs`; the decoded bytes as output bytes), which bench/report.py reads.
 """
 
 import argparse
@@ -93,6 +99,20 @@ def read_zarr_sequential(store, ids, order):
     return total
 
 
+def read_zarrs_pipeline(store, ids, order):
+    """The concurrent recipe with chunks decoded by the `zarrs` package's Rust codec pipeline."""
+    with zarr.config.set({"codec_pipeline.path": "zarrs.ZarrsCodecPipeline"}):
+        return read_zarr_concurrent(store, ids, order)
+
+
+def zarrs_installed():
+    try:
+        import zarrs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def timed(read, *args):
     wall, cpu = time.perf_counter(), os.times()
     total = read(*args)
@@ -107,7 +127,11 @@ def main():
     parser.add_argument("--cache", default="cold", help="cold, warm or cold,warm (default cold)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tsv", type=Path, help="append each round to bench/run.sh's results.tsv")
+    parser.add_argument("--size", type=int, help="the dataset size to record in --tsv rows")
     args = parser.parse_args()
+    if args.tsv and args.size is None:
+        parser.error("--tsv needs --size")
     caches = args.cache.split(",")
     if "cold" in caches and os.geteuid() != 0:
         parser.error("a cold-cache run drops the page cache: run as root, or pass --cache warm")
@@ -117,6 +141,10 @@ def main():
     sides = {"np.load (.npy folder)": lambda order: timed(read_npy, args.src, ids, order),
              "zarr-python, concurrent (docs recipe)": lambda order: timed(read_zarr_concurrent, args.store, ids, order),
              "zarr-python, one array after another": lambda order: timed(read_zarr_sequential, args.store, ids, order)}
+    if zarrs_installed():
+        sides["zarr-python + zarrs pipeline"] = lambda order: timed(read_zarrs_pipeline, args.store, ids, order)
+    tsv_sides = {"np.load (.npy folder)": "npy", "zarr-python, concurrent (docs recipe)": "zarr",
+                 "zarr-python, one array after another": "zarrseq", "zarr-python + zarrs pipeline": "zarrs"}
     print(f"{len(ids)} patches in random order, S2 S1A S1D TARGET INSTANCES ZONES HEATMAP, {args.rounds} rounds "
           f"(best kept); Python {platform.python_version()}, numpy {np.__version__}, zarr {zarr.__version__}, "
           f"numcodecs {numcodecs.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
@@ -134,7 +162,13 @@ def main():
                     side(order)
                 else:
                     drop_caches()
+                load = os.getloadavg()[0]
                 results[name].append(side(order))
+                if args.tsv and cache == caches[0]:
+                    wall, cpu, total = results[name][-1]
+                    with args.tsv.open("a") as f:
+                        f.write(f"{args.size}\trandom\t{tsv_sides[name]}\t{len(results[name])}\t{wall:.2f}\t0\t"
+                                f"{cpu:.2f}\t0\t{total}\t{load:.2f}\n")
         totals = {r[2] for runs in results.values() for r in runs}
         assert len(totals) == 1, f"the sides read different amounts: {totals}"
         total = totals.pop()
