@@ -143,7 +143,7 @@ fn read_payload<R: Read>(path: &Path, header: &NpyHeader, reader: &mut R) -> Res
 /// An array of zeros to read a payload into, allocated zeroed (`calloc`): a large one is fresh
 /// pages the kernel zeroes as the read first touches them, so no pass writes zeros the read
 /// then overwrites (ndarray's `zeros` writes every element of the types without a zero-bit
-/// specialisation in `vec!`, float16 among them: a tenth of a conversion's CPU went there).
+/// specialisation in `vec!`, float16 among them: ~5 % of a Zarr conversion's CPU, release build).
 fn zeroed(path: &Path, dtype: DType, shape: &[usize]) -> Result<Array> {
     let elements = shape.iter().product();
     with_dtype!(dtype, T => {
