@@ -26,7 +26,7 @@ TASKS = [
 # (task, what, against, limit), issue #17. `against`: a Python side ("python" = the same codecs,
 # "pydefault" = zarr-python's default codecs): Python / ours >= limit; "floor:A|B": ours / the
 # larger of floors A and B <= limit; "bytes:F": our output / floor F's output <= limit;
-# "rss:S": our peak RSS / side S's <= limit.
+# "rss:S": our peak RSS / side S's <= limit; "side:A/B": the task's side A / its side B <= limit (wall).
 TARGETS = [
     ("zarr", "≥ 3x faster than Python with zarr-python's default codecs", "pydefault", 3.0),
     ("zarr", "≥ 1.5x faster than Python with the same codec", "python", 1.5),
@@ -36,9 +36,14 @@ TARGETS = [
     ("hdf5", "≥ 1.8x faster than h5py with the same filters", "python", 1.8),
     ("geotiff", "≥ 1.5x faster than rasterio with the same options", "python", 1.5),
     ("parcels", "≥ 5x faster than rasterio.features.shapes", "python", 5.0),
+    ("random", "zarr-python reads the store in random order no slower than np.load reads the .npy",
+     "side:zarr/npy", 1.0),
 ]
+# Measurements that are neither ours nor a Python route of ours: bench/random_read.py's two sides.
+READS = [("random", "random-order read of every patch's S2, S1A, S1D, TARGET, INSTANCES, ZONES, HEATMAP")]
 SIDES = {"ours": "pastis-bridge", "python": "Python", "pydefault": "Python, zarr-python defaults",
-         "floor": "floor"}
+         "floor": "floor", "npy": "np.load of the .npy folder", "zarr": "zarr-python on our store (concurrent)",
+         "zarrseq": "zarr-python, one array after another", "zarrs": "zarr-python + zarrs pipeline"}
 
 
 def load(path):
@@ -80,7 +85,7 @@ def table(best, size):
     ]
     floors = [("cat", "cat > /dev/null", 0), ("zstd", "zstd -3", 0),
               ("codec", "read + Blosc zstd 1 bitshuffle (numcodecs)", 0), ("deflate", "pigz -5", 0)]
-    for task, label, _ in floors + TASKS:
+    for task, label, *_ in floors + TASKS + READS:
         for side in SIDES:
             b = best.get((size, task, side))
             if not b:
@@ -122,6 +127,12 @@ def targets(best, size):
             c = ratio(best, size, task, kind, task, "ours", "cpu")
             ok = r is not None and r >= limit
             measured = f"{SIDES[kind]} / ours = {fmt_ratio(r)} wall, {fmt_ratio(c)} CPU"
+        elif kind == "side":
+            a, _, b = arg.partition("/")
+            r = ratio(best, size, task, a, task, b)
+            c = ratio(best, size, task, a, task, b, "cpu")
+            ok = r is not None and r <= limit
+            measured = f"{SIDES[a]} / {SIDES[b]} = {fmt_ratio(r)} wall, {fmt_ratio(c)} CPU"
         elif kind == "floor":
             walls = {f: best[(size, f, "floor")]["wall"] for f in arg.split("|")
                      if (size, f, "floor") in best}

@@ -9,8 +9,9 @@
 # JOBS (threads for pastis-bridge, zstd and pigz; default nproc), PYTHON (default .venv/bin/python),
 # SKIP_BUILD=1 (use the existing target/release/pastis-bridge, or BIN), PYTHON_SIZES (sizes at which the
 # Python route runs; default: the largest size), TASKS (default "floor zarr hdf5 geotiff jobs parcels";
-# zarr includes reading back; jobs runs our three conversions with --jobs 1, for the speed-up
-# against JOBS threads), RESULTS (default bench/RESULTS.md).
+# zarr includes reading back, and the random-order read of bench/random_read.py where Python runs;
+# jobs runs our three conversions with --jobs 1, for the speed-up against JOBS threads), RESULTS
+# (default bench/RESULTS.md).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -81,6 +82,13 @@ task_zarr() {
     measure "$N" read ours "$OUT/ours-back" \
         "$BIN" convert "$OUT/ours.zarr" "$OUT/ours-back" --to pastis --jobs "$JOBS" --quiet
     if py; then measure "$N" read python "$OUT/py-back" "$PYTHON" "$REF" read "$OUT/ours.zarr" "$OUT/py-back"; fi
+    # Random-order read (an ML user's epoch): zarr-python on our store against np.load of the .npy
+    # folder, RUNS rounds; bench/random_read.py drops the cache itself and appends its own rows.
+    local warm_flag=(); [[ $CACHE == warm ]] && warm_flag=(--cache warm)
+    if py; then
+        "$PYTHON" bench/random_read.py "$SRC" "$OUT/ours.zarr" --rounds "$RUNS" --tsv "$TSV" --size "$N" \
+            "${warm_flag[@]}"
+    fi
 }
 
 task_hdf5() {

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from functools import partial
 
 import numpy as np
 from zarr.abc.store import Store
@@ -138,8 +139,7 @@ class PASTISZarrDataset(_Base):
             if one is not None:
                 return _as_torch(one, self.target, self.class_mapping)
         if not self.cache or item not in self.memory:
-            data = {s: self._series(s, row, id_patch) for s in self.sats}
-            target = self._target(row, id_patch)
+            data, target = self._read(row, id_patch)
             if self.cache:
                 kept = {s: d.astype(np.float16) for s, d in data.items()} if self.mem16 else data
                 self.memory[item] = [kept, target]
@@ -180,47 +180,88 @@ class PASTISZarrDataset(_Base):
             span = min(len(dates[s]), lengths[s])
             if not -span <= index[s] < span:
                 return None
-        data = {s: self._series(s, row, id_patch, index[s] % lengths[s]) for s in self.sats}
+        data, target = self._read(row, id_patch, {s: index[s] % lengths[s] for s in self.sats})
         dates = {s: np.asarray(dates[s][index[s]]) for s in self.sats}
-        return (data, dates), self._target(row, id_patch)
+        return (data, dates), target
 
-    def _series(self, sat, row, id_patch, date=None):
-        """float32 (T, C, H, W) series of one patch (or (1, C, H, W): the date at position
-        ``date``), standardised when ``norm``: only the chunks of its ``T`` real dates (of that
-        date) are read."""
+    def _read(self, row, id_patch, dates=None):
+        """The series of ``sats`` (dict of float32 (T, C, H, W), or (1, C, H, W) at the position
+        ``dates[sat]`` when given) and the target of the store row ``row``, every array read
+        concurrently (``ProcessLocalRoot.read``): only the chunks of each series' ``T`` real
+        dates (of that date), and the patch's annotation rows.
+
+        Raises ``StoreError`` naming the patch and layer when one is absent for the patch.
+        """
+        series, requests = {}, []
+        for sat in self.sats:
+            series[sat], reads = self._series_requests(sat, row, id_patch, None if dates is None else dates[sat])
+            requests += reads
+        if self.target == "semantic":
+            requests.append(self._annotation_request("TARGET", row, id_patch, self._semantic))
+            target = self._root.read(requests)[-1]
+        else:
+            layers = ("HEATMAP", "INSTANCES", "ZONES", "TARGET")
+            requests += [self._annotation_request(layer, row, id_patch) for layer in layers]
+            annotations = self._root.read(requests)[-len(layers) :]
+            target = targets.instance_target(*annotations, self.class_mapping)
+        return series, target
+
+    def _series_requests(self, sat, row, id_patch, date=None):
+        """The float32 (T, C, H, W) series of one patch (``<SAT>[row, :T]``; (1, C, H, W):
+        ``[row, date]``), still to be filled, and the reads that fill it, each cast to float32
+        and standardised when ``norm`` in its part of it.
+
+        A whole series read alone (``sats`` of one satellite, the reference's default) is read
+        in two parts, split at an inner-chunk boundary, so that the first part's conversion
+        overlaps the second part's decoding and both cores convert; each part still reads only
+        its own chunks.
+        """
         if not self._present[sat][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {sat}")
-        length = int(self._lengths[sat][row])
-        where = np.s_[row, :length] if date is None else np.s_[row, date : date + 1]
-        series = self._own_dtype(sat, row, self._root.array(sat)[where]).astype(np.float32)
+        array = self._root.array(sat)
+        start, stop = (0, int(self._lengths[sat][row])) if date is None else (date, date + 1)
+        series = np.empty((stop - start, *array.shape[2:]), dtype=np.float32)
+        bounds = [start, stop]
+        if date is None and len(self.sats) == 1:
+            per_chunk = array.chunks[1]
+            cut = -(-stop // per_chunk // 2) * per_chunk
+            bounds = [start, cut, stop] if start < cut < stop else bounds
+        reads = [
+            (sat, np.s_[row, a:b], partial(self._finish_series, sat, row, series[a - start : b - start]))
+            for a, b in zip(bounds, bounds[1:])
+        ]
+        return series, reads
+
+    def _finish_series(self, sat, row, out, values):
+        """``values`` as stored, cast to the patch's own dtype, into the float32 ``out`` and
+        standardised in place (the reference's ``astype(float32)``, ``- mean``, ``/ std``: the
+        same bits)."""
+        out[...] = self._own_dtype(sat, row, values)
         if self.norm is not None:
             mean, std = self.norm[sat]
-            series -= mean[None, :, None, None]
-            series /= std[None, :, None, None]
-        return series
+            out -= mean[None, :, None, None]
+            out /= std[None, :, None, None]
 
-    def _annotation(self, layer, row, id_patch):
+    def _annotation_request(self, layer, row, id_patch, then=None):
+        """The read of one patch's row of ``layer``, in the patch's own dtype, then ``then``."""
         if not self._layers[layer][row]:
             raise StoreError(f"{self.store}: patch {id_patch} has no {layer}")
-        return self._own_dtype(layer, row, self._root.array(layer)[row])
+
+        def finish(values):
+            values = self._own_dtype(layer, row, values)
+            return values if then is None else then(values)
+
+        return layer, row, finish
+
+    def _semantic(self, target):
+        """The semantic target (int64 (H, W), mapped) of the patch's TARGET (3, H, W)."""
+        return targets.semantic_target(target, self.class_mapping)
 
     def _own_dtype(self, layer, row, values):
         """``values`` cast back to the patch's own dtype where the layer mixes dtypes (layout 3:
         ``<LAYER>_dtype``, docs/stacked-layout.md); as stored otherwise."""
         own = self._own_dtypes.get(layer)
         return values if own is None else values.astype(np.dtype(own[row]))
-
-    def _target(self, row, id_patch):
-        target = self._annotation("TARGET", row, id_patch)
-        if self.target == "semantic":
-            return targets.semantic_target(target, self.class_mapping)
-        return targets.instance_target(
-            self._annotation("HEATMAP", row, id_patch),
-            self._annotation("INSTANCES", row, id_patch),
-            self._annotation("ZONES", row, id_patch),
-            target,
-            self.class_mapping,
-        )
 
     def _mono_index(self, dates):
         """Per satellite, the position of the ``mono_date`` date: the given position, or the

@@ -10,8 +10,13 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 use zarrs::array::codec::api::BytesToBytesCodecTraits;
-use zarrs::array::codec::{BloscCodec, BloscCompressor, BloscShuffleMode, GzipCodec, ZstdCodec};
-use zarrs::array::{ArrayBuilder, ArrayMetadata, ArrayMetadataOptions, ArraySubset};
+use zarrs::array::codec::{
+    BloscCodec, BloscCompressor, BloscShuffleMode, GzipCodec, ShardingCodecOptions,
+    SubchunkWriteOrder, ZstdCodec,
+};
+use zarrs::array::{
+    ArrayBuilder, ArrayMetadata, ArrayMetadataOptions, ArraySubset, CodecSpecificOptions,
+};
 use zarrs::metadata::v2::{ArrayMetadataV2, MetadataV2};
 use zarrs::metadata::FillValueMetadata;
 
@@ -109,7 +114,13 @@ fn build_v3(
         .bytes_to_bytes_codecs(codecs_v3(compression, element_size(def.kind))?)
         .attributes(def.attributes.clone());
     if def.shard.is_some() {
-        builder.subchunk_shape(u64s(&def.chunk));
+        // Inner chunks in C order, not in the order threads finish them: the same dataset
+        // always gives the same bytes (zarrs' default order varies from run to run).
+        let c_order =
+            ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C);
+        builder
+            .subchunk_shape(u64s(&def.chunk))
+            .codec_specific_options(CodecSpecificOptions::default().with_option(c_order));
     }
     Ok(builder.build(store.clone(), &format!("/{}", def.name))?)
 }

@@ -13,6 +13,7 @@ mod driver;
 mod finalize;
 pub mod partition;
 mod reader;
+mod shard;
 pub mod store;
 mod writer;
 

@@ -10,6 +10,7 @@ use super::arrays::{as_row, create_array, erase_row, write_block, ArrayDef, Kind
 use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
+use super::shard::SeriesShards;
 use super::{store, Store, ZArray};
 use crate::formats::stacked::{self, data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
@@ -27,6 +28,9 @@ use std::sync::Mutex;
 struct DataArray {
     array: ZArray,
     spec: StackedArray,
+    /// A v3 series array's shard encoder: its shards are encoded whole from the patch's own
+    /// bytes ([`SeriesShards`]); `None` for the arrays zarrs writes itself.
+    shards: Option<SeriesShards>,
 }
 
 /// The annotations received so far for one group of patches (one v3 shard).
@@ -256,7 +260,19 @@ impl ZarrWriter {
         for spec in specs.iter().cloned() {
             let def = data_def(&spec, version);
             let array = create_array(target.path(), &store, &def, version, compression)?;
-            arrays.insert(spec.layer, DataArray { array, spec });
+            let shards = spec
+                .layer
+                .is_series()
+                .then(|| SeriesShards::of(&array))
+                .flatten();
+            arrays.insert(
+                spec.layer,
+                DataArray {
+                    array,
+                    spec,
+                    shards,
+                },
+            );
         }
         Ok(ZarrWriter {
             target,
@@ -395,7 +411,10 @@ impl DatasetWriter for ZarrWriter {
                 Cow::Borrowed(_) => None,
             };
             let array = widened.unwrap_or(array);
-            if layer.stored_by_patch() {
+            if let Some(shards) = &data.shards {
+                // The whole shard, replacing any a stopped run left (nothing is merged).
+                write_shard(self.root(), &data.array, shards, index, &array)?;
+            } else if layer.stored_by_patch() {
                 // Only the series' own dates: padding chunks are never stored (fill value 0);
                 // SPOT arrives padded to the stacked size, one shard per patch.
                 if self.may_hold_earlier_shards {
@@ -449,6 +468,34 @@ impl DatasetWriter for ZarrWriter {
                 fingerprint,
             } => write_marker(target.path(), &store, partition, &fingerprint, &written),
         }
+    }
+}
+
+/// Stores the shard of row `row` of a sharded series array: `series` (the patch's own dates, in
+/// the stacked dtype) encoded whole by `shards`; a series of fill values only erases the shard
+/// instead, as zarrs does.
+fn write_shard(
+    root: &Path,
+    array: &ZArray,
+    shards: &SeriesShards,
+    row: usize,
+    series: &Array,
+) -> Result<()> {
+    let context = || format!("writing {}", array.path());
+    let mut indices = vec![0u64; array.dimensionality()];
+    if let Some(first) = indices.first_mut() {
+        *first = row as u64;
+    }
+    match shards
+        .encode(&series.le_bytes())
+        .map_err(|e| super::zarr_error_in(root, context(), e))?
+    {
+        // SAFETY: the shard was encoded by the array's own codecs, for its shard shape.
+        Some(shard) => unsafe { array.store_encoded_chunk(&indices, shard.into()) }
+            .map_err(|e| super::zarr_error_in(root, context(), e)),
+        None => array
+            .erase_chunk(&indices)
+            .map_err(|e| super::zarr_error_in(root, context(), e)),
     }
 }
 
