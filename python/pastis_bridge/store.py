@@ -13,6 +13,18 @@ forked child), and each result is finished (cast, standardised) in a worker thre
 soon as it is decoded. zarr decodes inner chunks in those worker threads too, and Blosc and numpy
 release the GIL, so one item uses every core: S2's decoding overlaps S1A's, S1D's and the
 annotations', and the float conversion of one series the decoding of the next.
+
+On a local store, when the ``zarrs`` package (zarrs-python) is installed and zarr's
+``codec_pipeline.path`` is left at its default, the arrays are opened with zarrs' Rust codec
+pipeline (``zarrs.ZarrsCodecPipeline``): the same bytes decoded with about a quarter less CPU
+(bench/RESULTS.md, "Python loader, quiet machine"). Only this package's arrays use it; zarr's
+global configuration is left as it was. A pipeline chosen by the user is always kept.
+
+zarrs' Rust thread pool does not survive ``fork``: a forked child that decodes through it after
+its parent did deadlocks (zarrs-python#171, open), which is what a PyTorch ``DataLoader`` with
+``num_workers > 0`` does on Linux. So a process forked after this package used zarrs' pipeline
+opens its arrays with zarr's own pipeline (``os.register_at_fork``); a worker forked before any
+read, or started with ``spawn``, still uses zarrs.
 """
 
 from __future__ import annotations
@@ -29,6 +41,43 @@ from zarr.core.sync import sync as zarr_sync
 #: Root attribute naming the layout (docs/stacked-layout.md); the versions this package reads.
 LAYOUT_ATTRIBUTE = "pastis_bridge_layout"
 LAYOUTS = ("pastis-bridge-stacked/1", "pastis-bridge-stacked/2", "pastis-bridge-stacked/3")
+
+
+#: zarr-python's own codec pipeline, the default of ``codec_pipeline.path``.
+DEFAULT_PIPELINE = "zarr.core.codec_pipeline.BatchedCodecPipeline"
+#: zarrs-python's Rust codec pipeline (package ``zarrs``).
+ZARRS_PIPELINE = "zarrs.ZarrsCodecPipeline"
+
+
+#: Whether this process has opened an array with zarrs' pipeline (then its forked children must
+#: not use it), and whether it inherited such a pipeline across ``fork`` (then it must not).
+_zarrs_state = {"used": False, "forked_after_use": False}
+
+
+def _after_fork_in_child() -> None:
+    if _zarrs_state["used"]:
+        _zarrs_state["forked_after_use"] = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def pipeline_config(store: str) -> dict:
+    """The zarr configuration to open ``store``'s arrays with: zarrs' pipeline for a local
+    store when ``zarrs`` is importable, the user kept zarr's default pipeline and this process was
+    not forked from one that used zarrs (zarrs-python#171); else nothing (zarr's own pipeline)."""
+    if (
+        "://" in str(store)
+        or _zarrs_state["forked_after_use"]
+        or zarr.config.get("codec_pipeline.path") != DEFAULT_PIPELINE
+    ):
+        return {}
+    try:
+        import zarrs  # noqa: F401
+    except ImportError:
+        return {}
+    _zarrs_state["used"] = True
+    return {"codec_pipeline.path": ZARRS_PIPELINE}
 
 
 class StoreError(ValueError):
@@ -77,7 +126,9 @@ class ProcessLocalRoot:
             self._pid = os.getpid()
         if name not in self._arrays:
             try:
-                node = self._root[name]
+                # The codec pipeline is bound when the array is opened.
+                with zarr.config.set(pipeline_config(self.store)):
+                    node = self._root[name]
             except KeyError:
                 raise StoreError(f"{self.store}: no array {name!r}") from None
             if not isinstance(node, zarr.Array):
