@@ -1,4 +1,6 @@
-//! Series shards of a Zarr v3 store, encoded whole from a patch's own bytes.
+//! Shards of a Zarr v3 store encoded by pastis-bridge from the patches' own bytes: a series
+//! shard whole from one patch, an annotation shard from the inner chunks (one patch each) encoded
+//! as the group's patches arrive.
 //!
 //! A series array stores one patch per shard, `(1, T', C, H, W)` with `T'` the dataset's longest
 //! series rounded up to whole inner chunks of `k` dates, `(1, k, C, H, W)`. Through zarrs'
@@ -16,6 +18,12 @@
 //! Inner chunks that hold only the fill value are not stored (index entry `u64::MAX`), as zarrs
 //! does; a shard of fill values only is not stored at all.
 //!
+//! An annotation array stores a group of 32 patches per shard, `(32, ...)` in inner chunks of one
+//! patch, `(1, ...)`: inner chunk `i` is patch `32·g + i`'s row, encoded by the writer as soon as
+//! the patch arrives ([`ShardEncoder::encode_chunk`]), so a group waiting for its last patches
+//! holds encoded rows (a few hundred kB) rather than raw ones (~0.5 MB per patch); the shard is
+//! assembled from them when the group is complete ([`ShardEncoder::assemble`]).
+//!
 //! Source of the layout: the Zarr v3 `sharding_indexed` codec specification (encoded inner
 //! chunks, then the index of `(offset, nbytes)` pairs in C order of the chunk grid, with
 //! `u64::MAX` pairs for empty chunks, encoded by the index codecs, at the end).
@@ -30,16 +38,16 @@ use zarrs::array::{
     FillValue,
 };
 
-/// How to encode the shards of one sharded series array: the array's inner and index codecs,
-/// and the shapes they are applied to.
-pub(super) struct SeriesShards {
+/// How to encode the shards of one sharded array whose inner chunks run along one axis: the
+/// array's inner and index codecs, and the shapes they are applied to.
+pub(super) struct ShardEncoder {
     inner: CodecChain,
     index: CodecChain,
-    /// The inner chunk, `(1, k, C, H, W)`.
+    /// The inner chunk: `(1, k, C, H, W)` for a series, `(1, ...)` for an annotation.
     subchunk_shape: Vec<NonZeroU64>,
     /// The index's shape: the inner chunks per shard along each axis, then 2.
     index_shape: Vec<NonZeroU64>,
-    /// Inner chunks per shard (all along time).
+    /// Inner chunks per shard (all along one axis: time for a series, patches for an annotation).
     chunks: usize,
     /// Bytes of one inner chunk.
     chunk_bytes: usize,
@@ -47,12 +55,14 @@ pub(super) struct SeriesShards {
     fill_value: FillValue,
 }
 
-impl SeriesShards {
-    /// The shard encoder of `array`, if its shards are one row whose inner chunks span every axis
-    /// after the second (a v3 series array; not SPOT's windows, not a v2 array), with the index
-    /// at the end and a fill value of zero bytes; `None` otherwise (such arrays are written
-    /// through zarrs' `store_array_subset`).
-    pub(super) fn of(array: &ZArray) -> Option<SeriesShards> {
+impl ShardEncoder {
+    /// The shard encoder of `array`, if its inner chunks run along one axis of the shard, in
+    /// whole chunks, every axis before it of extent 1 and every axis after it spanned whole (a v3
+    /// series array: `(1, T', C, H, W)` in `(1, k, C, H, W)`; a v3 annotation array: `(32, ...)`
+    /// in `(1, ...)`; not SPOT's windows, not a v2 array), so that inner chunk `i` is a run of the
+    /// shard's C-ordered bytes; with the index at the end and a fill value of zero bytes. `None`
+    /// otherwise (such arrays are written through zarrs' `store_array_subset`).
+    pub(super) fn of(array: &ZArray) -> Option<ShardEncoder> {
         let ArrayMetadata::V3(metadata) = array.metadata() else {
             return None;
         };
@@ -78,24 +88,28 @@ impl SeriesShards {
             .map(|n| n.get())
             .collect();
         let inner: Vec<u64> = config.chunk_shape.iter().map(|n| n.get()).collect();
-        let whole_dates = shard.len() >= 2
-            && inner.len() == shard.len()
-            && shard[0] == 1
-            && inner[0] == 1
-            && shard[1].is_multiple_of(inner[1])
-            && shard[2..] == inner[2..];
-        let element = array.data_type().fixed_size()?;
-        let fill_value = array.fill_value().clone();
-        if !whole_dates || fill_value.as_ne_bytes().iter().any(|&b| b != 0) {
+        if inner.len() != shard.len() {
             return None;
         }
-        let chunks = usize::try_from(shard[1] / inner[1]).ok()?;
+        // The axis the inner chunks run along: the first where they differ from the shard.
+        let axis = (0..shard.len())
+            .find(|&a| shard[a] != inner[a])
+            .unwrap_or(0);
+        let along_one_axis = shard[..axis].iter().all(|&n| n == 1)
+            && shard.get(axis)?.is_multiple_of(*inner.get(axis)?)
+            && shard[axis + 1..] == inner[axis + 1..];
+        let element = array.data_type().fixed_size()?;
+        let fill_value = array.fill_value().clone();
+        if !along_one_axis || fill_value.as_ne_bytes().iter().any(|&b| b != 0) {
+            return None;
+        }
+        let chunks = usize::try_from(shard[axis] / inner[axis]).ok()?;
         let elements: u64 = inner.iter().product();
         let mut index_shape = (shard.iter().zip(&inner))
             .map(|(s, i)| NonZeroU64::new(s / i))
             .collect::<Option<Vec<_>>>()?;
         index_shape.push(NonZeroU64::new(2)?);
-        Some(SeriesShards {
+        Some(ShardEncoder {
             inner: CodecChain::from_metadata(&config.codecs).ok()?,
             index: CodecChain::from_metadata(&config.index_codecs).ok()?,
             subchunk_shape: config.chunk_shape.to_vec(),
@@ -123,11 +137,33 @@ impl SeriesShards {
                 self.chunk_bytes
             )));
         }
-        let options = CodecOptions::default().with_concurrent_target(1);
         let encoded: Vec<Option<Vec<u8>>> = (0..self.chunks)
             .into_par_iter()
-            .map(|i| self.encode_chunk(bytes, i, &options))
+            .map(|i| {
+                let start = (i * self.chunk_bytes).min(bytes.len());
+                let end = bytes.len().min(start + self.chunk_bytes);
+                self.encode_chunk(&bytes[start..end])
+            })
             .collect::<Result<_, _>>()?;
+        self.assemble(encoded)
+    }
+
+    /// The shard of the encoded inner chunks `encoded`, in C order, one per inner chunk of the
+    /// shard (`None` for one of fill values only, not stored); `None` if they all are.
+    ///
+    /// # Errors
+    /// Not one entry per inner chunk, or the index codecs' error.
+    pub(super) fn assemble(
+        &self,
+        encoded: Vec<Option<Vec<u8>>>,
+    ) -> Result<Option<Vec<u8>>, CodecError> {
+        if encoded.len() != self.chunks {
+            return Err(CodecError::Other(format!(
+                "{} encoded chunks for a shard of {}",
+                encoded.len(),
+                self.chunks
+            )));
+        }
         if encoded.iter().all(Option::is_none) {
             return Ok(None);
         }
@@ -146,7 +182,7 @@ impl SeriesShards {
             &self.index_shape,
             &zarrs::array::data_type::uint64(),
             &FillValue::from(u64::MAX),
-            &options,
+            &Self::options(),
         )?;
         let total = usize::try_from(offset).map_err(|e| CodecError::Other(e.to_string()))?;
         let mut shard = Vec::with_capacity(total + index.len());
@@ -157,17 +193,20 @@ impl SeriesShards {
         Ok(Some(shard))
     }
 
-    /// Inner chunk `i` of `bytes` encoded, `None` past the series or if it is all fill value.
-    fn encode_chunk(
-        &self,
-        bytes: &[u8],
-        i: usize,
-        options: &CodecOptions,
-    ) -> Result<Option<Vec<u8>>, CodecError> {
-        let start = i * self.chunk_bytes;
-        let Some(own) = bytes.get(start..bytes.len().min(start + self.chunk_bytes)) else {
-            return Ok(None);
-        };
+    /// One inner chunk encoded from `own`, its bytes (C order, little-endian; fewer than a chunk
+    /// holds are padded with the fill value); `None` if it holds only the fill value. Encoded on
+    /// the calling thread.
+    ///
+    /// # Errors
+    /// More bytes than an inner chunk holds, or a codec's error.
+    pub(super) fn encode_chunk(&self, own: &[u8]) -> Result<Option<Vec<u8>>, CodecError> {
+        if own.len() > self.chunk_bytes {
+            return Err(CodecError::Other(format!(
+                "{} bytes do not fit an inner chunk of {} bytes",
+                own.len(),
+                self.chunk_bytes
+            )));
+        }
         if own.iter().all(|&b| b == 0) {
             // Nothing or only the fill value (zero bytes, see `of`).
             return Ok(None);
@@ -185,9 +224,30 @@ impl SeriesShards {
             &self.subchunk_shape,
             &self.data_type,
             &self.fill_value,
-            options,
+            &Self::options(),
         )?;
-        Ok(Some(encoded.into_owned()))
+        // Codecs allocate for the worst case (zarrs' Blosc: the chunk's size plus Blosc's
+        // overhead) and keep that capacity: an S2 chunk of 2.6 MB encoded to ~1.4 MB would hold
+        // all 2.6 MB until its shard is written, the largest share of the writer's heap
+        // (bench/RESULTS.md, "Zarr peak memory"). Shrinking gives the rest back at once.
+        let mut encoded = encoded.into_owned();
+        encoded.shrink_to_fit();
+        Ok(Some(encoded))
+    }
+
+    /// Bytes of one inner chunk (for an annotation array: one patch's row).
+    pub(super) fn chunk_bytes(&self) -> usize {
+        self.chunk_bytes
+    }
+
+    /// Inner chunks per shard (for an annotation array: patches per shard).
+    pub(super) fn chunks(&self) -> usize {
+        self.chunks
+    }
+
+    /// Inner chunks are encoded one per thread: `options`' own concurrency is not used.
+    fn options() -> CodecOptions {
+        CodecOptions::default().with_concurrent_target(1)
     }
 }
 
@@ -262,13 +322,78 @@ mod tests {
                 ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
             );
             let b = b.with_codec_specific_options(&c_order);
-            let shards = SeriesShards::of(&a).expect("a series array");
+            let shards = ShardEncoder::of(&a).expect("a series array");
             let shard = shards.encode(&patch.le_bytes()).unwrap().unwrap();
             unsafe { a.store_encoded_chunk(&[1, 0, 0, 0, 0], shard.into()) }.unwrap();
             write_block(root, &b, 1, &as_row(patch)).unwrap();
             let key = "S2/c/1/0/0/0/0";
             assert!(stored(&ours, key).is_some());
             assert_eq!(stored(&ours, key), stored(&theirs, key), "{compression:?}");
+        }
+    }
+
+    #[test]
+    fn annotation_shards_from_rows_encoded_one_by_one_are_the_bytes_zarrs_writes() {
+        // 7 patches in shards of 4: a full group with a row of zeros, then a short last group
+        // whose shard reaches past the array.
+        let def = ArrayDef {
+            name: "HEATMAP".into(),
+            kind: Kind::Number(DType::F64),
+            shape: vec![7, 4, 3],
+            chunk: vec![1, 4, 3],
+            shard: Some(vec![4, 4, 3]),
+            dimension_names: ["patch", "y", "x"].map(String::from).to_vec(),
+            attributes: Map::new(),
+        };
+        let row = |p: usize| {
+            let v: Vec<u8> = (0..12)
+                .flat_map(|i| {
+                    let x = if p == 2 {
+                        0.0
+                    } else {
+                        (p * 100 + i) as f64 / 7.0
+                    };
+                    x.to_le_bytes()
+                })
+                .collect();
+            Array::from_le_bytes(DType::F64, &[4, 3], &v).unwrap()
+        };
+        for compression in [Compression::BloscZstd(1, Shuffle::Bit), Compression::None] {
+            let ours: Store = Arc::new(MemoryStore::new());
+            let theirs: Store = Arc::new(MemoryStore::new());
+            let root = Path::new("memory");
+            let a = create_array(root, &ours, &def, Version::V3, compression).unwrap();
+            let b = create_array(root, &theirs, &def, Version::V3, compression).unwrap();
+            let c_order = CodecSpecificOptions::default().with_option(
+                ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+            );
+            let b = b.with_codec_specific_options(&c_order);
+            let shards = ShardEncoder::of(&a).expect("an annotation array");
+            assert_eq!((shards.chunks(), shards.chunk_bytes()), (4, 96));
+            for (group, patches) in [(0, 0..4), (1, 4..7)] {
+                let encoded: Vec<Option<Vec<u8>>> = (group * 4..group * 4 + 4)
+                    .map(|p| match patches.contains(&p) {
+                        true => shards.encode_chunk(&row(p).le_bytes()).unwrap(),
+                        false => None,
+                    })
+                    .collect();
+                assert_eq!(
+                    encoded[2].is_none(),
+                    group == 0,
+                    "a row of zeros is not stored"
+                );
+                let shard = shards.assemble(encoded).unwrap().unwrap();
+                unsafe { a.store_encoded_chunk(&[group as u64, 0, 0], shard.into()) }.unwrap();
+                let rows: Vec<Array> = patches.map(row).collect();
+                write_block(root, &b, group * 4, &Array::stack(&rows).unwrap()).unwrap();
+                let key = format!("HEATMAP/c/{group}/0/0");
+                assert!(stored(&ours, &key).is_some());
+                assert_eq!(
+                    stored(&ours, &key),
+                    stored(&theirs, &key),
+                    "{compression:?}"
+                );
+            }
         }
     }
 
@@ -283,14 +408,14 @@ mod tests {
             Compression::Zstd(1),
         )
         .unwrap();
-        let shards = SeriesShards::of(&a).unwrap();
+        let shards = ShardEncoder::of(&a).unwrap();
         let zeros = Array::zeros(DType::I16, &[5, 2, 4, 3]);
         assert_eq!(shards.encode(&zeros.le_bytes()).unwrap(), None);
         assert!(shards.encode(&series(17, &[]).le_bytes()).is_err());
     }
 
     #[test]
-    fn only_sharded_series_of_whole_dates_qualify() {
+    fn only_sharded_arrays_with_chunks_along_one_axis_qualify() {
         let store: Store = Arc::new(MemoryStore::new());
         let root = Path::new("m");
         let v2 = create_array(
@@ -300,12 +425,12 @@ mod tests {
             Version::V2,
             Compression::Zstd(1),
         );
-        assert!(SeriesShards::of(&v2.unwrap()).is_none());
+        assert!(ShardEncoder::of(&v2.unwrap()).is_none());
         let mut windows = def(DType::U8, 8, 4);
         windows.name = "SPOT".into();
         windows.chunk = vec![1, 4, 2, 2, 3];
         windows.shard = Some(vec![1, 8, 2, 4, 3]);
         let spot = create_array(root, &store, &windows, Version::V3, Compression::Zstd(1));
-        assert!(SeriesShards::of(&spot.unwrap()).is_none());
+        assert!(ShardEncoder::of(&spot.unwrap()).is_none());
     }
 }

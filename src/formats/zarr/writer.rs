@@ -4,13 +4,14 @@
 //!
 //! No two threads ever write the same shard: a series shard holds one patch, and annotation shards
 //! (a group of patches in v3) are written by whichever thread delivers the group's last patch,
-//! from a buffer that holds only the groups still in flight.
+//! from a buffer that holds only the groups still in flight. In v3 that buffer holds each
+//! patch's annotation rows already encoded as their inner chunks ([`ShardEncoder`]).
 
 use super::arrays::{as_row, create_array, erase_row, write_block, ArrayDef, Kind, Version};
 use super::columns::{write_columns, ColumnSink};
 use super::consolidate::write_root;
 use super::partition::{write_marker, Partition};
-use super::shard::SeriesShards;
+use super::shard::ShardEncoder;
 use super::{store, Store, ZArray};
 use crate::formats::stacked::{self, data_arrays, dataset_attributes, StackedArray};
 use crate::formats::{Compression, DatasetWriter, Shuffle, WriteOptions};
@@ -28,16 +29,25 @@ use std::sync::Mutex;
 struct DataArray {
     array: ZArray,
     spec: StackedArray,
-    /// A v3 series array's shard encoder: its shards are encoded whole from the patch's own
-    /// bytes ([`SeriesShards`]); `None` for the arrays zarrs writes itself.
-    shards: Option<SeriesShards>,
+    /// A v3 array's shard encoder ([`ShardEncoder`]): a series' shards are encoded whole from
+    /// the patch's own bytes, an annotation's from the rows encoded as they arrive; `None` for
+    /// the arrays zarrs writes itself (v2, SPOT).
+    shards: Option<ShardEncoder>,
+}
+
+/// One patch's row of an annotation array, waiting in its group's buffer.
+enum Row {
+    /// Encoded as the shard's inner chunk (`None`: fill values only, not stored).
+    Encoded(Option<Vec<u8>>),
+    /// As it came, in the stacked dtype (an array zarrs writes itself).
+    Raw(Array),
 }
 
 /// The annotations received so far for one group of patches (one v3 shard).
 #[derive(Default)]
 struct GroupBuffer {
     arrived: usize,
-    rows: BTreeMap<usize, BTreeMap<Layer, Array>>,
+    rows: BTreeMap<usize, BTreeMap<Layer, Row>>,
 }
 
 /// Where the store is written.
@@ -260,10 +270,8 @@ impl ZarrWriter {
         for spec in specs.iter().cloned() {
             let def = data_def(&spec, version);
             let array = create_array(target.path(), &store, &def, version, compression)?;
-            let shards = spec
-                .layer
-                .is_series()
-                .then(|| SeriesShards::of(&array))
+            let shards = (!spec.layer.has_own_grid())
+                .then(|| ShardEncoder::of(&array))
                 .flatten();
             arrays.insert(
                 spec.layer,
@@ -332,7 +340,7 @@ impl ZarrWriter {
     }
 
     /// Adds a patch's annotations to its group; writes the group when it is complete.
-    fn buffer_annotations(&self, index: usize, annotations: BTreeMap<Layer, Array>) -> Result<()> {
+    fn buffer_annotations(&self, index: usize, annotations: BTreeMap<Layer, Row>) -> Result<()> {
         let group = index / self.patches_per_group;
         let complete = {
             let mut groups = self.groups.lock().map_err(|_| poisoned(self.root()))?;
@@ -371,14 +379,25 @@ impl ZarrWriter {
     fn write_group(&self, group: usize, mut buffer: GroupBuffer) -> Result<()> {
         let start = group * self.patches_per_group;
         for (&layer, data) in self.arrays.iter().filter(|(l, _)| !l.stored_by_patch()) {
-            // Rows are moved out of the buffer, so `stack` is their only copy.
+            // Rows are moved out of the buffer, so the shard (or `stack`) is their only copy.
+            let mut take = |i: usize| buffer.rows.get_mut(&i).and_then(|r| r.remove(&layer));
+            if let Some(shards) = &data.shards {
+                let encoded = (start..start + self.patches_per_group)
+                    .map(|i| match take(i) {
+                        Some(Row::Encoded(chunk)) => chunk,
+                        // Every row of an array with an encoder is encoded when it arrives.
+                        Some(Row::Raw(_)) | None => None,
+                    })
+                    .collect();
+                write_encoded_shard(self.root(), &data.array, shards, start, encoded)?;
+                continue;
+            }
             let rows: Vec<Array> = (start..start + self.group_len(group))
-                .map(|i| {
-                    buffer
-                        .rows
-                        .get_mut(&i)
-                        .and_then(|r| r.remove(&layer))
-                        .unwrap_or_else(|| Array::zeros(data.spec.dtype, &data.spec.shape[1..]))
+                .map(|i| match take(i) {
+                    Some(Row::Raw(row)) => row,
+                    Some(Row::Encoded(_)) | None => {
+                        Array::zeros(data.spec.dtype, &data.spec.shape[1..])
+                    }
                 })
                 .collect();
             let block = Array::stack(&rows).ok_or_else(|| {
@@ -411,18 +430,18 @@ impl DatasetWriter for ZarrWriter {
                 Cow::Borrowed(_) => None,
             };
             let array = widened.unwrap_or(array);
-            if let Some(shards) = &data.shards {
+            if !layer.stored_by_patch() {
+                annotations.insert(layer, annotation_row(self.root(), data, array)?);
+            } else if let Some(shards) = &data.shards {
                 // The whole shard, replacing any a stopped run left (nothing is merged).
                 write_shard(self.root(), &data.array, shards, index, &array)?;
-            } else if layer.stored_by_patch() {
+            } else {
                 // Only the series' own dates: padding chunks are never stored (fill value 0);
                 // SPOT arrives padded to the stacked size, one shard per patch.
                 if self.may_hold_earlier_shards {
                     erase_row(self.root(), &data.array, index)?;
                 }
                 write_block(self.root(), &data.array, index, &as_row(array))?;
-            } else {
-                annotations.insert(layer, array);
             }
         }
         if self.writes_group(index / self.patches_per_group) {
@@ -477,19 +496,70 @@ impl DatasetWriter for ZarrWriter {
 fn write_shard(
     root: &Path,
     array: &ZArray,
-    shards: &SeriesShards,
+    shards: &ShardEncoder,
     row: usize,
     series: &Array,
 ) -> Result<()> {
     let context = || format!("writing {}", array.path());
+    let shard = shards
+        .encode(&series.le_bytes())
+        .map_err(|e| super::zarr_error_in(root, context(), e))?;
+    store_shard(root, array, row, shard)
+}
+
+/// An annotation row for its group's buffer: encoded as its inner chunk where the array has an
+/// encoder, else as it came.
+fn annotation_row(root: &Path, data: &DataArray, array: Array) -> Result<Row> {
+    let Some(shards) = &data.shards else {
+        return Ok(Row::Raw(array));
+    };
+    let bytes = array.le_bytes();
+    if bytes.len() != shards.chunk_bytes() {
+        return Err(Error::invalid(
+            root,
+            format!(
+                "{}: a row of {} bytes, not the {} of a patch",
+                data.spec.layer,
+                bytes.len(),
+                shards.chunk_bytes()
+            ),
+        ));
+    }
+    shards
+        .encode_chunk(&bytes)
+        .map(Row::Encoded)
+        .map_err(|e| super::zarr_error_in(root, format!("writing {}", data.array.path()), e))
+}
+
+/// Writes the annotation shard of the group starting at row `start` from its rows' encoded inner
+/// chunks (one per row of the shard, `None` where a row holds fill values or is past the
+/// array), replacing any shard an earlier run left; fill values only erase it.
+fn write_encoded_shard(
+    root: &Path,
+    array: &ZArray,
+    shards: &ShardEncoder,
+    start: usize,
+    encoded: Vec<Option<Vec<u8>>>,
+) -> Result<()> {
+    let shard = shards
+        .assemble(encoded)
+        .map_err(|e| super::zarr_error_in(root, format!("writing {}", array.path()), e))?;
+    store_shard(root, array, start / shards.chunks(), shard)
+}
+
+/// Stores an encoded shard at shard index `shard_row` along the first axis (`None`: erases it).
+fn store_shard(
+    root: &Path,
+    array: &ZArray,
+    shard_row: usize,
+    shard: Option<Vec<u8>>,
+) -> Result<()> {
+    let context = || format!("writing {}", array.path());
     let mut indices = vec![0u64; array.dimensionality()];
     if let Some(first) = indices.first_mut() {
-        *first = row as u64;
+        *first = shard_row as u64;
     }
-    match shards
-        .encode(&series.le_bytes())
-        .map_err(|e| super::zarr_error_in(root, context(), e))?
-    {
+    match shard {
         // SAFETY: the shard was encoded by the array's own codecs, for its shard shape.
         Some(shard) => unsafe { array.store_encoded_chunk(&indices, shard.into()) }
             .map_err(|e| super::zarr_error_in(root, context(), e)),
