@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(libgdal-dev libhdf5-dev pkg-config gdal-bin hdf5-tools netcdf-bin zstd pigz qgis python3-qgis qgis-providers
-  slurm-wlm munge) # slurm-wlm, munge: tests/slurm.rs starts a single-node Slurm cluster
+  slurm-wlm munge # slurm-wlm, munge: tests/slurm.rs starts a single-node Slurm cluster
+  make) # make: tikv-jemalloc-sys builds jemalloc, the command's allocator, with configure + make
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
