@@ -5,9 +5,10 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// jemalloc, with one arena (`.cargo/config.toml`): a conversion's peak RSS at 200 patches to
-/// Zarr was ~40 MB lower than with glibc's malloc, at the same speed (bench/RESULTS.md, "Zarr
-/// peak memory"). The library leaves the allocator to its users.
+/// jemalloc, with one arena and freed pages returned at once (`.cargo/config.toml`): converting
+/// 200 patches to Zarr peaks at 160 MB instead of 215-232 MB with glibc's malloc, whose
+/// per-thread arenas kept freed patch buffers (bench/RESULTS.md, "Zarr peak memory"). The
+/// library leaves the allocator to its users.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
