@@ -146,7 +146,7 @@ fn summarise_as<T: Copy, K: OrderKey>(
 }
 
 /// An integer standing for a finite value, ordered as `f64::total_cmp` orders the values.
-trait OrderKey: Copy + Ord {
+trait OrderKey: Copy {
     /// The value the key stands for.
     fn value(self) -> f64;
     /// The keys of ranks `ranks[0] <= ranks[1]` (0-based, ascending) among `keys`, which may be
@@ -157,14 +157,14 @@ trait OrderKey: Copy + Ord {
 /// A 16-bit order key: an int16 offset by 0x8000 (`FLOAT16` false) or a float16's [`f16_key`].
 /// Selected by a histogram of the high byte, then one of the low byte among the keys of the
 /// bucket holding the rank: three linear passes.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 struct Key16<const FLOAT16: bool>(u16);
 
 impl<const FLOAT16: bool> OrderKey for Key16<FLOAT16> {
     fn value(self) -> f64 {
         let bits = (self.0 ^ 0x8000) as i16;
         if FLOAT16 {
-            half::f16::from_bits((bits ^ (((bits >> 15) as u16) >> 1) as i16) as u16).to_f64()
+            half::f16::from_bits(total_order16(bits) as u16).to_f64()
         } else {
             f64::from(bits)
         }
@@ -188,7 +188,7 @@ impl<const FLOAT16: bool> OrderKey for Key16<FLOAT16> {
 /// f64 keys ([`f64_key`]), selected by `select_nth_unstable`.
 impl OrderKey for i64 {
     fn value(self) -> f64 {
-        f64::from_bits((self ^ (((self >> 63) as u64) >> 1) as i64) as u64)
+        f64::from_bits(total_order64(self) as u64)
     }
 
     fn select(keys: &mut [i64], [lo, hi]: [usize; 2]) -> [i64; 2] {
@@ -216,17 +216,27 @@ fn locate(histogram: &[usize; 256], rank: usize) -> (usize, usize) {
     unreachable!("rank {rank} beyond the {below} elements of the histogram")
 }
 
-/// The order key of a finite float16: its bits with the magnitude flipped when negative (the
-/// transform `total_cmp` applies), offset by 0x8000 to order as unsigned.
+/// The order key of a finite float16: [`total_order16`] of its bits, offset by 0x8000 to order
+/// as unsigned.
 fn f16_key(v: half::f16) -> u16 {
-    let bits = v.to_bits() as i16;
-    ((bits ^ (((bits >> 15) as u16) >> 1) as i16) as u16) ^ 0x8000
+    (total_order16(v.to_bits() as i16) as u16) ^ 0x8000
 }
 
-/// The order key of a finite f64: the transform `f64::total_cmp` applies to the bits.
+/// The order key of a finite f64: [`total_order64`] of its bits.
 fn f64_key(v: f64) -> i64 {
-    let bits = v.to_bits() as i64;
+    total_order64(v.to_bits() as i64)
+}
+
+/// The transform `f64::total_cmp` applies to a float's bits (as a signed integer): the magnitude
+/// bits flipped when the sign bit is set, so that the integers order as the floats. It is its own
+/// inverse. For 64-bit floats.
+fn total_order64(bits: i64) -> i64 {
     bits ^ (((bits >> 63) as u64) >> 1) as i64
+}
+
+/// [`total_order64`] for 16-bit floats.
+fn total_order16(bits: i16) -> i16 {
+    bits ^ (((bits >> 15) as u16) >> 1) as i16
 }
 
 /// The 2nd and 98th percentiles of the values whose keys are `keys` (0, 1 when there are none);
