@@ -124,7 +124,7 @@ impl ShardEncoder {
     /// The encoded shard of a series given as the C-ordered little-endian bytes of its own
     /// dates (at most the shard's, whole dates); `None` if every inner chunk holds only the fill
     /// value (the shard is then not stored). Inner chunks are encoded in parallel on the
-    /// current rayon pool, each on one thread (`options`' concurrency is not used).
+    /// current rayon pool, each on one thread ([`Self::encode_chunk`]).
     ///
     /// # Errors
     /// More bytes than the shard holds, or a codec's error.
@@ -301,6 +301,21 @@ mod tests {
         store.get(&key).unwrap().map(|b| b.to_vec())
     }
 
+    /// The array `def` twice, in two memory stores under [`ROOT`]: one for our encoder, one
+    /// zarrs writes itself with its inner chunks in C order.
+    fn ours_and_zarrs(def: &ArrayDef, compression: Compression) -> (Store, ZArray, Store, ZArray) {
+        let ours: Store = Arc::new(MemoryStore::new());
+        let theirs: Store = Arc::new(MemoryStore::new());
+        let a = create_array(Path::new(ROOT), &ours, def, Version::V3, compression).unwrap();
+        let b = create_array(Path::new(ROOT), &theirs, def, Version::V3, compression).unwrap();
+        let c_order = CodecSpecificOptions::default().with_option(
+            ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+        );
+        (ours, a, theirs, b.with_codec_specific_options(&c_order))
+    }
+
+    const ROOT: &str = "memory";
+
     #[test]
     fn shards_are_the_bytes_zarrs_writes_in_c_order() {
         // 11 of 13 dates in chunks of 4: full chunks, a padded one, one past the series, and a
@@ -312,20 +327,11 @@ mod tests {
         ];
         for (compression, zero) in cases {
             let patch = series(11, &zero);
-            let ours: Store = Arc::new(MemoryStore::new());
-            let theirs: Store = Arc::new(MemoryStore::new());
-            let root = Path::new("memory");
-            let d = def(DType::I16, 13, 4);
-            let a = create_array(root, &ours, &d, Version::V3, compression).unwrap();
-            let b = create_array(root, &theirs, &d, Version::V3, compression).unwrap();
-            let c_order = CodecSpecificOptions::default().with_option(
-                ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
-            );
-            let b = b.with_codec_specific_options(&c_order);
+            let (ours, a, theirs, b) = ours_and_zarrs(&def(DType::I16, 13, 4), compression);
             let shards = ShardEncoder::of(&a).expect("a series array");
             let shard = shards.encode(&patch.le_bytes()).unwrap().unwrap();
             unsafe { a.store_encoded_chunk(&[1, 0, 0, 0, 0], shard.into()) }.unwrap();
-            write_block(root, &b, 1, &as_row(patch)).unwrap();
+            write_block(Path::new(ROOT), &b, 1, &as_row(patch)).unwrap();
             let key = "S2/c/1/0/0/0/0";
             assert!(stored(&ours, key).is_some());
             assert_eq!(stored(&ours, key), stored(&theirs, key), "{compression:?}");
@@ -359,15 +365,7 @@ mod tests {
             Array::from_le_bytes(DType::F64, &[4, 3], &v).unwrap()
         };
         for compression in [Compression::BloscZstd(1, Shuffle::Bit), Compression::None] {
-            let ours: Store = Arc::new(MemoryStore::new());
-            let theirs: Store = Arc::new(MemoryStore::new());
-            let root = Path::new("memory");
-            let a = create_array(root, &ours, &def, Version::V3, compression).unwrap();
-            let b = create_array(root, &theirs, &def, Version::V3, compression).unwrap();
-            let c_order = CodecSpecificOptions::default().with_option(
-                ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
-            );
-            let b = b.with_codec_specific_options(&c_order);
+            let (ours, a, theirs, b) = ours_and_zarrs(&def, compression);
             let shards = ShardEncoder::of(&a).expect("an annotation array");
             assert_eq!((shards.chunks(), shards.chunk_bytes()), (4, 96));
             for (group, patches) in [(0, 0..4), (1, 4..7)] {
@@ -385,7 +383,13 @@ mod tests {
                 let shard = shards.assemble(encoded).unwrap().unwrap();
                 unsafe { a.store_encoded_chunk(&[group as u64, 0, 0], shard.into()) }.unwrap();
                 let rows: Vec<Array> = patches.map(row).collect();
-                write_block(root, &b, group * 4, &Array::stack(&rows).unwrap()).unwrap();
+                write_block(
+                    Path::new(ROOT),
+                    &b,
+                    group * 4,
+                    &Array::stack(&rows).unwrap(),
+                )
+                .unwrap();
                 let key = format!("HEATMAP/c/{group}/0/0");
                 assert!(stored(&ours, &key).is_some());
                 assert_eq!(
