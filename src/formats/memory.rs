@@ -6,6 +6,11 @@
 //! of free pages on top of the patches in flight. Fixing the thresholds instead (`mallopt`) maps
 //! and faults every large array afresh, which cost the Zarr conversion 70 % more CPU
 //! (bench/RESULTS.md, "Peak memory"); trimming once per patch costs no measurable CPU.
+//!
+//! This is for programs that use the library with glibc's `malloc` as Rust's allocator. The
+//! `pastis-bridge` command itself allocates through jemalloc, configured to return freed pages
+//! at once (src/main.rs, .cargo/config.toml); there this trims only what the C libraries (GDAL,
+//! HDF5) allocated through glibc.
 
 /// Returns the free pages of every `malloc` arena to the system (glibc's `malloc_trim(0)`);
 /// does nothing with other C libraries. The HDF5 and GeoTIFF writers call it once a patch is
