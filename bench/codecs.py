@@ -48,6 +48,11 @@ def codecs():
             out.append((f"blosc zstd {lv} {sname} 256K", codec))
     for shuffle, sname in shuffles:
         out.append((f"blosc lz4 5 {sname}", Blosc("lz4", 5, shuffle)))
+    for lv in (1, 5, 9):
+        codec = Blosc("lz4", lv, Blosc.BITSHUFFLE, blocksize=256 * 1024)
+        out.append((f"blosc lz4 {lv} bitshuffle 256K", codec))
+    out.append(("blosc lz4hc 1 bitshuffle 256K",
+                Blosc("lz4hc", 1, Blosc.BITSHUFFLE, blocksize=256 * 1024)))
     return out
 
 
@@ -85,6 +90,8 @@ def main():
     ap.add_argument("src")
     ap.add_argument("--patches", type=int, default=8, help="patches per layer (default 8)")
     ap.add_argument("--repeat", type=int, default=3, help="passes, best kept (default 3)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="measure only codecs whose name contains this (repeatable)")
     args = ap.parse_args()
     numcodecs.blosc.use_threads = False
     numcodecs.blosc.set_nthreads(1)
@@ -97,6 +104,8 @@ def main():
         print("| codec | ratio | encode MB/s | decode MB/s |")
         print("|---|---|---|---|")
         for name, codec in codecs():
+            if args.only and not any(word in name for word in args.only):
+                continue
             ratio, enc, dec = measure(codec, data, args.repeat)
             print(f"| {name} | {ratio:.3f} | {enc:.0f} | {dec:.0f} |", flush=True)
         print()

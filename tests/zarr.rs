@@ -473,6 +473,34 @@ fn the_default_blosc_codec_is_recorded_and_gdal_decodes_it() {
     assert_eq!(read.data(), plane.as_slice());
 }
 
+/// Issue #17: `--compression blosc-lz4:LEVEL:bit` (the fast preset) is recorded with its level,
+/// shuffle and block in both versions, and zarr-python and xarray decode it to the `.npy` values.
+#[test]
+fn blosc_lz4_with_a_level_and_bit_shuffle_is_recorded_and_zarr_python_reads_it() {
+    let fixture = common::fixture("PASTIS-R");
+    let dir = tempfile::tempdir().unwrap();
+    let (v3, v2) = (dir.path().join("v3.zarr"), dir.path().join("v2.zarr"));
+    let lz4 = ["--compression", "blosc-lz4:9:bit"];
+    convert(&fixture, &v3, &lz4);
+    convert(
+        &fixture,
+        &v2,
+        &[&lz4[..], &["--zarr-version", "2"]].concat(),
+    );
+    let sharding = &json_file(&v3.join("S1A/zarr.json"))["codecs"][0]["configuration"];
+    let want = json!({"cname": "lz4", "clevel": 9, "shuffle": "bitshuffle", "typesize": 2,
+        "blocksize": 262144});
+    assert_eq!(sharding["codecs"][1]["configuration"], want, "{sharding}");
+    let compressor = &json_file(&v2.join("S2/.zarray"))["compressor"];
+    let want = json!({"id": "blosc", "cname": "lz4", "clevel": 9, "shuffle": 2,
+        "blocksize": 262144});
+    assert_eq!(*compressor, want);
+    for store in [&v3, &v2] {
+        let out = run_python("check_zarr.py", &[&fixture, store]);
+        assert!(out.contains("ok"), "{out}");
+    }
+}
+
 /// Issue #15: every array of a v2 store opens in GDAL's Zarr driver (`gdalmdiminfo`, GDAL 3.6)
 /// with no error line, text columns included (fixed-length `<U`, not `|O`), and their values are
 /// the text written; here with a TARGET stored as int16 in one patch (`TARGET_dtype`), which

@@ -118,7 +118,7 @@ pub struct ConvertArgs {
     /// Output format; default from DST's extension (.zarr, .h5), else pastis.
     #[arg(long, value_name = "FORMAT")]
     pub to: Option<Format>,
-    /// Compression: blosc-zstd[:LEVEL[:bit|byte]] (default for Zarr: blosc-zstd:1:bit), zstd[:LEVEL], blosc-lz4, gzip[:LEVEL] (default for HDF5), lzf, none.
+    /// Compression: blosc-zstd[:LEVEL[:bit|byte]] (default for Zarr: blosc-zstd:1:bit), blosc-lz4[:LEVEL[:bit|byte]] (blosc-lz4:9:bit: ~2x faster codec, ~3 % larger), zstd[:LEVEL], gzip[:LEVEL] (default for HDF5), lzf, none.
     #[arg(long, value_name = "CODEC")]
     pub compression: Option<Compression>,
     /// Zarr format version: 3 (sharded, default) or 2 (unsharded, for GDAL and QGIS); the same

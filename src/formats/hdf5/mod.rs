@@ -94,7 +94,7 @@ pub fn filters(compression: Option<Compression>) -> Result<Vec<Filter>> {
                 crate::formats::Shuffle::Bit => BloscShuffle::Bit,
             },
         )]),
-        Some(Compression::BloscLz4) => Err(unsupported(
+        Some(Compression::BloscLz4(..)) => Err(unsupported(
             "blosc-lz4 is not built in; use gzip (default), lzf, zstd (blosc-zstd) or none".into(),
         )),
     }
@@ -190,7 +190,11 @@ mod tests {
         assert!(filters(Some(Compression::None)).unwrap().is_empty());
         assert!(filters(Some(Compression::Zstd(3))).is_ok());
         assert!(filters(Some(Compression::Zstd(15))).is_err());
-        let err = filters(Some(Compression::BloscLz4)).unwrap_err();
+        let err = filters(Some(Compression::BloscLz4(
+            5,
+            crate::formats::Shuffle::Byte,
+        )))
+        .unwrap_err();
         assert!(err.to_string().contains("blosc-lz4"), "{err}");
     }
 }

@@ -152,7 +152,7 @@ fn build_v2(
         chunks,
         dtype.into(),
         fill,
-        compressor_v2(compression, element_size(def.kind))?,
+        compressor_v2(compression)?,
         None,
     )
     .with_attributes(attributes);
@@ -212,7 +212,10 @@ pub fn read_strings(root: &Path, array: &ZArray) -> Result<Vec<String>> {
 /// speed (bench/RESULTS.md, "Codec choice").
 pub const BLOSC_BLOCKSIZE: usize = 256 * 1024;
 
-fn blosc_zstd(
+/// Blosc (c-blosc 1) with `compressor` at `level` (1..=9, Blosc's scale) after `shuffle`, in
+/// [`BLOSC_BLOCKSIZE`] blocks, for elements of `typesize` bytes.
+fn blosc(
+    compressor: BloscCompressor,
     level: u8,
     shuffle: Shuffle,
     typesize: usize,
@@ -222,7 +225,7 @@ fn blosc_zstd(
         Shuffle::Bit => BloscShuffleMode::BitShuffle,
     };
     Ok(BloscCodec::new(
-        BloscCompressor::Zstd,
+        compressor,
         level.try_into().map_err(|l| format!("blosc level {l}"))?,
         Some(BLOSC_BLOCKSIZE),
         mode,
@@ -238,39 +241,49 @@ fn codecs_v3(
         Compression::None => vec![],
         Compression::Zstd(level) => vec![Arc::new(ZstdCodec::new(level, false))],
         Compression::Gzip(level) => vec![Arc::new(GzipCodec::new(level)?)],
-        Compression::BloscLz4 => vec![Arc::new(BloscCodec::new(
-            BloscCompressor::LZ4,
-            5u8.try_into().map_err(|l| format!("blosc level {l}"))?,
-            None,
-            BloscShuffleMode::Shuffle,
-            Some(typesize),
-        )?)],
+        Compression::BloscLz4(level, shuffle) => {
+            vec![Arc::new(blosc(
+                BloscCompressor::LZ4,
+                level,
+                shuffle,
+                typesize,
+            )?)]
+        }
         Compression::BloscZstd(level, shuffle) => {
-            vec![Arc::new(blosc_zstd(level, shuffle, typesize)?)]
+            vec![Arc::new(blosc(
+                BloscCompressor::Zstd,
+                level,
+                shuffle,
+                typesize,
+            )?)]
         }
         Compression::Lzf => Err(lzf_unsupported())?,
     })
 }
 
+/// The v2 `compressor` (numcodecs takes Blosc's typesize from the array's dtype).
 fn compressor_v2(
     compression: Compression,
-    typesize: usize,
 ) -> Result<Option<MetadataV2>, crate::error::LibraryError> {
     let config = match compression {
         Compression::None => return Ok(None),
         Compression::Zstd(level) => json!({"id": "zstd", "level": level}),
         Compression::Gzip(level) => json!({"id": "gzip", "level": level}),
-        Compression::BloscLz4 => json!({"id": "blosc", "cname": "lz4", "clevel": 5,
-            "shuffle": if typesize > 1 { 1 } else { 0 }, "blocksize": 0}),
-        // numcodecs' Blosc: shuffle 0 none, 1 byte, 2 bit (GDAL's BLOSC_SHUFFLE the same).
-        Compression::BloscZstd(level, shuffle) => json!({"id": "blosc", "cname": "zstd",
-        "clevel": level, "blocksize": BLOSC_BLOCKSIZE, "shuffle": match shuffle {
-            Shuffle::Byte => 1,
-            Shuffle::Bit => 2,
-        }}),
+        Compression::BloscLz4(level, shuffle) => blosc_v2("lz4", level, shuffle),
+        Compression::BloscZstd(level, shuffle) => blosc_v2("zstd", level, shuffle),
         Compression::Lzf => Err(lzf_unsupported())?,
     };
     Ok(Some(v2_codec(config)?))
+}
+
+/// numcodecs' Blosc configuration: shuffle 0 none, 1 byte, 2 bit (GDAL's BLOSC_SHUFFLE the same).
+fn blosc_v2(cname: &str, level: u8, shuffle: Shuffle) -> Value {
+    let shuffle = match shuffle {
+        Shuffle::Byte => 1,
+        Shuffle::Bit => 2,
+    };
+    json!({"id": "blosc", "cname": cname, "clevel": level, "blocksize": BLOSC_BLOCKSIZE,
+        "shuffle": shuffle})
 }
 
 fn v2_codec(config: Value) -> Result<MetadataV2, serde_json::Error> {
