@@ -9,6 +9,7 @@
 #![warn(clippy::expect_used, clippy::indexing_slicing)] // input-dependent: no panic (#16)
 
 pub mod header;
+pub mod page_cache;
 
 use crate::model::{Array, ArraySpec, DType, Element};
 use crate::with_dtype;
@@ -34,7 +35,9 @@ pub struct NpyHeader {
     pub version: (u8, u8),
 }
 
-/// Reads only the header of a `.npy` file.
+/// Reads only the header of a `.npy` file; the pages this brought into the page cache (the
+/// header and the kernel's read-ahead) are dropped again if the file was not cached before
+/// ([`page_cache::ReadOnce`]), so that [`read_npy`] later sees the file as it was.
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read; [`Error::Invalid`] naming the file, in one line,
@@ -42,7 +45,11 @@ pub struct NpyHeader {
 pub fn read_header(path: &Path) -> Result<NpyHeader> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    parse_header(path, &mut BufReader::new(file), file_len)
+    let once = page_cache::ReadOnce::probe(&file);
+    let mut reader = BufReader::new(file);
+    let header = parse_header(path, &mut reader, file_len)?;
+    once.done(reader.get_ref());
+    Ok(header)
 }
 
 fn parse_header<R: Read>(path: &Path, reader: &mut R, file_len: u64) -> Result<NpyHeader> {
@@ -77,7 +84,8 @@ fn parse_header<R: Read>(path: &Path, reader: &mut R, file_len: u64) -> Result<N
     })
 }
 
-/// Reads a whole `.npy` file into the model, converted to little-endian C order.
+/// Reads a whole `.npy` file into the model, converted to little-endian C order. A file that was
+/// not in the page cache is dropped from it once read ([`page_cache::ReadOnce`]).
 ///
 /// # Errors
 /// As [`read_header`], and [`Error::Invalid`] when the payload is shorter or longer than the
@@ -85,6 +93,7 @@ fn parse_header<R: Read>(path: &Path, reader: &mut R, file_len: u64) -> Result<N
 pub fn read_npy(path: &Path) -> Result<Array> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let once = page_cache::ReadOnce::probe(&file);
     let mut reader = BufReader::new(file);
     let header = parse_header(path, &mut reader, file_len)?;
     let expected = payload_len(path, &header.spec)?;
@@ -103,7 +112,9 @@ pub fn read_npy(path: &Path) -> Result<Array> {
             ),
         ));
     }
-    read_payload(path, &header, &mut reader)
+    let array = read_payload(path, &header, &mut reader)?;
+    once.done(reader.get_ref());
+    Ok(array)
 }
 
 /// Reads the payload into a new array: in place for every type but `bool`, transposed with one
