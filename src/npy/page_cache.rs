@@ -104,4 +104,31 @@ mod tests {
             "a file read once is dropped again"
         );
     }
+
+    /// `read_npy` and `read_header` leave a `.npy` file as they found it: dropped when it was not
+    /// cached, cached when it was; the values read are the same either way.
+    #[test]
+    fn reading_a_npy_file_leaves_the_page_cache_as_found() {
+        use crate::model::Array;
+        let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let path = dir.path().join("S2_1.npy");
+        let values: Vec<i16> = (0..4 * 10 * 64 * 64).map(|v| (v % 9973) as i16).collect();
+        let array =
+            Array::I16(ndarray::ArrayD::from_shape_vec(vec![4, 10, 64, 64], values).unwrap());
+        crate::npy::write_npy(&path, &array).unwrap();
+        File::open(&path).unwrap().sync_all().unwrap();
+        let cached = || first_page_cached(&File::open(&path).unwrap());
+        assert!(cached(), "just written");
+        assert_eq!(crate::npy::read_npy(&path).unwrap(), array);
+        assert!(cached(), "a cached file stays cached");
+        drop_pages(&File::open(&path).unwrap());
+        assert!(!cached());
+        crate::npy::read_header(&path).unwrap();
+        assert!(
+            !cached(),
+            "reading the header of an uncached file leaves it uncached"
+        );
+        assert_eq!(crate::npy::read_npy(&path).unwrap(), array);
+        assert!(!cached(), "reading an uncached file leaves it uncached");
+    }
 }
