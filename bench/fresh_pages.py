@@ -1,7 +1,8 @@
 """System time of reading the series `.npy` files, buffered or `O_DIRECT`, into one reused buffer
-or a fresh one per file (issue #17, "Analysis of this run" in bench/RESULTS.md).
+or a fresh one per file, optionally dropping each file from the page cache once read (issue #17,
+"Analysis of this run" in bench/RESULTS.md).
 
-    python bench/fresh_pages.py SRC_FOLDER buffered|direct [fresh]
+    python bench/fresh_pages.py SRC_FOLDER buffered|direct [fresh] [dontneed]
 
 Run as root with a cold cache (`sync; echo 3 > /proc/sys/vm/drop_caches`) before each mode. Prints
 the bytes read, the wall time and the process's user and system time: on the benchmark VM,
@@ -39,7 +40,8 @@ def main():
         finally:
             os.close(fd)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
-    print(f"{mode}{' fresh' if fresh else ''}{' dontneed' if dontneed else ''}: {total / 1e9:.1f} GB in {time.time() - t0:.2f} s, "
+    label = " ".join([mode] + sys.argv[3:])
+    print(f"{label}: {total / 1e9:.1f} GB in {time.time() - t0:.2f} s, "
           f"user {r1.ru_utime - r0.ru_utime:.2f} s, system {r1.ru_stime - r0.ru_stime:.2f} s")
 
 

@@ -3,9 +3,9 @@
 //! A conversion reads every `.npy` payload once. Read through the page cache, a cold dataset
 //! grows the cache by its whole size, and on a virtual machine whose fresh memory is slow to touch
 //! that growth is most of a conversion's system time: reading the 6.1 GB of series of the
-//! 200-patch benchmark into one buffer took 6.5-8.8 s of system time when the files stayed
-//! cached, 1.0 s when each file's pages were dropped once read (bench/fresh_pages.py; the
-//! analysis in bench/RESULTS.md). So a file whose first page was not cached before we opened it
+//! 200-patch benchmark into one buffer took 1.4-8.8 s of system time when the files stayed
+//! cached (it varies from run to run), 1.0 s when each file's pages were dropped once read
+//! (bench/fresh_pages.py; the analysis in bench/RESULTS.md). So a file whose first page was not cached before we opened it
 //! is dropped from the cache once read ([`ReadOnce::done`]); a file that was already cached,
 //! e.g. read by the user's previous command, is left as it was.
 
